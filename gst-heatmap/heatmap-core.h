@@ -1,0 +1,120 @@
+// heatmap-core.h: motion accumulation and heatmap rendering, free of GObject/GStreamer.
+#pragma once
+
+#include <opencv2/core.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace heatmap {
+
+enum class Method { kMog2, kKnn };
+
+// Pixel layouts the accumulator reads directly, without a full-resolution colour conversion.
+enum class PixelFormat {
+  kGray8,  // 1 plane
+  kI420,   // 3 planes: Y, U, V (chroma subsampled 2x2)
+  kYV12,   // 3 planes: Y, V, U
+  kNV12,   // 2 planes: Y, interleaved UV (2x2)
+  kNV21,   // 2 planes: Y, interleaved VU (2x2)
+  kY42B,   // 3 planes, chroma subsampled 2x1
+  kY444,   // 3 planes, no subsampling
+  kBGR,    // packed 3 bytes
+  kRGB,
+  kBGRx,   // packed 4 bytes (also BGRA)
+  kRGBx,   // packed 4 bytes (also RGBA)
+  kxRGB,   // packed 4 bytes (also ARGB)
+  kxBGR,   // packed 4 bytes (also ABGR)
+};
+
+// How YUV maps to RGB when a colour background image is needed.
+enum class YuvMatrix { kBt601, kBt709 };
+
+// One plane of a frame: pointer to the first byte and bytes per row.
+struct Plane {
+  const std::uint8_t *data = nullptr;
+  std::size_t stride = 0;
+};
+
+struct FrameView {
+  PixelFormat format = PixelFormat::kGray8;
+  int width = 0;   // full-resolution size
+  int height = 0;
+  Plane planes[3];
+  YuvMatrix matrix = YuvMatrix::kBt601;
+  bool full_range = false;  // YUV: 0..255 (JPEG) instead of 16..235
+};
+
+struct Settings {
+  double downscale = 0.25;       // (0, 1]: processing size = round(size * downscale), at least 1
+  Method method = Method::kMog2;
+  int history = 500;             // frames the background model remembers
+  double var_threshold = 16.0;   // MOG2 varThreshold / KNN dist2Threshold (KNN default is 400)
+  bool detect_shadows = true;
+  bool keep_shadows = false;     // count shadow pixels (127 in the mask) as motion
+  double learning_rate = -1.0;   // -1: automatic (1/history), else [0, 1]
+  int open_kernel = 3;           // morphological opening size in processing pixels, 0 = off
+};
+
+struct RenderSettings {
+  bool use_background = true;     // blend over the scene; false: colormap alone
+  double alpha = 0.6;             // [0, 1]: strength of the heat overlay at the hottest pixels
+  int colormap = 2;               // cv::ColormapTypes value, 2 = cv::COLORMAP_JET
+  double blur = 3.0;              // Gaussian sigma in output pixels, 0 = off
+};
+
+// Summary of an accumulation, as posted in the element's `heatmap` message.
+struct Stats {
+  std::uint64_t frames_processed = 0;
+  int width = 0;                  // processing (and output) size
+  int height = 0;
+  std::uint16_t max_count = 0;
+  double motion_coverage = 0.0;   // fraction of pixels with count > 0
+};
+
+// Accumulates, per pixel at processing resolution, the number of processed frames in which the
+// pixel was foreground (saturating at 65535). Not thread-safe; one instance per stream.
+class Accumulator {
+ public:
+  explicit Accumulator(const Settings &settings = Settings());
+  ~Accumulator();
+  Accumulator(const Accumulator &) = delete;
+  Accumulator &operator=(const Accumulator &) = delete;
+
+  // Forgets everything (model, counts, background); the next frame starts afresh, at any size.
+  void reset();
+  // Changes settings; model settings take effect after the next reset().
+  void set_settings(const Settings &settings);
+  const Settings &settings() const;
+
+  // Feeds one full-resolution frame. A frame of a different size than the previous ones
+  // resets the accumulator first. Throws std::invalid_argument on a malformed view.
+  void add_frame(const FrameView &frame);
+  // Feeds a cv::Mat: CV_8UC1 (grey), CV_8UC3 (BGR) or CV_8UC4 (BGRx).
+  void add_frame(const cv::Mat &frame);
+
+  // Raw counts, CV_16UC1 at processing size; empty before the first frame.
+  const cv::Mat &counts() const;
+  // The scene without the moving things, at processing size (CV_8UC3 BGR, or CV_8UC1 for
+  // grey sources); empty before the first frame.
+  cv::Mat background() const;
+  Stats stats() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Renders counts (CV_16UC1) into a BGR heatmap of the same size. Pixels with no motion show the
+// background unchanged; heat fades in with the count. An empty background renders the colormap
+// alone, as does settings.use_background == false.
+cv::Mat render(const cv::Mat &counts, const cv::Mat &background, const RenderSettings &settings);
+
+// Atomic writers: write to a temporary file beside `path`, then rename. On failure they return
+// false, leave nothing behind, and set *error to a one-line message naming the path.
+bool write_jpeg(const std::string &path, const cv::Mat &bgr, int quality, std::string *error);
+bool write_counts_png(const std::string &path, const cv::Mat &counts, std::string *error);
+
+}  // namespace heatmap
