@@ -1,0 +1,1 @@
+// s3-migrate.cpp: placeholder, replaced by its owner.

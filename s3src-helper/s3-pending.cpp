@@ -1,0 +1,1 @@
+// s3-pending.cpp: placeholder, replaced by its owner.
