@@ -1,0 +1,816 @@
+// s3-bucket-s3.cpp: the S3 backend: request building and signing, retries, error mapping, reader.
+#include <fcntl.h>
+#include <glib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <optional>
+#include <random>
+#include <thread>
+
+#include "s3-client.h"
+#include "s3-http.h"
+#include "s3-internal.h"
+#include "s3-sigv4.h"
+#include "s3-xml.h"
+
+namespace s3 {
+namespace internal {
+
+namespace {
+
+using sigv4::Pairs;
+using Clock = std::chrono::steady_clock;
+
+constexpr int kMaxBackoffMs = 20000;
+constexpr int kBaseBackoffMs = 100;
+
+bool retryable_code(const std::string &code) {
+  return code == "SlowDown" || code == "RequestTimeout" || code == "InternalError" ||
+         code == "ServiceUnavailable" || code == "Throttling" || code == "ThrottlingException" ||
+         code == "RequestLimitExceeded" || code == "TooManyRequests";
+}
+
+// Exponential backoff with jitter: attempt 0 waits 50..100 ms, then doubles up to the cap.
+int backoff_ms(int attempt) {
+  static thread_local std::mt19937 rng{std::random_device{}()};
+  long ceiling =
+      std::min<long>(kMaxBackoffMs, static_cast<long>(kBaseBackoffMs) << std::min(attempt, 16));
+  std::uniform_int_distribution<long> dist(ceiling / 2, ceiling);
+  return static_cast<int>(dist(rng));
+}
+
+// What a failed attempt means: the error to throw, and whether another attempt may help.
+struct Failure {
+  Error error;
+  bool retryable;
+};
+
+// Everything a request needs, shared by the bucket and its readers (which may outlive it).
+class Context {
+ public:
+  Context(const Url &url, const Config &config) : url_(url), config_(config) {
+    std::string endpoint = config_.endpoint;
+    if (endpoint.empty()) {
+      scheme_ = "https";
+      host_ = "s3." + (config_.region.empty() ? std::string("us-east-1") : config_.region) +
+              ".amazonaws.com";
+    } else {
+      std::size_t sep = endpoint.find("://");
+      if (sep == std::string::npos)
+        throw Error(ErrorKind::kInvalidArgument,
+                    "the S3 endpoint '" + endpoint + "' needs a scheme (http:// or https://)");
+      scheme_ = to_lower(endpoint.substr(0, sep));
+      if (scheme_ != "http" && scheme_ != "https")
+        throw Error(ErrorKind::kInvalidArgument,
+                    "the S3 endpoint '" + endpoint + "' must start with http:// or https://");
+      std::string rest = endpoint.substr(sep + 3);
+      std::size_t slash = rest.find('/');
+      host_ = rest.substr(0, slash);
+      if (slash != std::string::npos)
+        base_path_ = rest.substr(slash);
+      while (!base_path_.empty() && base_path_.back() == '/')
+        base_path_.pop_back();
+      if (host_.empty() || host_.find('@') != std::string::npos)
+        throw Error(ErrorKind::kInvalidArgument,
+                    "the S3 endpoint '" + endpoint + "' has no usable host name");
+      // curl leaves default ports out of Host:, and the signed host must match what is sent.
+      if (scheme_ == "http" && ends_with(host_, ":80"))
+        host_.resize(host_.size() - 3);
+      if (scheme_ == "https" && ends_with(host_, ":443"))
+        host_.resize(host_.size() - 4);
+    }
+    bool dns_safe = !url_.bucket.empty() && url_.bucket.find('.') == std::string::npos &&
+                    url_.bucket.find('_') == std::string::npos;
+    for (char c : url_.bucket)
+      if (g_ascii_isupper(c))
+        dns_safe = false;
+    switch (config_.addressing) {
+      case Addressing::kPath:
+        path_style_ = true;
+        break;
+      case Addressing::kVirtualHost:
+        path_style_ = false;
+        break;
+      case Addressing::kAuto:
+        path_style_ = !config_.endpoint.empty() || !dns_safe;
+        break;
+    }
+    credentials_.access_key = config_.access_key;
+    credentials_.secret_key = config_.secret_key;
+    credentials_.session_token = config_.session_token;
+    credentials_.region = config_.region.empty() ? "us-east-1" : config_.region;
+  }
+
+  const Url &url() const { return url_; }
+  const Config &config() const { return config_; }
+  std::string endpoint_name() const { return scheme_ + "://" + host_ + base_path_; }
+
+  std::string host() const { return path_style_ ? host_ : url_.bucket + "." + host_; }
+  // Raw (unencoded) request path of key; key "" addresses the bucket itself.
+  std::string path(const std::string &key) const {
+    std::string p = base_path_;
+    if (path_style_)
+      p += "/" + url_.bucket;
+    if (!key.empty() || !path_style_)
+      p += "/" + key;
+    return p;
+  }
+  std::string object_name(const std::string &key) const {
+    Url u = url_;
+    u.key = key;
+    return u.str();
+  }
+
+  // Builds the signed request; fresh date per attempt so a slow retry never goes stale.
+  http::Request build(const std::string &method, const std::string &key, const Pairs &query,
+                      const Pairs &extra_headers, const std::string &payload_hash) const {
+    http::Request request;
+    request.method = method;
+    std::string raw_path = path(key);
+    std::string q = sigv4::canonical_query(query);
+    request.url =
+        scheme_ + "://" + host() + sigv4::uri_encode(raw_path, false) + (q.empty() ? "" : "?" + q);
+    request.connect_timeout_s = config_.connect_timeout_s;
+    request.timeout_s = config_.timeout_s;
+    request.verify_tls = config_.verify_tls;
+
+    sigv4::Request sr;
+    sr.method = method;
+    sr.path = raw_path;
+    sr.query = query;
+    sr.headers = extra_headers;
+    sr.headers.emplace_back("host", host());
+    sr.payload_hash = payload_hash;
+    if (!credentials_.access_key.empty()) {
+      std::string date = sigv4::amz_date(g_get_real_time() / G_USEC_PER_SEC);
+      sr.headers.emplace_back("x-amz-date", date);
+      sr.headers.emplace_back("x-amz-content-sha256", payload_hash);
+      if (!credentials_.session_token.empty())
+        sr.headers.emplace_back("x-amz-security-token", credentials_.session_token);
+      request.headers.push_back("Authorization: " + sigv4::authorization(sr, credentials_, date));
+    }
+    for (const auto &[name, value] : sr.headers)
+      request.headers.push_back(name + ": " + value);
+    return request;
+  }
+
+  std::string presign(const std::string &key, int expires_s) const {
+    if (credentials_.access_key.empty() || credentials_.secret_key.empty())
+      throw Error(ErrorKind::kInvalidArgument,
+                  "presigning needs an access key and a secret key (S3_ACCESS_KEY, S3_SECRET_KEY)");
+    if (expires_s < 1 || expires_s > 604800)
+      throw Error(ErrorKind::kInvalidArgument,
+                  "a presigned URL must expire within 1..604800 seconds (7 days), not " +
+                      std::to_string(expires_s));
+    sigv4::Request sr;
+    sr.method = "GET";
+    sr.path = path(key);
+    sr.headers.emplace_back("host", host());
+    std::string date = sigv4::amz_date(g_get_real_time() / G_USEC_PER_SEC);
+    return scheme_ + "://" + host() + sigv4::uri_encode(sr.path, false) + "?" +
+           sigv4::presign_query(sr, credentials_, date, expires_s);
+  }
+
+  // Maps an S3 error reply to a one-line message a user can act on.
+  Failure http_failure(const std::string &what, const std::string &key, const http::Response &r,
+                       int attempts) const {
+    xml::ErrorBody body;
+    xml::parse_error(r.body, &body);
+    if (body.code.empty())
+      body.code = r.header("x-amz-error-code");
+    int status = static_cast<int>(r.status);
+    std::string detail = "HTTP " + std::to_string(status) +
+                         (body.code.empty() ? "" : " " + body.code) +
+                         (body.message.empty() ? "" : ": " + body.message);
+    const std::string &code = body.code;
+    auto fail = [&](ErrorKind kind, const std::string &msg, bool retry = false) {
+      return Failure{Error(kind, msg, status, code), retry};
+    };
+    if (code == "SignatureDoesNotMatch")
+      return fail(ErrorKind::kSignatureMismatch,
+                  "S3 at " + endpoint_name() + " rejected the request signature for " + what +
+                      " (SignatureDoesNotMatch): check the secret key (S3_SECRET_KEY)");
+    if (code == "InvalidAccessKeyId")
+      return fail(ErrorKind::kSignatureMismatch,
+                  "S3 at " + endpoint_name() + " does not know the access key used for " + what +
+                      " (InvalidAccessKeyId): check the access key (S3_ACCESS_KEY)");
+    if (code == "RequestTimeTooSkewed")
+      return fail(ErrorKind::kClockSkew,
+                  "S3 at " + endpoint_name() + " rejected " + what +
+                      " because the local clock is off by more than 15 minutes "
+                      "(RequestTimeTooSkewed): fix the system time");
+    if (code == "NoSuchBucket")
+      return fail(ErrorKind::kNoSuchBucket,
+                  "the bucket '" + url_.bucket + "' does not exist on " + endpoint_name());
+    if (code == "NoSuchKey" || (status == 404 && code.empty()))
+      return fail(ErrorKind::kNotFound, object_name(key) + " does not exist");
+    if (status == 412 || code == "PreconditionFailed")
+      return fail(ErrorKind::kPreconditionFailed, "a precondition of " + what + " failed (" +
+                                                      detail +
+                                                      "): the object exists already or changed");
+    if (status == 416 || code == "InvalidRange")
+      return fail(ErrorKind::kRangeNotSatisfiable,
+                  "the requested range is outside " + object_name(key) + " (" + detail + ")");
+    if (status == 403)
+      return fail(ErrorKind::kAccessDenied,
+                  "S3 at " + endpoint_name() + " denied " + what + " (" + detail +
+                      "): check the bucket's permissions for this access key");
+    bool retry = status >= 500 || status == 429 || retryable_code(code);
+    if (retry || status == 0)
+      return fail(ErrorKind::kServer,
+                  "S3 at " + endpoint_name() + " failed " + what + " after " +
+                      std::to_string(attempts) + (attempts == 1 ? " attempt" : " attempts") + " (" +
+                      detail + ")",
+                  retry);
+    if (status == 301 || status == 307 || code == "AuthorizationHeaderMalformed")
+      return fail(ErrorKind::kInvalidArgument,
+                  "S3 at " + endpoint_name() + " refused " + what + " (" + detail +
+                      "): the bucket may be in another region; check S3_REGION");
+    return fail(ErrorKind::kInvalidArgument,
+                "S3 at " + endpoint_name() + " refused " + what + " (" + detail + ")");
+  }
+
+  Failure curl_failure(const std::string &what, const http::Response &r, int attempts) const {
+    std::string server = endpoint_name();
+    switch (r.curl_code) {
+      case CURLE_COULDNT_RESOLVE_HOST:
+      case CURLE_COULDNT_RESOLVE_PROXY:
+        return {Error(ErrorKind::kUnreachable, "cannot resolve the host of " + server + " (" +
+                                                   r.curl_error +
+                                                   "): check S3_ENDPOINT and the network"),
+                false};
+      case CURLE_COULDNT_CONNECT:
+        return {Error(ErrorKind::kUnreachable,
+                      "cannot connect to " + server + " (" + r.curl_error +
+                          "): check S3_ENDPOINT and that the server is running"),
+                true};
+      case CURLE_OPERATION_TIMEDOUT:
+        if (!r.connected)
+          return {Error(ErrorKind::kTimeout, "connecting to " + server + " timed out after " +
+                                                 std::to_string(config_.connect_timeout_s) +
+                                                 " s: check S3_ENDPOINT and the network"),
+                  true};
+        return {Error(ErrorKind::kTimeout, "no data from " + server + " for " +
+                                               std::to_string(config_.timeout_s) + " s during " +
+                                               what + " (timeout)"),
+                true};
+      case CURLE_PEER_FAILED_VERIFICATION:
+      case CURLE_SSL_CACERT_BADFILE:
+        return {Error(ErrorKind::kUnreachable,
+                      "the TLS certificate of " + server + " is not trusted (" + r.curl_error +
+                          "); disable verification only for test servers (S3_VERIFY_TLS=false)"),
+                false};
+      case CURLE_ABORTED_BY_CALLBACK:
+        return {Error(ErrorKind::kCancelled, what + " was cancelled"), false};
+      default:
+        return {Error(ErrorKind::kServer, "the connection to " + server + " failed during " + what +
+                                              " after " + std::to_string(attempts) +
+                                              (attempts == 1 ? " attempt" : " attempts") + " (" +
+                                              r.curl_error + ")"),
+                true};
+    }
+  }
+
+ private:
+  Url url_;
+  Config config_;
+  std::string scheme_;
+  std::string host_;
+  std::string base_path_;
+  bool path_style_ = true;
+  sigv4::Credentials credentials_;
+};
+
+void log_attempt(const http::Request &request, const http::Response &r, Clock::time_point start) {
+  if (!log_enabled(LogLevel::kDebug))
+    return;
+  long ms = static_cast<long>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count());
+  std::string result = r.curl_code == CURLE_OK ? std::to_string(r.status) : r.curl_error;
+  log(LogLevel::kDebug,
+      request.method + " " + request.url + " -> " + result + " (" + std::to_string(ms) + " ms)");
+}
+
+void sleep_before_retry(const std::string &what, const Error &error, int attempt, int retries,
+                        const std::atomic<bool> *cancelled = nullptr) {
+  int ms = backoff_ms(attempt);
+  log(LogLevel::kInfo, "retrying " + what + " in " + std::to_string(ms) + " ms (retry " +
+                           std::to_string(attempt + 1) + " of " + std::to_string(retries) +
+                           "): " + error.what());
+  auto until = Clock::now() + std::chrono::milliseconds(ms);
+  while (Clock::now() < until) {
+    if (cancelled && *cancelled)
+      return;
+    std::this_thread::sleep_for(
+        std::min<Clock::duration>(std::chrono::milliseconds(20), until - Clock::now()));
+  }
+}
+
+// One operation with its retry loop. A GET with a sink resumes after the bytes it has
+// already delivered, so a reset connection never duplicates or loses data.
+struct Op {
+  std::string method = "GET";
+  std::string key;
+  Pairs query;
+  Pairs headers;
+  std::string payload_hash = sigv4::sha256_hex("");
+  std::string_view body;
+  int body_fd = -1;
+  std::uint64_t body_size = 0;
+  bool has_body = false;
+  bool error_in_200 = false;  // CopyObject may report failure inside a 200 reply
+  // Ranged GET with a sink: range start, and length (< 0: to the end).
+  bool ranged = false;
+  std::uint64_t offset = 0;
+  std::int64_t length = -1;
+  std::function<void(const char *, std::size_t)> sink;
+};
+
+class S3Reader;
+
+class S3Bucket : public Bucket {
+ public:
+  S3Bucket(const Url &url, const Config &config) : ctx_(std::make_shared<Context>(url, config)) {}
+
+  const Url &url() const override { return ctx_->url(); }
+
+  http::Response execute(Op &op) {
+    std::string what = op.method + " " + ctx_->object_name(op.key);
+    int retries = std::max(0, ctx_->config().retries);
+    std::uint64_t delivered = 0;
+    std::string etag;  // of the first reply, to make sure a resumed GET reads the same object
+    for (int attempt = 0;; attempt++) {
+      Pairs headers = op.headers;
+      if (op.ranged) {
+        std::uint64_t start = op.offset + delivered;
+        std::string range = "bytes=" + std::to_string(start) + "-";
+        if (op.length >= 0)
+          range += std::to_string(op.offset + static_cast<std::uint64_t>(op.length) - 1);
+        headers.emplace_back("range", range);
+        if (!etag.empty())
+          headers.emplace_back("if-match", "\"" + etag + "\"");
+      }
+      http::Request request = ctx_->build(op.method, op.key, op.query, headers, op.payload_hash);
+      request.body = op.body;
+      request.body_fd = op.body_fd;
+      request.body_size = op.body_size;
+      request.has_body = op.has_body;
+      std::uint64_t this_attempt = 0;
+      if (op.sink) {
+        request.sink = [&](const char *data, std::size_t len) {
+          op.sink(data, len);
+          this_attempt += len;
+        };
+      }
+      http::Easy easy = pool_.acquire();
+      auto start = Clock::now();
+      http::Response r;
+      try {
+        r = http::perform(easy.get(), std::move(request));
+      } catch (...) {
+        // The sink threw: the handle's connection state is unknown, so do not reuse it.
+        throw;
+      }
+      pool_.release(std::move(easy));
+      log_attempt(ctx_->build(op.method, op.key, op.query, {}, op.payload_hash), r, start);
+      delivered += this_attempt;
+      if (etag.empty())
+        etag = xml::strip_etag(r.header("etag"));
+
+      std::optional<Failure> failure;
+      if (r.curl_code != CURLE_OK) {
+        failure = ctx_->curl_failure(what, r, attempt + 1);
+      } else if (r.status < 200 || r.status >= 300) {
+        failure = ctx_->http_failure(what, op.key, r, attempt + 1);
+      } else if (op.error_in_200) {
+        xml::ErrorBody body;
+        if (xml::parse_error(r.body, &body)) {
+          http::Response as_error = r;
+          as_error.status = retryable_code(body.code) ? 500 : 400;
+          failure = ctx_->http_failure(what, op.key, as_error, attempt + 1);
+        }
+      } else if (op.ranged && op.length >= 0 && delivered < static_cast<std::uint64_t>(op.length)) {
+        // A clean end before the promised length: the connection was cut.
+        failure = Failure{Error(ErrorKind::kServer, "the reply to " + what + " ended early after " +
+                                                        std::to_string(delivered) + " bytes"),
+                          true};
+      }
+      if (!failure)
+        return r;
+      if (this_attempt > 0)
+        attempt = 0;  // progress was made: the budget is per stall
+      if (!failure->retryable || attempt >= retries)
+        throw failure->error;
+      sleep_before_retry(what, failure->error, attempt, retries);
+    }
+  }
+
+  ListPage list_page(const std::string &prefix, const std::string &delimiter,
+                     const std::string &continuation_token, int max_keys) override {
+    if (max_keys < 1 || max_keys > 1000)
+      throw Error(ErrorKind::kInvalidArgument, "max-keys must be 1..1000");
+    Op op;
+    op.query.emplace_back("list-type", "2");
+    op.query.emplace_back("max-keys", std::to_string(max_keys));
+    if (!prefix.empty())
+      op.query.emplace_back("prefix", prefix);
+    if (!delimiter.empty())
+      op.query.emplace_back("delimiter", delimiter);
+    if (!continuation_token.empty())
+      op.query.emplace_back("continuation-token", continuation_token);
+    http::Response r = execute(op);
+    return xml::parse_list(r.body);
+  }
+
+  ObjectInfo head(const std::string &key) override {
+    Op op;
+    op.method = "HEAD";
+    op.key = key;
+    http::Response r;
+    try {
+      r = execute(op);
+    } catch (const Error &e) {
+      // A HEAD reply has no body to tell a missing key from a missing bucket: ask the bucket.
+      if (e.kind() == ErrorKind::kNotFound) {
+        Op bucket_op;
+        bucket_op.method = "HEAD";
+        try {
+          execute(bucket_op);
+        } catch (const Error &be) {
+          if (be.http_status() == 404)
+            throw Error(
+                ErrorKind::kNoSuchBucket,
+                "the bucket '" + url().bucket + "' does not exist on " + ctx_->endpoint_name(), 404,
+                "NoSuchBucket");
+        }
+      }
+      throw;
+    }
+    ObjectInfo info;
+    info.key = key;
+    info.size = std::strtoull(r.header("content-length").c_str(), nullptr, 10);
+    info.etag = xml::strip_etag(r.header("etag"));
+    info.last_modified = r.header("last-modified");
+    info.content_type = r.header("content-type");
+    return info;
+  }
+
+  std::uint64_t get(const std::string &key, std::uint64_t offset, std::int64_t length,
+                    const std::function<void(const char *, std::size_t)> &sink) override {
+    if (length == 0)
+      return 0;
+    Op op;
+    op.key = key;
+    op.ranged = offset > 0 || length >= 0;
+    op.offset = offset;
+    op.length = length;
+    std::uint64_t total = 0;
+    op.sink = [&](const char *data, std::size_t len) {
+      sink(data, len);
+      total += len;
+    };
+    // Resuming needs a Range even for a whole-object GET once bytes have arrived.
+    op.ranged = true;
+    execute(op);
+    return total;
+  }
+
+  std::unique_ptr<Reader> open_reader(const std::string &key, std::uint64_t offset,
+                                      std::int64_t length, std::size_t read_ahead) override;
+
+  ObjectInfo put_file(const std::string &key, const std::string &path,
+                      const PutOptions &options) override {
+    int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+      throw Error(errno == ENOENT ? ErrorKind::kNotFound : ErrorKind::kIo,
+                  "cannot open " + path + ": " + std::strerror(errno));
+    std::unique_ptr<int, void (*)(int *)> closer(&fd, [](int *f) { close(*f); });
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+      throw Error(ErrorKind::kIo, path + " is not a regular file");
+    Op op;
+    op.method = "PUT";
+    op.key = key;
+    op.body_fd = fd;
+    op.body_size = static_cast<std::uint64_t>(st.st_size);
+    op.has_body = true;
+    // Streamed: hashing the file first would read it twice.
+    op.payload_hash = "UNSIGNED-PAYLOAD";
+    add_put_headers(options, &op);
+    http::Response r = execute(op);
+    return put_result(key, op.body_size, options, r);
+  }
+
+  ObjectInfo put_data(const std::string &key, std::string_view data,
+                      const PutOptions &options) override {
+    Op op;
+    op.method = "PUT";
+    op.key = key;
+    op.body = data;
+    op.has_body = true;
+    op.payload_hash = sigv4::sha256_hex(data);
+    add_put_headers(options, &op);
+    http::Response r = execute(op);
+    return put_result(key, data.size(), options, r);
+  }
+
+  ObjectInfo copy(const std::string &src_key, const std::string &dst_key) override {
+    Op op;
+    op.method = "PUT";
+    op.key = dst_key;
+    op.has_body = true;
+    op.error_in_200 = true;
+    op.headers.emplace_back("x-amz-copy-source",
+                            "/" + url().bucket + "/" + sigv4::uri_encode(src_key, false));
+    http::Response r = execute(op);
+    ObjectInfo info;
+    xml::ErrorBody error;
+    if (!xml::parse_copy_result(r.body, &info, &error))
+      throw Error(ErrorKind::kServer,
+                  "S3 at " + ctx_->endpoint_name() + " failed to copy " +
+                      ctx_->object_name(src_key) + " to " + ctx_->object_name(dst_key) + " (" +
+                      error.code + ": " + error.message + ")",
+                  static_cast<int>(r.status), error.code);
+    info.key = dst_key;
+    return info;
+  }
+
+  void remove(const std::string &key) override {
+    Op op;
+    op.method = "DELETE";
+    op.key = key;
+    execute(op);
+  }
+
+  std::string presign(const std::string &key, int expires_s) override {
+    return ctx_->presign(key, expires_s);
+  }
+
+  std::shared_ptr<Context> context() const { return ctx_; }
+
+ private:
+  static void add_put_headers(const PutOptions &options, Op *op) {
+    op->headers.emplace_back("content-type", options.content_type.empty()
+                                                 ? std::string("application/octet-stream")
+                                                 : options.content_type);
+    if (options.if_none_match)
+      op->headers.emplace_back("if-none-match", "*");
+  }
+
+  static ObjectInfo put_result(const std::string &key, std::uint64_t size,
+                               const PutOptions &options, const http::Response &r) {
+    ObjectInfo info;
+    info.key = key;
+    info.size = size;
+    info.etag = xml::strip_etag(r.header("etag"));
+    info.last_modified = r.header("last-modified");
+    info.content_type =
+        options.content_type.empty() ? "application/octet-stream" : options.content_type;
+    return info;
+  }
+
+  std::shared_ptr<Context> ctx_;
+  http::HandlePool pool_;
+};
+
+// Pull model: read() drives curl itself (no thread); data the server sends between calls waits
+// in the socket and in a buffer of up to read_ahead bytes, beyond which the transfer is paused.
+class S3Reader : public Reader {
+ public:
+  S3Reader(std::shared_ptr<Context> ctx, std::string key, std::uint64_t offset, std::int64_t length,
+           std::size_t read_ahead)
+      : ctx_(std::move(ctx)),
+        key_(std::move(key)),
+        offset_(offset),
+        has_end_(length >= 0),
+        end_(length >= 0 ? offset + static_cast<std::uint64_t>(length) : 0),
+        read_ahead_(std::max<std::size_t>(read_ahead, 64 * 1024)),
+        multi_(curl_multi_init()) {
+    if (!multi_)
+      throw std::bad_alloc();
+    what_ = "GET " + ctx_->object_name(key_);
+  }
+
+  ~S3Reader() override { stop_transfer(); }
+
+  std::size_t read(void *buf, std::size_t len) override {
+    for (;;) {
+      if (cancelled_)
+        throw Error(ErrorKind::kCancelled, "reading " + ctx_->object_name(key_) + " was cancelled");
+      if (has_end_ && offset_ >= end_)
+        return 0;
+      if (len == 0)
+        return 0;
+      if (buffered() > 0) {
+        std::size_t n = std::min(len, buffered());
+        if (has_end_)
+          n = static_cast<std::size_t>(std::min<std::uint64_t>(n, end_ - offset_));
+        std::memcpy(buf, buffer_.data() + buffer_pos_, n);
+        buffer_pos_ += n;
+        offset_ += n;
+        if (buffer_pos_ == buffer_.size()) {
+          buffer_.clear();
+          buffer_pos_ = 0;
+        } else if (buffer_pos_ > read_ahead_) {
+          buffer_.erase(0, buffer_pos_);
+          buffer_pos_ = 0;
+        }
+        if (paused_ && buffered() < read_ahead_ / 2) {
+          paused_ = false;
+          curl_easy_pause(easy_.get(), CURLPAUSE_CONT);
+        }
+        return n;
+      }
+      if (!transfer_)
+        start_transfer();
+      pump(true);
+      if (done_)
+        finish_transfer();
+    }
+  }
+
+  std::uint64_t offset() const override { return offset_; }
+
+  void cancel() override {
+    cancelled_ = true;
+    curl_multi_wakeup(multi_.get());
+  }
+
+ private:
+  std::size_t buffered() const { return buffer_.size() - buffer_pos_; }
+
+  void start_transfer() {
+    sigv4::Pairs headers;
+    std::string range = "bytes=" + std::to_string(offset_) + "-";
+    if (has_end_)
+      range += std::to_string(end_ - 1);
+    headers.emplace_back("range", range);
+    if (!etag_.empty())
+      headers.emplace_back("if-match", "\"" + etag_ + "\"");
+    http::Request request = ctx_->build("GET", key_, {}, headers, sigv4::sha256_hex(""));
+    skip_ = 0;
+    request_offset_ = offset_;
+    request.sink = [this](const char *data, std::size_t len) { on_data(data, len); };
+    if (!easy_)
+      easy_ = http::new_easy();
+    transfer_ = std::make_unique<http::Transfer>(std::move(request));
+    transfer_->configure(easy_.get());
+    done_ = false;
+    paused_ = false;
+    got_data_ = false;
+    start_ = Clock::now();
+    curl_multi_add_handle(multi_.get(), easy_.get());
+  }
+
+  void on_data(const char *data, std::size_t len) {
+    if (!got_data_) {
+      got_data_ = true;
+      const http::Response &r = transfer_->response();
+      if (etag_.empty())
+        etag_ = xml::strip_etag(r.header("etag"));
+      // A server that ignores Range sends the whole object: skip up to where we are.
+      if (r.status == 200)
+        skip_ = request_offset_;
+      if (!has_end_) {
+        std::string cr = r.header("content-range");
+        std::size_t slash = cr.rfind('/');
+        if (r.status == 206 && slash != std::string::npos && cr.substr(slash + 1) != "*") {
+          end_ = std::strtoull(cr.c_str() + slash + 1, nullptr, 10);
+          has_end_ = true;
+        } else if (r.status == 200) {
+          end_ = std::strtoull(r.header("content-length").c_str(), nullptr, 10);
+          has_end_ = !r.header("content-length").empty();
+        }
+      }
+    }
+    if (skip_ > 0) {
+      std::size_t s = static_cast<std::size_t>(std::min<std::uint64_t>(skip_, len));
+      skip_ -= s;
+      data += s;
+      len -= s;
+    }
+    if (buffer_pos_ > 0 && buffer_pos_ == buffer_.size()) {
+      buffer_.clear();
+      buffer_pos_ = 0;
+    }
+    buffer_.append(data, len);
+    received_ += len;
+  }
+
+  void pump(bool wait) {
+    int running = 0;
+    curl_multi_perform(multi_.get(), &running);
+    if (running > 0 && wait && buffered() == 0) {
+      curl_multi_poll(multi_.get(), nullptr, 0, 1000, nullptr);
+      curl_multi_perform(multi_.get(), &running);
+    }
+    int queued = 0;
+    while (CURLMsg *msg = curl_multi_info_read(multi_.get(), &queued)) {
+      if (msg->msg == CURLMSG_DONE && msg->easy_handle == easy_.get()) {
+        done_ = true;
+        result_ = msg->data.result;
+      }
+    }
+    if (!done_ && !paused_ && buffered() >= read_ahead_) {
+      paused_ = true;
+      curl_easy_pause(easy_.get(), CURLPAUSE_RECV);
+    }
+  }
+
+  void stop_transfer() {
+    if (transfer_) {
+      curl_multi_remove_handle(multi_.get(), easy_.get());
+      curl_easy_setopt(easy_.get(), CURLOPT_HTTPHEADER, nullptr);
+      curl_easy_setopt(easy_.get(), CURLOPT_ERRORBUFFER, nullptr);
+      transfer_.reset();
+    }
+  }
+
+  void finish_transfer() {
+    transfer_->finish(easy_.get(), result_);
+    http::Response r = std::move(transfer_->response());
+    std::exception_ptr sink_error = transfer_->sink_error();
+    http::Request logged = ctx_->build("GET", key_, {}, {}, "");
+    log_attempt(logged, r, start_);
+    stop_transfer();
+    if (sink_error)
+      std::rethrow_exception(sink_error);
+
+    std::optional<Failure> failure;
+    if (r.curl_code != CURLE_OK) {
+      failure = ctx_->curl_failure(what_, r, failures_ + 1);
+    } else if (r.status == 416 && !has_end_ && offset_ > 0) {
+      // Reading from the very end of an object: an empty read, like a file's EOF.
+      has_end_ = true;
+      end_ = offset_;
+      return;
+    } else if (r.status < 200 || r.status >= 300) {
+      failure = ctx_->http_failure(what_, key_, r, failures_ + 1);
+    } else if (!has_end_) {
+      has_end_ = true;  // no length information: the end of the reply is the end
+      end_ = offset_ + buffered();
+      return;
+    } else if (offset_ + buffered() < end_) {
+      failure =
+          Failure{Error(ErrorKind::kServer, "the reply to " + what_ + " ended early at byte " +
+                                                std::to_string(offset_ + buffered())),
+                  true};
+    } else {
+      return;
+    }
+    if (got_data_ && r.curl_code != CURLE_OK)
+      failures_ = 0;  // progress: a fresh budget
+    int retries = std::max(0, ctx_->config().retries);
+    if (!failure->retryable || failures_ >= retries)
+      throw failure->error;
+    sleep_before_retry(what_, failure->error, failures_, retries, &cancelled_);
+    failures_++;
+    // The next read() restarts the GET from offset_ + what is still buffered.
+    if (buffered() > 0)
+      return;
+  }
+
+  std::shared_ptr<Context> ctx_;
+  std::string key_;
+  std::string what_;
+  std::uint64_t offset_;
+  bool has_end_;
+  std::uint64_t end_;
+  std::size_t read_ahead_;
+  http::Multi multi_;
+  http::Easy easy_;
+  std::unique_ptr<http::Transfer> transfer_;
+  std::string buffer_;
+  std::size_t buffer_pos_ = 0;
+  std::uint64_t skip_ = 0;
+  std::uint64_t request_offset_ = 0;
+  std::uint64_t received_ = 0;
+  std::string etag_;
+  bool done_ = false;
+  bool paused_ = false;
+  bool got_data_ = false;
+  CURLcode result_ = CURLE_OK;
+  int failures_ = 0;
+  Clock::time_point start_;
+  std::atomic<bool> cancelled_{false};
+};
+
+std::unique_ptr<Reader> S3Bucket::open_reader(const std::string &key, std::uint64_t offset,
+                                              std::int64_t length, std::size_t read_ahead) {
+  return std::make_unique<S3Reader>(ctx_, key, offset, length, read_ahead);
+}
+
+}  // namespace
+
+std::unique_ptr<Bucket> make_s3_bucket(const Url &url, const Config &config) {
+  return std::make_unique<S3Bucket>(url, config);
+}
+
+}  // namespace internal
+}  // namespace s3

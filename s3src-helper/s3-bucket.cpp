@@ -1,0 +1,66 @@
+// s3-bucket.cpp: backend-independent Bucket methods and open_bucket().
+#include <glib.h>
+#include <glib/gstdio.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+#include "s3-client.h"
+#include "s3-internal.h"
+
+namespace s3 {
+
+void Bucket::list_all(const std::string &prefix, const std::string &delimiter,
+                      std::vector<ObjectInfo> *objects, std::vector<std::string> *prefixes) {
+  std::string token;
+  do {
+    ListPage page = list_page(prefix, delimiter, token, 1000);
+    if (objects)
+      objects->insert(objects->end(), std::make_move_iterator(page.objects.begin()),
+                      std::make_move_iterator(page.objects.end()));
+    if (prefixes)
+      prefixes->insert(prefixes->end(), page.common_prefixes.begin(), page.common_prefixes.end());
+    if (page.truncated && page.next_token == token)
+      throw Error(ErrorKind::kServer, "the server repeated the same continuation token");
+    token = page.truncated ? page.next_token : std::string();
+  } while (!token.empty());
+}
+
+void Bucket::get_to_file(const std::string &key, const std::string &path) {
+  std::string tmpl = path + ".part-XXXXXX";
+  int fd = g_mkstemp(tmpl.data());
+  if (fd < 0)
+    throw Error(ErrorKind::kIo,
+                "cannot create a file next to " + path + ": " + std::strerror(errno));
+  FILE *file = fdopen(fd, "wb");
+  if (!file) {
+    close(fd);
+    g_unlink(tmpl.c_str());
+    throw Error(ErrorKind::kIo, "cannot open " + tmpl + ": " + std::strerror(errno));
+  }
+  std::unique_ptr<FILE, decltype(&fclose)> closer(file, fclose);
+  try {
+    get(key, 0, -1, [&](const char *data, std::size_t len) {
+      if (fwrite(data, 1, len, file) != len)
+        throw Error(ErrorKind::kIo, "cannot write " + path + ": " + std::strerror(errno));
+    });
+    if (fclose(closer.release()) != 0)
+      throw Error(ErrorKind::kIo, "cannot write " + path + ": " + std::strerror(errno));
+    if (g_rename(tmpl.c_str(), path.c_str()) != 0)
+      throw Error(ErrorKind::kIo, "cannot rename into " + path + ": " + std::strerror(errno));
+  } catch (...) {
+    closer.reset();
+    g_unlink(tmpl.c_str());
+    throw;
+  }
+}
+
+std::unique_ptr<Bucket> open_bucket(const Url &url, const Config &config) {
+  if (url.scheme == Url::Scheme::kFile)
+    return internal::make_local_bucket(url);
+  return internal::make_s3_bucket(url, config);
+}
+
+}  // namespace s3

@@ -1,0 +1,191 @@
+// s3-http.cpp: libcurl setup shared by blocking requests and the streaming reader.
+#include "s3-http.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "s3-internal.h"
+
+namespace s3 {
+namespace http {
+
+void global_init() {
+  static std::once_flag once;
+  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+}
+
+Easy new_easy() {
+  global_init();
+  Easy easy(curl_easy_init());
+  if (!easy)
+    throw std::bad_alloc();
+  return easy;
+}
+
+Transfer::Transfer(Request request) : request_(std::move(request)) {}
+
+void Transfer::configure(CURL *easy) {
+  easy_ = easy;
+  curl_easy_reset(easy);
+  curl_easy_setopt(easy, CURLOPT_URL, request_.url.c_str());
+  curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, error_buf_);
+  curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
+  // Keys such as "a/../b" must reach the server as written, not be normalised by curl.
+  curl_easy_setopt(easy, CURLOPT_PATH_AS_IS, 1L);
+  curl_easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L);
+  curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT, static_cast<long>(request_.connect_timeout_s));
+  curl_easy_setopt(easy, CURLOPT_LOW_SPEED_LIMIT, 1L);
+  curl_easy_setopt(easy, CURLOPT_LOW_SPEED_TIME, static_cast<long>(request_.timeout_s));
+  curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, request_.verify_tls ? 1L : 0L);
+  curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, request_.verify_tls ? 2L : 0L);
+  curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, &Transfer::on_header);
+  curl_easy_setopt(easy, CURLOPT_HEADERDATA, this);
+  curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, &Transfer::on_write);
+  curl_easy_setopt(easy, CURLOPT_WRITEDATA, this);
+
+  curl_slist *list = nullptr;
+  for (const auto &h : request_.headers)
+    list = curl_slist_append(list, h.c_str());
+  // curl's own defaults are not signed, so keep them out of the request.
+  list = curl_slist_append(list, "Accept:");
+  header_list_.reset(list);
+  curl_easy_setopt(easy, CURLOPT_HTTPHEADER, header_list_.get());
+
+  if (request_.method == "HEAD") {
+    curl_easy_setopt(easy, CURLOPT_NOBODY, 1L);
+  } else if (request_.method == "GET") {
+    curl_easy_setopt(easy, CURLOPT_HTTPGET, 1L);
+  } else if (request_.has_body || request_.method == "PUT") {
+    curl_easy_setopt(easy, CURLOPT_UPLOAD, 1L);
+    std::uint64_t size = request_.body_fd >= 0 ? request_.body_size : request_.body.size();
+    curl_easy_setopt(easy, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(size));
+    curl_easy_setopt(easy, CURLOPT_READFUNCTION, &Transfer::on_read);
+    curl_easy_setopt(easy, CURLOPT_READDATA, this);
+    curl_easy_setopt(easy, CURLOPT_SEEKFUNCTION, &Transfer::on_seek);
+    curl_easy_setopt(easy, CURLOPT_SEEKDATA, this);
+    if (request_.method != "PUT")
+      curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, request_.method.c_str());
+  } else {
+    curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, request_.method.c_str());
+  }
+}
+
+void Transfer::finish(CURL *easy, CURLcode code) {
+  response_.curl_code = code;
+  response_.curl_error = error_buf_[0] ? error_buf_ : curl_easy_strerror(code);
+  long status = 0;
+  curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
+  response_.status = status;
+  curl_off_t connect_us = 0;
+  curl_easy_getinfo(easy, CURLINFO_CONNECT_TIME_T, &connect_us);
+  response_.connected = connect_us > 0 || status > 0;
+}
+
+size_t Transfer::on_header(char *data, size_t size, size_t n, void *self) {
+  auto *t = static_cast<Transfer *>(self);
+  std::string_view line(data, size * n);
+  if (internal::starts_with(line, "HTTP/")) {
+    // A new response (after a 100 Continue or a redirect): forget the previous headers.
+    t->response_.headers.clear();
+    long status = 0;
+    std::size_t sp = line.find(' ');
+    if (sp != std::string_view::npos)
+      status = std::strtol(std::string(line.substr(sp + 1, 3)).c_str(), nullptr, 10);
+    t->response_.status = status;
+    return size * n;
+  }
+  std::size_t colon = line.find(':');
+  if (colon != std::string_view::npos)
+    t->response_.headers[internal::to_lower(internal::trim(line.substr(0, colon)))] =
+        internal::trim(line.substr(colon + 1));
+  return size * n;
+}
+
+size_t Transfer::on_write(char *data, size_t size, size_t n, void *self) {
+  auto *t = static_cast<Transfer *>(self);
+  size_t len = size * n;
+  bool ok = t->response_.status >= 200 && t->response_.status < 300;
+  if (!ok || !t->request_.sink) {
+    t->response_.body.append(data, len);
+    return len;
+  }
+  try {
+    t->request_.sink(data, len);
+    t->response_.delivered += len;
+  } catch (...) {
+    t->sink_error_ = std::current_exception();
+    return CURL_WRITEFUNC_ERROR;
+  }
+  return len;
+}
+
+size_t Transfer::on_read(char *data, size_t size, size_t n, void *self) {
+  auto *t = static_cast<Transfer *>(self);
+  size_t room = size * n;
+  if (t->request_.body_fd < 0) {
+    std::string_view body = t->request_.body;
+    size_t len = std::min<std::uint64_t>(
+        room, body.size() - std::min<std::uint64_t>(t->upload_pos_, body.size()));
+    std::memcpy(data, body.data() + t->upload_pos_, len);
+    t->upload_pos_ += len;
+    return len;
+  }
+  std::uint64_t left = t->request_.body_size - std::min(t->upload_pos_, t->request_.body_size);
+  size_t want = static_cast<size_t>(std::min<std::uint64_t>(room, left));
+  if (want == 0)
+    return 0;
+  ssize_t got;
+  do {
+    got = pread(t->request_.body_fd, data, want, static_cast<off_t>(t->upload_pos_));
+  } while (got < 0 && errno == EINTR);
+  if (got <= 0)
+    return CURL_READFUNC_ABORT;  // error, or the file shrank under us
+  t->upload_pos_ += static_cast<std::uint64_t>(got);
+  return static_cast<size_t>(got);
+}
+
+int Transfer::on_seek(void *self, curl_off_t offset, int origin) {
+  auto *t = static_cast<Transfer *>(self);
+  if (origin != SEEK_SET || offset < 0)
+    return CURL_SEEKFUNC_CANTSEEK;
+  t->upload_pos_ = static_cast<std::uint64_t>(offset);
+  return CURL_SEEKFUNC_OK;
+}
+
+Response perform(CURL *easy, Request request) {
+  Transfer transfer(std::move(request));
+  transfer.configure(easy);
+  CURLcode code = curl_easy_perform(easy);
+  transfer.finish(easy, code);
+  // Leave no pointers into this dead Transfer behind in the pooled handle.
+  curl_easy_setopt(easy, CURLOPT_HTTPHEADER, nullptr);
+  curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, nullptr);
+  if (transfer.sink_error())
+    std::rethrow_exception(transfer.sink_error());
+  return std::move(transfer.response());
+}
+
+Easy HandlePool::acquire() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!idle_.empty()) {
+      Easy easy = std::move(idle_.back());
+      idle_.pop_back();
+      return easy;
+    }
+  }
+  return new_easy();
+}
+
+void HandlePool::release(Easy easy) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (idle_.size() < 8)
+    idle_.push_back(std::move(easy));
+}
+
+}  // namespace http
+}  // namespace s3

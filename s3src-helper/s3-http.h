@@ -1,0 +1,113 @@
+// s3-http.h: a small RAII wrapper over libcurl easy handles for the S3 backend; no S3 logic here.
+#pragma once
+
+#include <curl/curl.h>
+
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace s3 {
+namespace http {
+
+struct EasyDeleter {
+  void operator()(CURL *easy) const { curl_easy_cleanup(easy); }
+};
+struct MultiDeleter {
+  void operator()(CURLM *multi) const { curl_multi_cleanup(multi); }
+};
+struct SlistDeleter {
+  void operator()(curl_slist *list) const { curl_slist_free_all(list); }
+};
+using Easy = std::unique_ptr<CURL, EasyDeleter>;
+using Multi = std::unique_ptr<CURLM, MultiDeleter>;
+using Slist = std::unique_ptr<curl_slist, SlistDeleter>;
+
+// curl_global_init() once per process (thread-safe).
+void global_init();
+Easy new_easy();
+
+struct Request {
+  std::string method = "GET";        // GET HEAD PUT DELETE POST
+  std::string url;                   // fully encoded
+  std::vector<std::string> headers;  // "Name: value"
+  // Body for PUT/POST: either in memory or streamed from body_fd (pread from offset 0).
+  std::string_view body;
+  int body_fd = -1;
+  std::uint64_t body_size = 0;
+  bool has_body = false;
+  // Receives the body of a 2xx reply as it arrives (other replies are kept in Response::body).
+  // Without a sink a 2xx body is kept in Response::body too.
+  std::function<void(const char *, std::size_t)> sink;
+  int connect_timeout_s = 10;
+  int timeout_s = 30;  // low-speed timeout: abort after this long with no data
+  bool verify_tls = true;
+};
+
+struct Response {
+  long status = 0;
+  CURLcode curl_code = CURLE_OK;
+  std::string curl_error;
+  bool connected =
+      false;  // whether a connection was established (tells connect from transfer timeouts)
+  std::string body;
+  std::map<std::string, std::string> headers;  // lower-case names, last value wins
+  std::uint64_t delivered = 0;                 // bytes handed to the sink
+  std::string header(const std::string &name) const {
+    auto it = headers.find(name);
+    return it == headers.end() ? std::string() : it->second;
+  }
+};
+
+// One transfer's state and callbacks; configure() sets an easy handle up for it so that the same
+// code drives a blocking perform() and a handle inside a curl multi (the streaming reader).
+class Transfer {
+ public:
+  explicit Transfer(Request request);
+  Transfer(const Transfer &) = delete;
+  Transfer &operator=(const Transfer &) = delete;
+  void configure(CURL *easy);
+  // After the transfer ended with code: fills the response's status, code and error text.
+  void finish(CURL *easy, CURLcode code);
+  Response &response() { return response_; }
+  const Request &request() const { return request_; }
+  // An exception thrown by the sink, to rethrow once curl has returned.
+  std::exception_ptr sink_error() const { return sink_error_; }
+
+ private:
+  static size_t on_header(char *data, size_t size, size_t n, void *self);
+  static size_t on_write(char *data, size_t size, size_t n, void *self);
+  static size_t on_read(char *data, size_t size, size_t n, void *self);
+  static int on_seek(void *self, curl_off_t offset, int origin);
+
+  Request request_;
+  Response response_;
+  Slist header_list_;
+  char error_buf_[CURL_ERROR_SIZE] = {};
+  std::uint64_t upload_pos_ = 0;
+  std::exception_ptr sink_error_;
+  CURL *easy_ = nullptr;
+};
+
+// Runs request on easy (blocking); rethrows the sink's exception if it threw.
+Response perform(CURL *easy, Request request);
+
+// Easy handles kept between requests so that connections are reused; thread-safe.
+class HandlePool {
+ public:
+  Easy acquire();
+  void release(Easy easy);
+
+ private:
+  std::mutex mutex_;
+  std::vector<Easy> idle_;
+};
+
+}  // namespace http
+}  // namespace s3
