@@ -1,0 +1,674 @@
+// test-heatmap-element.cpp: GstHarness tests of the `heatmap` element (caps, passthrough,
+// properties, EOS files, messages).
+// C++ and OpenCV headers first: libcheck's macros (fail, ...) clash with names in <ios>.
+#include <cstring>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <opencv2/core.hpp>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include "heatmap-core.h"
+
+#include <gst/check/gstcheck.h>
+#include <gst/check/gstharness.h>
+#include <gst/video/video.h>
+
+namespace fs = std::filesystem;
+
+namespace {
+
+const char *const kFormats[] = {"I420",  "YV12", "NV12", "NV21", "Y42B", "Y444",
+                                "GRAY8", "BGR",  "RGB",  "BGRx", "RGBx", "xRGB",
+                                "xBGR",  "BGRA", "RGBA", "ARGB", "ABGR"};
+
+// A temporary directory removed with everything in it at the end of the test.
+class TempDir {
+ public:
+  TempDir() {
+    gchar *dir = g_dir_make_tmp("heatmap-element-XXXXXX", NULL);
+    fail_unless(dir != NULL);
+    path_ = dir;
+    g_free(dir);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  std::string file(const std::string &name) const { return (fs::path(path_) / name).string(); }
+  const std::string &path() const { return path_; }
+  std::vector<std::string> entries() const {
+    std::vector<std::string> names;
+    for (const auto &e : fs::directory_iterator(path_))
+      names.push_back(e.path().filename().string());
+    return names;
+  }
+
+ private:
+  std::string path_;
+};
+
+struct HarnessDeleter {
+  void operator()(GstHarness *h) const { gst_harness_teardown(h); }
+};
+using HarnessPtr = std::unique_ptr<GstHarness, HarnessDeleter>;
+
+struct MessageDeleter {
+  void operator()(GstMessage *m) const { gst_message_unref(m); }
+};
+using MessagePtr = std::unique_ptr<GstMessage, MessageDeleter>;
+
+// A harness around one heatmap element whose messages go to a private bus.
+struct Fixture {
+  HarnessPtr h;
+  GstBus *bus = nullptr;
+  Fixture() : h(gst_harness_new("heatmap")) {
+    bus = gst_bus_new();
+    gst_element_set_bus(h->element, bus);
+  }
+  ~Fixture() {
+    gst_element_set_bus(h->element, NULL);
+    gst_object_unref(bus);
+  }
+  GstElement *element() const { return h->element; }
+  // Takes the first pending message of one of `types`; the others stay queued (unlike
+  // gst_bus_pop_filtered, which drops them).
+  MessagePtr pop(GstMessageType types) {
+    while (GstMessage *m = gst_bus_pop(bus))
+      pending.emplace_back(m);
+    for (auto it = pending.begin(); it != pending.end(); ++it) {
+      if (GST_MESSAGE_TYPE(it->get()) & types) {
+        MessagePtr m = std::move(*it);
+        pending.erase(it);
+        return m;
+      }
+    }
+    return nullptr;
+  }
+  std::vector<MessagePtr> pending;
+};
+
+GstVideoInfo video_info(const char *format, int width, int height) {
+  GstVideoInfo info;
+  gst_video_info_set_format(&info, gst_video_format_from_string(format), width, height);
+  return info;
+}
+
+std::string caps_string(const char *format, int width, int height) {
+  return std::string("video/x-raw,format=") + format + ",width=" + std::to_string(width) +
+         ",height=" + std::to_string(height) + ",framerate=25/1";
+}
+
+// The synthetic scene: a static textured floor and a bright 24x24 square moving right along a
+// horizontal band in the middle of the picture.
+cv::Mat scene(int width, int height, int index) {
+  cv::Mat grey(height, width, CV_8UC1);
+  cv::RNG rng(1234);
+  rng.fill(grey, cv::RNG::UNIFORM, 60, 100);
+  const int x = (index * 5) % (width - 24);
+  cv::rectangle(grey, cv::Rect(x, height / 2 - 12, 24, 24), cv::Scalar(230), cv::FILLED);
+  return grey;
+}
+
+// A buffer in `info`'s format showing the grey picture (luma = grey, neutral chroma; RGB
+// channels all = grey).
+GstBuffer *buffer_from_grey(const cv::Mat &grey, const GstVideoInfo &info) {
+  GstBuffer *buffer = gst_buffer_new_allocate(NULL, GST_VIDEO_INFO_SIZE(&info), NULL);
+  gst_buffer_memset(buffer, 0, 128, GST_VIDEO_INFO_SIZE(&info));
+  GstVideoFrame frame;
+  fail_unless(
+      gst_video_frame_map(&frame, const_cast<GstVideoInfo *>(&info), buffer, GST_MAP_WRITE));
+  auto *plane0 = static_cast<guint8 *>(GST_VIDEO_FRAME_PLANE_DATA(&frame, 0));
+  const int stride = GST_VIDEO_FRAME_PLANE_STRIDE(&frame, 0);
+  const int pixel_stride = GST_VIDEO_FRAME_COMP_PSTRIDE(&frame, 0);
+  const bool yuv = GST_VIDEO_INFO_IS_YUV(&info);
+  for (int y = 0; y < grey.rows; ++y) {
+    for (int x = 0; x < grey.cols; ++x) {
+      const guint8 v = grey.at<guint8>(y, x);
+      if (yuv || GST_VIDEO_INFO_IS_GRAY(&info))
+        plane0[y * stride + x] = v;
+      else
+        std::memset(plane0 + y * stride + x * pixel_stride, v, pixel_stride);
+    }
+  }
+  gst_video_frame_unmap(&frame);
+  return buffer;
+}
+
+// A buffer of `info`'s size filled with a pattern that differs per frame.
+GstBuffer *pattern_buffer(const GstVideoInfo &info, int seed) {
+  GstBuffer *buffer = gst_buffer_new_allocate(NULL, GST_VIDEO_INFO_SIZE(&info), NULL);
+  GstMapInfo map;
+  gst_buffer_map(buffer, &map, GST_MAP_WRITE);
+  for (gsize i = 0; i < map.size; ++i)
+    map.data[i] = static_cast<guint8>((i * 31 + seed * 7 + (i >> 9)) & 0xff);
+  gst_buffer_unmap(buffer, &map);
+  return buffer;
+}
+
+std::vector<guint8> bytes_of(GstBuffer *buffer) {
+  GstMapInfo map;
+  fail_unless(gst_buffer_map(buffer, &map, GST_MAP_READ));
+  std::vector<guint8> bytes(map.data, map.data + map.size);
+  gst_buffer_unmap(buffer, &map);
+  return bytes;
+}
+
+// Feeds the same buffer to a core accumulator, describing it independently of the element.
+void feed_core(heatmap::Accumulator *acc, GstBuffer *buffer, const GstVideoInfo &info) {
+  GstVideoFrame frame;
+  fail_unless(gst_video_frame_map(&frame, const_cast<GstVideoInfo *>(&info), buffer, GST_MAP_READ));
+  heatmap::FrameView view;
+  switch (GST_VIDEO_INFO_FORMAT(&info)) {
+    case GST_VIDEO_FORMAT_I420:
+      view.format = heatmap::PixelFormat::kI420;
+      break;
+    case GST_VIDEO_FORMAT_GRAY8:
+      view.format = heatmap::PixelFormat::kGray8;
+      break;
+    case GST_VIDEO_FORMAT_BGRx:
+      view.format = heatmap::PixelFormat::kBGRx;
+      break;
+    case GST_VIDEO_FORMAT_NV12:
+      view.format = heatmap::PixelFormat::kNV12;
+      break;
+    default:
+      fail("feed_core: format not handled by the test");
+  }
+  view.width = GST_VIDEO_INFO_WIDTH(&info);
+  view.height = GST_VIDEO_INFO_HEIGHT(&info);
+  for (guint i = 0; i < GST_VIDEO_INFO_N_PLANES(&info); ++i) {
+    view.planes[i].data = static_cast<const std::uint8_t *>(GST_VIDEO_FRAME_PLANE_DATA(&frame, i));
+    view.planes[i].stride = GST_VIDEO_FRAME_PLANE_STRIDE(&frame, i);
+  }
+  acc->add_frame(view);
+  gst_video_frame_unmap(&frame);
+}
+
+// Pushes `buffer`, pulls what comes out and checks it is the same, unmodified buffer.
+void push_and_expect_unchanged(GstHarness *h, GstBuffer *buffer) {
+  const std::vector<guint8> before = bytes_of(buffer);
+  fail_unless_equals_int(gst_harness_push(h, buffer), GST_FLOW_OK);
+  GstBuffer *out = gst_harness_pull(h);
+  fail_unless(out != NULL);
+  fail_unless(out == buffer, "passthrough must not copy the buffer");
+  fail_unless(bytes_of(out) == before, "frame bytes changed");
+  gst_buffer_unref(out);
+}
+
+const GstStructure *heatmap_structure(GstMessage *msg) {
+  fail_unless(msg != NULL, "no heatmap message");
+  const GstStructure *s = gst_message_get_structure(msg);
+  fail_unless(gst_structure_has_name(s, "heatmap"));
+  return s;
+}
+
+guint64 get_u64(const GstStructure *s, const char *field) {
+  guint64 v = 0;
+  fail_unless(gst_structure_get_uint64(s, field, &v), "missing %s", field);
+  return v;
+}
+
+int get_int(const GstStructure *s, const char *field) {
+  gint v = 0;
+  fail_unless(gst_structure_get_int(s, field, &v), "missing %s", field);
+  return v;
+}
+
+guint64 eos_frames_processed(Fixture *f) {
+  fail_unless(gst_harness_push_event(f->h.get(), gst_event_new_eos()));
+  MessagePtr msg = f->pop(GST_MESSAGE_ELEMENT);
+  return get_u64(heatmap_structure(msg.get()), "frames-processed");
+}
+
+}  // namespace
+
+GST_START_TEST(test_caps_each_format_passes_frames_bit_identical) {
+  for (const char *format : kFormats) {
+    Fixture f;
+    const GstVideoInfo info = video_info(format, 64, 48);
+    gst_harness_set_src_caps_str(f.h.get(), caps_string(format, 64, 48).c_str());
+    for (int i = 0; i < 3; ++i)
+      push_and_expect_unchanged(f.h.get(), pattern_buffer(info, i));
+    fail_unless(f.pop(GST_MESSAGE_ERROR) == nullptr, "error with %s", format);
+    GstCaps *caps = gst_pad_get_current_caps(f.h->sinkpad);
+    fail_unless(caps != NULL, "%s: caps not forwarded", format);
+    const gchar *out_format = gst_structure_get_string(gst_caps_get_structure(caps, 0), "format");
+    fail_unless_equals_string(out_format, format);
+    gst_caps_unref(caps);
+  }
+}
+GST_END_TEST;
+
+GST_START_TEST(test_unsupported_format_is_refused) {
+  Fixture f;
+  gst_harness_set_src_caps_str(f.h.get(), caps_string("UYVY", 64, 48).c_str());
+  const GstVideoInfo info = video_info("UYVY", 64, 48);
+  fail_unless_equals_int(gst_harness_push(f.h.get(), pattern_buffer(info, 0)),
+                         GST_FLOW_NOT_NEGOTIATED);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_read_only_frames_pass_unchanged) {
+  // A decoder's output memory may be read-only; a write map would fail on it.
+  Fixture f;
+  const GstVideoInfo info = video_info("NV12", 320, 240);
+  gst_harness_set_src_caps_str(f.h.get(), caps_string("NV12", 320, 240).c_str());
+  for (int i = 0; i < 5; ++i) {
+    GstBuffer *src = buffer_from_grey(scene(320, 240, i), info);
+    std::vector<guint8> bytes = bytes_of(src);
+    gst_buffer_unref(src);
+    auto *copy = static_cast<guint8 *>(g_memdup2(bytes.data(), bytes.size()));
+    GstBuffer *ro = gst_buffer_new_wrapped_full(GST_MEMORY_FLAG_READONLY, copy, bytes.size(), 0,
+                                                bytes.size(), copy, g_free);
+    push_and_expect_unchanged(f.h.get(), ro);
+  }
+  fail_unless(f.pop(GST_MESSAGE_ERROR) == nullptr);
+  fail_unless_equals_uint64(eos_frames_processed(&f), 5);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_properties_round_trip) {
+  Fixture f;
+  GstElement *e = f.element();
+  g_object_set(e, "location", "/tmp/a.jpg", "raw-location", "/tmp/a.png", "downscale", 0.5,
+               "use-background", FALSE, "alpha", 0.25, "method", 1, "history", 120, "var-threshold",
+               400.0, "detect-shadows", FALSE, "keep-shadows", TRUE, "learning-rate", 0.01,
+               "open-kernel", 5, "blur", 1.5, "quality", 75, "frame-step", 4u, NULL);
+  gst_util_set_object_arg(G_OBJECT(e), "colormap", "inferno");
+  gchar *location = NULL, *raw = NULL;
+  gdouble downscale, alpha, var_threshold, learning_rate, blur;
+  gboolean use_bg, detect, keep;
+  gint method, colormap, history, open_kernel, quality;
+  guint frame_step;
+  g_object_get(e, "location", &location, "raw-location", &raw, "downscale", &downscale,
+               "use-background", &use_bg, "alpha", &alpha, "colormap", &colormap, "method", &method,
+               "history", &history, "var-threshold", &var_threshold, "detect-shadows", &detect,
+               "keep-shadows", &keep, "learning-rate", &learning_rate, "open-kernel", &open_kernel,
+               "blur", &blur, "quality", &quality, "frame-step", &frame_step, NULL);
+  fail_unless_equals_string(location, "/tmp/a.jpg");
+  fail_unless_equals_string(raw, "/tmp/a.png");
+  fail_unless_equals_float(downscale, 0.5);
+  fail_unless(!use_bg);
+  fail_unless_equals_float(alpha, 0.25);
+  fail_unless_equals_int(colormap, cv::COLORMAP_INFERNO);
+  fail_unless_equals_int(method, 1);
+  fail_unless_equals_int(history, 120);
+  fail_unless_equals_float(var_threshold, 400.0);
+  fail_unless(!detect);
+  fail_unless(keep);
+  fail_unless_equals_float(learning_rate, 0.01);
+  fail_unless_equals_int(open_kernel, 5);
+  fail_unless_equals_float(blur, 1.5);
+  fail_unless_equals_int(quality, 75);
+  fail_unless_equals_int(frame_step, 4);
+  g_free(location);
+  g_free(raw);
+
+  // Unsetting a location gives NULL back.
+  g_object_set(e, "location", NULL, NULL);
+  g_object_get(e, "location", &location, NULL);
+  fail_unless(location == NULL);
+
+  // Every enum nick documented for users resolves.
+  const char *colormaps[] = {"autumn", "bone",     "jet",     "winter",   "rainbow",
+                             "ocean",  "summer",   "spring",  "cool",     "hsv",
+                             "pink",   "hot",      "parula",  "magma",    "inferno",
+                             "plasma", "viridis",  "cividis", "twilight", "twilight-shifted",
+                             "turbo",  "deepgreen"};
+  for (int i = 0; i < static_cast<int>(G_N_ELEMENTS(colormaps)); ++i) {
+    gst_util_set_object_arg(G_OBJECT(e), "colormap", colormaps[i]);
+    g_object_get(e, "colormap", &colormap, NULL);
+    fail_unless_equals_int(colormap, i);
+  }
+  gst_util_set_object_arg(G_OBJECT(e), "method", "knn");
+  g_object_get(e, "method", &method, NULL);
+  fail_unless_equals_int(method, 1);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_property_defaults) {
+  Fixture f;
+  GObjectClass *klass = G_OBJECT_GET_CLASS(f.element());
+  auto def_double = [&](const char *name) {
+    return G_PARAM_SPEC_DOUBLE(g_object_class_find_property(klass, name))->default_value;
+  };
+  fail_unless_equals_float(def_double("downscale"), 0.25);
+  fail_unless_equals_float(def_double("learning-rate"), -1.0);
+  fail_unless_equals_int(
+      G_PARAM_SPEC_INT(g_object_class_find_property(klass, "quality"))->default_value, 90);
+  fail_unless_equals_int(
+      G_PARAM_SPEC_UINT(g_object_class_find_property(klass, "frame-step"))->default_value, 1);
+  fail_unless_equals_int(
+      G_PARAM_SPEC_ENUM(g_object_class_find_property(klass, "colormap"))->default_value,
+      cv::COLORMAP_JET);
+  fail_unless(
+      G_PARAM_SPEC_BOOLEAN(g_object_class_find_property(klass, "use-background"))->default_value);
+  fail_unless(G_PARAM_SPEC_DOUBLE(g_object_class_find_property(klass, "downscale"))->minimum > 0);
+}
+GST_END_TEST;
+
+// Sets `name` to an out-of-range value and checks GLib refused it and the old value stayed.
+template <typename T>
+void expect_rejected(GstElement *e, const char *name, T bad) {
+  GValue before = G_VALUE_INIT, after = G_VALUE_INIT;
+  GParamSpec *pspec = g_object_class_find_property(G_OBJECT_GET_CLASS(e), name);
+  fail_unless(pspec != NULL, "no property %s", name);
+  g_value_init(&before, pspec->value_type);
+  g_value_init(&after, pspec->value_type);
+  g_object_get_property(G_OBJECT(e), name, &before);
+  ASSERT_WARNING(g_object_set(e, name, bad, NULL));
+  g_object_get_property(G_OBJECT(e), name, &after);
+  fail_unless(g_param_values_cmp(pspec, &before, &after) == 0, "%s changed to a bad value", name);
+  g_value_unset(&before);
+  g_value_unset(&after);
+}
+
+GST_START_TEST(test_properties_reject_out_of_range) {
+  Fixture f;
+  GstElement *e = f.element();
+  expect_rejected(e, "downscale", 0.0);
+  expect_rejected(e, "downscale", 1.5);
+  expect_rejected(e, "downscale", -0.25);
+  expect_rejected(e, "alpha", -0.1);
+  expect_rejected(e, "alpha", 1.1);
+  expect_rejected(e, "quality", 0);
+  expect_rejected(e, "quality", 101);
+  expect_rejected(e, "frame-step", 0u);
+  expect_rejected(e, "history", 0);
+  expect_rejected(e, "open-kernel", -1);
+  expect_rejected(e, "blur", -1.0);
+  expect_rejected(e, "learning-rate", -2.0);
+  expect_rejected(e, "learning-rate", 1.5);
+  expect_rejected(e, "var-threshold", -1.0);
+  expect_rejected(e, "colormap", 99);
+  expect_rejected(e, "method", 7);
+  gdouble downscale;
+  g_object_get(e, "downscale", &downscale, NULL);
+  fail_unless_equals_float(downscale, 0.25);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_eos_writes_jpeg_and_png_matching_core) {
+  TempDir dir;
+  Fixture f;
+  const std::string jpeg = dir.file("heat.jpg"), png = dir.file("counts.png");
+  g_object_set(f.element(), "location", jpeg.c_str(), "raw-location", png.c_str(), NULL);
+  const GstVideoInfo info = video_info("I420", 320, 240);
+  gst_harness_set_src_caps_str(f.h.get(), caps_string("I420", 320, 240).c_str());
+
+  heatmap::Accumulator core;
+  const int kFrames = 60;
+  for (int i = 0; i < kFrames; ++i) {
+    GstBuffer *buffer = buffer_from_grey(scene(320, 240, i), info);
+    feed_core(&core, buffer, info);
+    push_and_expect_unchanged(f.h.get(), buffer);
+  }
+  fail_unless(!fs::exists(jpeg), "the JPEG must only appear at EOS");
+  fail_unless(gst_harness_push_event(f.h.get(), gst_event_new_eos()));
+
+  // EOS still goes downstream, after the files are written.
+  GstEvent *event;
+  bool saw_eos = false;
+  while ((event = gst_harness_try_pull_event(f.h.get())) != NULL) {
+    saw_eos = saw_eos || GST_EVENT_TYPE(event) == GST_EVENT_EOS;
+    gst_event_unref(event);
+  }
+  fail_unless(saw_eos, "EOS was not forwarded");
+
+  const cv::Mat image = cv::imread(jpeg, cv::IMREAD_UNCHANGED);
+  fail_unless(!image.empty(), "%s is not a readable JPEG", jpeg.c_str());
+  fail_unless_equals_int(image.cols, 80);
+  fail_unless_equals_int(image.rows, 60);
+  fail_unless_equals_int(image.channels(), 3);
+
+  const cv::Mat counts = cv::imread(png, cv::IMREAD_UNCHANGED);
+  fail_unless(!counts.empty(), "%s is not a readable PNG", png.c_str());
+  fail_unless_equals_int(counts.type(), CV_16UC1);
+  fail_unless_equals_int(counts.cols, 80);
+  fail_unless_equals_int(counts.rows, 60);
+  const cv::Mat &expected = core.counts();
+  fail_unless_equals_int(cv::countNonZero(counts != expected), 0);
+
+  double max_count = 0;
+  cv::minMaxLoc(counts, NULL, &max_count);
+  fail_unless(max_count > 0, "the moving square left no heat");
+
+  MessagePtr msg = f.pop(GST_MESSAGE_ELEMENT);
+  const GstStructure *s = heatmap_structure(msg.get());
+  fail_unless_equals_string(gst_structure_get_string(s, "location"), jpeg.c_str());
+  fail_unless_equals_string(gst_structure_get_string(s, "raw-location"), png.c_str());
+  fail_unless_equals_uint64(get_u64(s, "frames-processed"), kFrames);
+  fail_unless_equals_int(get_int(s, "width"), 80);
+  fail_unless_equals_int(get_int(s, "height"), 60);
+  guint max_field = 0;
+  fail_unless(gst_structure_get_uint(s, "max-count", &max_field));
+  fail_unless_equals_int(max_field, static_cast<int>(max_count));
+  gdouble coverage = -1;
+  fail_unless(gst_structure_get_double(s, "motion-coverage", &coverage));
+  fail_unless_equals_float(coverage, cv::countNonZero(counts) / double(counts.total()));
+  fail_unless(coverage > 0.0 && coverage < 0.5, "coverage %f", coverage);
+  fail_unless(f.pop(GST_MESSAGE_ERROR) == nullptr);
+  fail_unless(f.pop(GST_MESSAGE_WARNING) == nullptr);
+  // Only the two files: no temporary left behind.
+  fail_unless_equals_int(dir.entries().size(), 2);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_message_posted_without_location) {
+  TempDir dir;
+  Fixture f;
+  const GstVideoInfo info = video_info("GRAY8", 160, 120);
+  gst_harness_set_src_caps_str(f.h.get(), caps_string("GRAY8", 160, 120).c_str());
+  for (int i = 0; i < 20; ++i)
+    push_and_expect_unchanged(f.h.get(), buffer_from_grey(scene(160, 120, i), info));
+  fail_unless(gst_harness_push_event(f.h.get(), gst_event_new_eos()));
+  MessagePtr msg = f.pop(GST_MESSAGE_ELEMENT);
+  const GstStructure *s = heatmap_structure(msg.get());
+  fail_unless(gst_structure_get_string(s, "location") == NULL);
+  fail_unless(gst_structure_get_string(s, "raw-location") == NULL);
+  fail_unless_equals_uint64(get_u64(s, "frames-processed"), 20);
+  fail_unless_equals_int(get_int(s, "width"), 40);
+  fail_unless_equals_int(get_int(s, "height"), 30);
+}
+GST_END_TEST;
+
+// Runs frames into an element whose location is `location` and returns the ERROR message.
+MessagePtr run_expecting_error(const std::string &location) {
+  Fixture f;
+  g_object_set(f.element(), "location", location.c_str(), NULL);
+  const GstVideoInfo info = video_info("I420", 160, 120);
+  gst_harness_set_src_caps_str(f.h.get(), caps_string("I420", 160, 120).c_str());
+  for (int i = 0; i < 10; ++i)
+    push_and_expect_unchanged(f.h.get(), buffer_from_grey(scene(160, 120, i), info));
+  gst_harness_push_event(f.h.get(), gst_event_new_eos());
+  fail_unless(f.pop(GST_MESSAGE_ELEMENT) == nullptr, "heatmap message despite write failure");
+  return f.pop(GST_MESSAGE_ERROR);
+}
+
+void check_open_write_error(GstMessage *msg, const std::string &location) {
+  fail_unless(msg != NULL, "no ERROR message for %s", location.c_str());
+  GError *error = NULL;
+  gchar *debug = NULL;
+  gst_message_parse_error(msg, &error, &debug);
+  fail_unless(g_error_matches(error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_OPEN_WRITE),
+              "wrong error: %s", error->message);
+  fail_unless(strstr(error->message, location.c_str()) != NULL, "message does not name %s: %s",
+              location.c_str(), error->message);
+  g_error_free(error);
+  g_free(debug);
+}
+
+GST_START_TEST(test_unwritable_location_errors) {
+  TempDir dir;
+  const std::string missing_dir = dir.file("no-such-dir/heat.jpg");
+  MessagePtr msg = run_expecting_error(missing_dir);
+  check_open_write_error(msg.get(), missing_dir);
+  fail_unless(!fs::exists(missing_dir));
+
+  // A directory in the way: the rename fails after the temporary file was written.
+  const std::string blocked = dir.file("blocked.jpg");
+  fs::create_directory(blocked);
+  msg = run_expecting_error(blocked);
+  check_open_write_error(msg.get(), blocked);
+  fail_unless(fs::is_directory(blocked) && fs::is_empty(blocked));
+  const std::vector<std::string> entries = dir.entries();
+  fail_unless_equals_int(entries.size(), 1);  // only blocked.jpg/: no temporary file left
+}
+GST_END_TEST;
+
+GST_START_TEST(test_zero_frame_eos_warns_and_writes_nothing) {
+  TempDir dir;
+  Fixture f;
+  const std::string jpeg = dir.file("heat.jpg");
+  g_object_set(f.element(), "location", jpeg.c_str(), NULL);
+  gst_harness_set_src_caps_str(f.h.get(), caps_string("I420", 160, 120).c_str());
+  fail_unless(gst_harness_push_event(f.h.get(), gst_event_new_eos()));
+  MessagePtr msg = f.pop(GST_MESSAGE_WARNING);
+  fail_unless(msg != NULL, "no WARNING for an empty stream");
+  fail_unless(f.pop(GST_MESSAGE_ELEMENT) == nullptr);
+  fail_unless(f.pop(GST_MESSAGE_ERROR) == nullptr);
+  fail_unless(dir.entries().empty(), "something was written");
+}
+GST_END_TEST;
+
+GST_START_TEST(test_flush_resets_accumulator) {
+  TempDir dir;
+  Fixture f;
+  const std::string png = dir.file("counts.png");
+  g_object_set(f.element(), "raw-location", png.c_str(), NULL);
+  const GstVideoInfo info = video_info("I420", 160, 120);
+  gst_harness_set_src_caps_str(f.h.get(), caps_string("I420", 160, 120).c_str());
+  for (int i = 0; i < 30; ++i)
+    push_and_expect_unchanged(f.h.get(), buffer_from_grey(scene(160, 120, i), info));
+
+  fail_unless(gst_harness_push_event(f.h.get(), gst_event_new_flush_start()));
+  fail_unless(gst_harness_push_event(f.h.get(), gst_event_new_flush_stop(TRUE)));
+  GstSegment segment;
+  gst_segment_init(&segment, GST_FORMAT_TIME);
+  fail_unless(gst_harness_push_event(f.h.get(), gst_event_new_segment(&segment)));
+
+  // After the flush, the core must see exactly these frames from a fresh model.
+  heatmap::Accumulator core;
+  for (int i = 40; i < 52; ++i) {
+    GstBuffer *buffer = buffer_from_grey(scene(160, 120, i), info);
+    feed_core(&core, buffer, info);
+    push_and_expect_unchanged(f.h.get(), buffer);
+  }
+  fail_unless_equals_uint64(eos_frames_processed(&f), 12);
+  const cv::Mat counts = cv::imread(png, cv::IMREAD_UNCHANGED);
+  fail_unless(!counts.empty());
+  fail_unless_equals_int(cv::countNonZero(counts != core.counts()), 0);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_new_stream_resets_accumulator) {
+  Fixture f;
+  const GstVideoInfo info = video_info("GRAY8", 160, 120);
+  gst_harness_set_src_caps_str(f.h.get(), caps_string("GRAY8", 160, 120).c_str());
+  for (int i = 0; i < 15; ++i)
+    push_and_expect_unchanged(f.h.get(), buffer_from_grey(scene(160, 120, i), info));
+  fail_unless(gst_harness_push_event(f.h.get(), gst_event_new_stream_start("second")));
+  GstSegment segment;
+  gst_segment_init(&segment, GST_FORMAT_TIME);
+  fail_unless(gst_harness_push_event(f.h.get(), gst_event_new_segment(&segment)));
+  for (int i = 0; i < 6; ++i)
+    push_and_expect_unchanged(f.h.get(), buffer_from_grey(scene(160, 120, i), info));
+  fail_unless_equals_uint64(eos_frames_processed(&f), 6);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_frame_step_processes_every_nth_frame) {
+  TempDir dir;
+  Fixture f;
+  const std::string png = dir.file("counts.png");
+  g_object_set(f.element(), "frame-step", 3u, "raw-location", png.c_str(), NULL);
+  const GstVideoInfo info = video_info("BGRx", 160, 120);
+  gst_harness_set_src_caps_str(f.h.get(), caps_string("BGRx", 160, 120).c_str());
+  heatmap::Accumulator core;
+  for (int i = 0; i < 10; ++i) {
+    GstBuffer *buffer = buffer_from_grey(scene(160, 120, i * 2), info);
+    if (i % 3 == 0)
+      feed_core(&core, buffer, info);
+    push_and_expect_unchanged(f.h.get(), buffer);  // every frame still comes out
+  }
+  fail_unless_equals_uint64(eos_frames_processed(&f), 4);  // frames 0, 3, 6, 9
+  const cv::Mat counts = cv::imread(png, cv::IMREAD_UNCHANGED);
+  fail_unless(!counts.empty());
+  fail_unless_equals_int(cv::countNonZero(counts != core.counts()), 0);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_caps_change_mid_stream) {
+  Fixture f;
+  const GstVideoInfo big = video_info("I420", 320, 240);
+  gst_harness_set_src_caps_str(f.h.get(), caps_string("I420", 320, 240).c_str());
+  for (int i = 0; i < 10; ++i)
+    push_and_expect_unchanged(f.h.get(), buffer_from_grey(scene(320, 240, i), big));
+  const GstVideoInfo small = video_info("NV12", 160, 120);
+  gst_harness_set_src_caps_str(f.h.get(), caps_string("NV12", 160, 120).c_str());
+  for (int i = 0; i < 7; ++i)
+    push_and_expect_unchanged(f.h.get(), buffer_from_grey(scene(160, 120, i), small));
+  fail_unless(gst_harness_push_event(f.h.get(), gst_event_new_eos()));
+  MessagePtr msg = f.pop(GST_MESSAGE_ELEMENT);
+  const GstStructure *s = heatmap_structure(msg.get());
+  fail_unless_equals_uint64(get_u64(s, "frames-processed"), 7);
+  fail_unless_equals_int(get_int(s, "width"), 40);
+  fail_unless_equals_int(get_int(s, "height"), 30);
+  fail_unless(f.pop(GST_MESSAGE_ERROR) == nullptr);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_model_settings_apply_at_next_stream) {
+  Fixture f;
+  const GstVideoInfo info = video_info("GRAY8", 160, 120);
+  gst_harness_set_src_caps_str(f.h.get(), caps_string("GRAY8", 160, 120).c_str());
+  for (int i = 0; i < 5; ++i)
+    push_and_expect_unchanged(f.h.get(), buffer_from_grey(scene(160, 120, i), info));
+  g_object_set(f.element(), "downscale", 0.5, NULL);
+  for (int i = 5; i < 10; ++i)
+    push_and_expect_unchanged(f.h.get(), buffer_from_grey(scene(160, 120, i), info));
+  fail_unless(gst_harness_push_event(f.h.get(), gst_event_new_eos()));
+  MessagePtr msg = f.pop(GST_MESSAGE_ELEMENT);
+  fail_unless_equals_int(get_int(heatmap_structure(msg.get()), "width"), 40);  // still 0.25
+
+  fail_unless(gst_harness_push_event(f.h.get(), gst_event_new_flush_start()));
+  fail_unless(gst_harness_push_event(f.h.get(), gst_event_new_flush_stop(TRUE)));
+  GstSegment segment;
+  gst_segment_init(&segment, GST_FORMAT_TIME);
+  fail_unless(gst_harness_push_event(f.h.get(), gst_event_new_segment(&segment)));
+  for (int i = 0; i < 5; ++i)
+    push_and_expect_unchanged(f.h.get(), buffer_from_grey(scene(160, 120, i), info));
+  fail_unless(gst_harness_push_event(f.h.get(), gst_event_new_eos()));
+  msg = f.pop(GST_MESSAGE_ELEMENT);
+  fail_unless_equals_int(get_int(heatmap_structure(msg.get()), "width"), 80);  // now 0.5
+}
+GST_END_TEST;
+
+static Suite *heatmap_suite(void) {
+  Suite *s = suite_create("heatmap");
+  TCase *tc = tcase_create("element");
+  tcase_set_timeout(tc, 120);
+  suite_add_tcase(s, tc);
+  tcase_add_test(tc, test_caps_each_format_passes_frames_bit_identical);
+  tcase_add_test(tc, test_unsupported_format_is_refused);
+  tcase_add_test(tc, test_read_only_frames_pass_unchanged);
+  tcase_add_test(tc, test_properties_round_trip);
+  tcase_add_test(tc, test_property_defaults);
+  tcase_add_test(tc, test_properties_reject_out_of_range);
+  tcase_add_test(tc, test_eos_writes_jpeg_and_png_matching_core);
+  tcase_add_test(tc, test_message_posted_without_location);
+  tcase_add_test(tc, test_unwritable_location_errors);
+  tcase_add_test(tc, test_zero_frame_eos_warns_and_writes_nothing);
+  tcase_add_test(tc, test_flush_resets_accumulator);
+  tcase_add_test(tc, test_new_stream_resets_accumulator);
+  tcase_add_test(tc, test_frame_step_processes_every_nth_frame);
+  tcase_add_test(tc, test_caps_change_mid_stream);
+  tcase_add_test(tc, test_model_settings_apply_at_next_stream);
+  return s;
+}
+
+GST_CHECK_MAIN(heatmap);
