@@ -106,11 +106,8 @@ std::vector<std::string_view> split_slashes(std::string_view text) {
   }
 }
 
-bool is_multipart_etag(const std::string &etag) {
-  return etag.find('-') != std::string::npos;
-}
-
-// A plain S3 ETag is the hex MD5 of the content; only two of those prove equal bytes.
+// A plain S3 ETag is the hex MD5 of the content; only two of those prove equal bytes. Multipart
+// ETags ("<md5 of md5s>-N") depend on the part sizes, other forms on the server.
 bool is_plain_md5_etag(const std::string &etag) {
   if (etag.size() != 32) {
     return false;
