@@ -284,8 +284,8 @@ KeyClass classify_key(std::string_view key, std::string_view area_prefix, Area a
   if (!time) {
     result.reason = name.empty() ? "a folder marker, not a clip"
                     : area == Area::kVideos
-                        ? "not a clip name (clip_YYYY-MM-DD_HH-MM-SS.EXT)"
-                        : "not a heatmap name (clip_YYYY-MM-DD_HH-MM-SS_heatmap.EXT)";
+                        ? "not a clip name, clip_YYYY-MM-DD_HH-MM-SS.EXT"
+                        : "not a heatmap name, clip_YYYY-MM-DD_HH-MM-SS_heatmap.EXT";
     return result;
   }
   std::string dated = std::string(area_prefix) + dated_folder(*time) + std::string(name);
