@@ -1,0 +1,652 @@
+// gsts3src.cpp: the s3src element, reading s3:// objects as a seekable byte stream for any
+// pipeline.
+/**
+ * SECTION:element-s3src
+ * @title: s3src
+ *
+ * Reads an object from S3-compatible storage (AWS S3, Cloudflare R2, MinIO, Ceph RGW) given as
+ * `s3://bucket/key`. It registers the `s3` URI scheme, so uridecodebin, playbin and
+ * gst-play-1.0 accept s3:// URIs directly.
+ *
+ * The endpoint, region and credentials come from the environment (S3_ENDPOINT / AWS_ENDPOINT_URL,
+ * S3_REGION / AWS_REGION, S3_ACCESS_KEY / AWS_ACCESS_KEY_ID, S3_SECRET_KEY /
+ * AWS_SECRET_ACCESS_KEY, S3_SESSION_TOKEN / AWS_SESSION_TOKEN); properties override them.
+ *
+ * The source is seekable: the size comes from one HEAD request, data is read sequentially through
+ * one streaming ranged GET with read-ahead, and only a jump (a seek, or a demuxer reading a `moov`
+ * atom at the end of the file) opens a new range. Failures are posted as GST_RESOURCE_ERROR
+ * NOT_FOUND (no such key or bucket), NOT_AUTHORIZED (bad keys, denied, clock skew) or READ.
+ *
+ * ## Example launch line
+ * |[
+ * S3_ENDPOINT=http://127.0.0.1:9000 S3_ACCESS_KEY=... S3_SECRET_KEY=... \
+ *   gst-launch-1.0 uridecodebin uri=s3://clips/cam1/2024-05-01.mp4 ! videoconvert ! autovideosink
+ * gst-launch-1.0 s3src location=s3://clips/cam1/a.mp4 ! qtdemux ! h264parse ! avdec_h264 ! fakesink
+ * ]|
+ * Keys with spaces or other reserved characters are written percent-escaped in the URI, e.g.
+ * `s3://clips/my%20clip.mp4`. Prefer the environment over the secret-key property on command
+ * lines: a command line is visible to other users of the machine.
+ */
+#include "gsts3src.h"
+
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <algorithm>
+#include <cstring>
+#include <new>
+#include <utility>
+
+GST_DEBUG_CATEGORY_STATIC(gst_s3_src_debug);
+#define GST_CAT_DEFAULT gst_s3_src_debug
+
+#define DEFAULT_READ_AHEAD (4 * 1024 * 1024)
+#define MIN_READ_AHEAD (64 * 1024)
+#define MAX_READ_AHEAD (1024 * 1024 * 1024)
+#define DEFAULT_TIMEOUT 30
+#define DEFAULT_RETRIES 4
+#define DEFAULT_FORCE_PATH_STYLE FALSE
+// Larger than basesrc's 4 KiB so that push mode does not spend its time per buffer.
+#define DEFAULT_BLOCKSIZE (128 * 1024)
+
+// A forward jump up to this far is read and dropped from the open GET: cheaper than a new request.
+static constexpr std::uint64_t kMaxSkip = 1024 * 1024;
+// How many of the most recent bytes are kept for re-reads (qtdemux reads an atom header, then
+// the whole atom from the same offset).
+static constexpr std::size_t kRecentMax = 64 * 1024;
+
+enum {
+  PROP_0,
+  PROP_URI,
+  PROP_LOCATION,
+  PROP_ENDPOINT,
+  PROP_REGION,
+  PROP_ACCESS_KEY,
+  PROP_SECRET_KEY,
+  PROP_FORCE_PATH_STYLE,
+  PROP_READ_AHEAD,
+  PROP_TIMEOUT,
+  PROP_RETRIES,
+};
+
+static GstStaticPadTemplate src_template =
+    GST_STATIC_PAD_TEMPLATE("src", GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS_ANY);
+
+static void gst_s3_src_uri_handler_init(gpointer g_iface, gpointer iface_data);
+
+#define gst_s3_src_parent_class parent_class
+G_DEFINE_TYPE_WITH_CODE(GstS3Src, gst_s3_src, GST_TYPE_BASE_SRC,
+                        G_IMPLEMENT_INTERFACE(GST_TYPE_URI_HANDLER, gst_s3_src_uri_handler_init));
+GST_ELEMENT_REGISTER_DEFINE(s3src, "s3src", GST_RANK_PRIMARY, GST_TYPE_S3_SRC);
+
+namespace {
+
+// Posts an s3::Error as a GStreamer resource error whose code says what the user can fix.
+void post_error(GstS3Src *self, const s3::Error &e, bool opening) {
+  const std::string where =
+      self->state.url.bucket.empty() ? std::string("s3src") : self->state.url.str();
+  gchar *debug = g_strdup_printf("%s: HTTP status %d, S3 code %s", where.c_str(), e.http_status(),
+                                 e.code().empty() ? "(none)" : e.code().c_str());
+  switch (e.kind()) {
+    case s3::ErrorKind::kNotFound:
+    case s3::ErrorKind::kNoSuchBucket:
+      GST_ELEMENT_ERROR(self, RESOURCE, NOT_FOUND, ("%s", e.what()), ("%s", debug));
+      break;
+    case s3::ErrorKind::kAccessDenied:
+    case s3::ErrorKind::kSignatureMismatch:
+    case s3::ErrorKind::kClockSkew:
+      GST_ELEMENT_ERROR(self, RESOURCE, NOT_AUTHORIZED, ("%s", e.what()), ("%s", debug));
+      break;
+    default:
+      if (opening)
+        GST_ELEMENT_ERROR(self, RESOURCE, OPEN_READ, ("%s", e.what()), ("%s", debug));
+      else
+        GST_ELEMENT_ERROR(self, RESOURCE, READ, ("%s", e.what()), ("%s", debug));
+      break;
+  }
+  g_free(debug);
+}
+
+// Validates a GStreamer URI (s3://bucket/key with percent-escapes) and returns it parsed.
+bool parse_s3_uri(const gchar *uri, s3::Url *out, GError **error) {
+  try {
+    s3::Url url = s3::Url::parse_uri(uri);
+    if (url.scheme != s3::Url::Scheme::kS3 || url.bucket.empty() || url.key.empty())
+      throw s3::Error(s3::ErrorKind::kInvalidArgument,
+                      std::string("not an s3://bucket/key URI: ") + uri);
+    *out = std::move(url);
+    return true;
+  } catch (const s3::Error &e) {
+    g_set_error(error, GST_URI_ERROR, GST_URI_ERROR_BAD_URI, "%s", e.what());
+    return false;
+  }
+}
+
+gboolean set_uri(GstS3Src *self, const gchar *uri, GError **error) {
+  GstState state;
+  GST_OBJECT_LOCK(self);
+  state = GST_STATE(self);
+  GST_OBJECT_UNLOCK(self);
+  if (state != GST_STATE_READY && state != GST_STATE_NULL) {
+    g_set_error(error, GST_URI_ERROR, GST_URI_ERROR_BAD_STATE,
+                "Changing the URI of s3src while it is running is not supported");
+    return FALSE;
+  }
+  s3::Url parsed;
+  if (uri != nullptr && !parse_s3_uri(uri, &parsed, error))
+    return FALSE;
+  GST_OBJECT_LOCK(self);
+  self->settings.uri = uri != nullptr ? uri : "";
+  GST_OBJECT_UNLOCK(self);
+  g_object_notify(G_OBJECT(self), "uri");
+  g_object_notify(G_OBJECT(self), "location");
+  return TRUE;
+}
+
+// Drops the open GET; the destructor may wait for the transfer to stop, so call it unlocked.
+void drop_reader(GstS3Src *self) {
+  std::unique_ptr<s3::Reader> old;
+  {
+    std::lock_guard<std::mutex> guard(self->state.lock);
+    old = std::move(self->state.reader);
+  }
+}
+
+// Copies the tail of what was just handed out into the re-read window.
+void remember(GstS3SrcState *st, std::uint64_t offset, const guint8 *data, std::size_t len) {
+  if (len >= kRecentMax || st->recent_offset + st->recent.size() != offset) {
+    std::size_t keep = std::min(len, kRecentMax);
+    st->recent.assign(reinterpret_cast<const char *>(data) + (len - keep), keep);
+    st->recent_offset = offset + (len - keep);
+    return;
+  }
+  st->recent.append(reinterpret_cast<const char *>(data), len);
+  if (st->recent.size() > kRecentMax) {
+    std::size_t cut = st->recent.size() - kRecentMax;
+    st->recent.erase(0, cut);
+    st->recent_offset += cut;
+  }
+}
+
+// Returns the reader positioned at offset, reusing the open GET when the offset is at or a little
+// ahead of it. nullptr with *flow set when flushing.
+s3::Reader *reader_at(GstS3Src *self, std::uint64_t offset, std::uint64_t read_ahead,
+                      GstFlowReturn *flow) {
+  GstS3SrcState *st = &self->state;
+  s3::Reader *reader = nullptr;
+  {
+    std::lock_guard<std::mutex> guard(st->lock);
+    if (st->flushing) {
+      *flow = GST_FLOW_FLUSHING;
+      return nullptr;
+    }
+    reader = st->reader.get();
+  }
+  if (reader != nullptr && offset > reader->offset() && offset - reader->offset() <= kMaxSkip) {
+    char scratch[16 * 1024];
+    GST_LOG_OBJECT(self, "skipping %" G_GUINT64_FORMAT " bytes in the open GET",
+                   offset - reader->offset());
+    while (reader->offset() < offset) {
+      std::size_t want = static_cast<std::size_t>(
+          std::min<std::uint64_t>(sizeof scratch, offset - reader->offset()));
+      if (reader->read(scratch, want) == 0)
+        break;
+    }
+  }
+  if (reader != nullptr && reader->offset() == offset)
+    return reader;
+
+  drop_reader(self);
+  st->requests++;
+  GST_INFO_OBJECT(self, "opening GET #%u of %s at offset %" G_GUINT64_FORMAT, st->requests,
+                  st->url.str().c_str(), offset);
+  // Opened outside the lock so that unlock() never waits for a connect.
+  std::unique_ptr<s3::Reader> fresh =
+      st->bucket->open_reader(st->url.key, offset, -1, static_cast<std::size_t>(read_ahead));
+  std::lock_guard<std::mutex> guard(st->lock);
+  st->reader = std::move(fresh);
+  if (st->flushing) {
+    st->reader->cancel();
+    *flow = GST_FLOW_FLUSHING;
+    return nullptr;
+  }
+  return st->reader.get();
+}
+
+}  // namespace
+
+static void gst_s3_src_set_property(GObject *object, guint prop_id, const GValue *value,
+                                    GParamSpec *pspec) {
+  GstS3Src *self = GST_S3_SRC(object);
+  auto str = [value]() {
+    const gchar *s = g_value_get_string(value);
+    return std::string(s != nullptr ? s : "");
+  };
+  switch (prop_id) {
+    case PROP_URI:
+    case PROP_LOCATION: {
+      GError *error = nullptr;
+      if (!set_uri(self, g_value_get_string(value), &error)) {
+        GST_WARNING_OBJECT(self, "%s", error->message);
+        g_error_free(error);
+      }
+      return;
+    }
+    default:
+      break;
+  }
+  GST_OBJECT_LOCK(self);
+  GstS3SrcSettings &s = self->settings;
+  switch (prop_id) {
+    case PROP_ENDPOINT:
+      s.endpoint = str();
+      break;
+    case PROP_REGION:
+      s.region = str();
+      break;
+    case PROP_ACCESS_KEY:
+      s.access_key = str();
+      break;
+    case PROP_SECRET_KEY:
+      s.secret_key = str();
+      break;
+    case PROP_FORCE_PATH_STYLE:
+      s.force_path_style = g_value_get_boolean(value);
+      break;
+    case PROP_READ_AHEAD:
+      s.read_ahead = g_value_get_uint64(value);
+      break;
+    case PROP_TIMEOUT:
+      s.timeout_s = g_value_get_uint(value);
+      break;
+    case PROP_RETRIES:
+      s.retries = g_value_get_int(value);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
+      break;
+  }
+  GST_OBJECT_UNLOCK(self);
+}
+
+static void gst_s3_src_get_property(GObject *object, guint prop_id, GValue *value,
+                                    GParamSpec *pspec) {
+  GstS3Src *self = GST_S3_SRC(object);
+  GST_OBJECT_LOCK(self);
+  const GstS3SrcSettings &s = self->settings;
+  auto opt = [](const std::string &v) { return v.empty() ? nullptr : v.c_str(); };
+  switch (prop_id) {
+    case PROP_URI:
+    case PROP_LOCATION:
+      g_value_set_string(value, opt(s.uri));
+      break;
+    case PROP_ENDPOINT:
+      g_value_set_string(value, opt(s.endpoint));
+      break;
+    case PROP_REGION:
+      g_value_set_string(value, opt(s.region));
+      break;
+    case PROP_ACCESS_KEY:
+      g_value_set_string(value, opt(s.access_key));
+      break;
+    case PROP_FORCE_PATH_STYLE:
+      g_value_set_boolean(value, s.force_path_style);
+      break;
+    case PROP_READ_AHEAD:
+      g_value_set_uint64(value, s.read_ahead);
+      break;
+    case PROP_TIMEOUT:
+      g_value_set_uint(value, s.timeout_s);
+      break;
+    case PROP_RETRIES:
+      g_value_set_int(value, s.retries);
+      break;
+    default:  // secret-key is write-only and never reaches here
+      G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
+      break;
+  }
+  GST_OBJECT_UNLOCK(self);
+}
+
+static gboolean gst_s3_src_start(GstBaseSrc *base) {
+  GstS3Src *self = GST_S3_SRC(base);
+  GstS3SrcSettings s;
+  GST_OBJECT_LOCK(self);
+  s = self->settings;
+  GST_OBJECT_UNLOCK(self);
+
+  GstS3SrcState *st = &self->state;
+  st->url = s3::Url();
+  if (s.uri.empty()) {
+    GST_ELEMENT_ERROR(self, RESOURCE, NOT_FOUND,
+                      ("No object to read: set the uri or location property to s3://bucket/key"),
+                      (nullptr));
+    return FALSE;
+  }
+  GError *uri_error = nullptr;
+  if (!parse_s3_uri(s.uri.c_str(), &st->url, &uri_error)) {
+    GST_ELEMENT_ERROR(self, RESOURCE, NOT_FOUND, ("%s", uri_error->message), (nullptr));
+    g_error_free(uri_error);
+    return FALSE;
+  }
+  try {
+    s3::Config config = s3::Config::from_environment();
+    if (!s.endpoint.empty())
+      config.endpoint = s.endpoint;
+    if (!s.region.empty())
+      config.region = s.region;
+    if (!s.access_key.empty())
+      config.access_key = s.access_key;
+    if (!s.secret_key.empty())
+      config.secret_key = s.secret_key;
+    if (s.force_path_style)
+      config.addressing = s3::Addressing::kPath;
+    config.timeout_s = static_cast<int>(s.timeout_s);
+    config.connect_timeout_s = std::min(config.connect_timeout_s, config.timeout_s);
+    config.retries = s.retries;
+
+    s3::Url bucket_url;
+    bucket_url.scheme = s3::Url::Scheme::kS3;
+    bucket_url.bucket = st->url.bucket;
+    st->bucket = s3::open_bucket(bucket_url, config);
+    s3::ObjectInfo info = st->bucket->head(st->url.key);
+    st->size = info.size;
+    GST_INFO_OBJECT(self, "%s: %" G_GUINT64_FORMAT " bytes, ETag %s, type %s",
+                    st->url.str().c_str(), st->size, info.etag.c_str(), info.content_type.c_str());
+  } catch (const s3::Error &e) {
+    post_error(self, e, true);
+    st->bucket.reset();
+    return FALSE;
+  } catch (const std::exception &e) {
+    GST_ELEMENT_ERROR(self, RESOURCE, OPEN_READ, ("%s", e.what()), (nullptr));
+    st->bucket.reset();
+    return FALSE;
+  }
+  st->recent.clear();
+  st->recent_offset = 0;
+  st->requests = 0;
+  {
+    std::lock_guard<std::mutex> guard(st->lock);
+    st->flushing = false;
+  }
+  return TRUE;
+}
+
+static gboolean gst_s3_src_stop(GstBaseSrc *base) {
+  GstS3Src *self = GST_S3_SRC(base);
+  drop_reader(self);
+  GST_DEBUG_OBJECT(self, "stopped after %u GET requests", self->state.requests);
+  self->state.bucket.reset();
+  self->state.recent.clear();
+  self->state.recent.shrink_to_fit();
+  return TRUE;
+}
+
+static gboolean gst_s3_src_get_size(GstBaseSrc *base, guint64 *size) {
+  GstS3Src *self = GST_S3_SRC(base);
+  if (!self->state.bucket)
+    return FALSE;
+  *size = self->state.size;
+  return TRUE;
+}
+
+static gboolean gst_s3_src_is_seekable(GstBaseSrc *) {
+  return TRUE;
+}
+
+static gboolean gst_s3_src_unlock(GstBaseSrc *base) {
+  GstS3Src *self = GST_S3_SRC(base);
+  std::lock_guard<std::mutex> guard(self->state.lock);
+  GST_DEBUG_OBJECT(self, "unlock: cancelling the open GET");
+  self->state.flushing = true;
+  if (self->state.reader)
+    self->state.reader->cancel();
+  return TRUE;
+}
+
+static gboolean gst_s3_src_unlock_stop(GstBaseSrc *base) {
+  GstS3Src *self = GST_S3_SRC(base);
+  std::unique_ptr<s3::Reader> cancelled;
+  {
+    std::lock_guard<std::mutex> guard(self->state.lock);
+    self->state.flushing = false;
+    // A cancelled reader stays cancelled: the next create() opens a new GET where it is needed.
+    cancelled = std::move(self->state.reader);
+  }
+  return TRUE;
+}
+
+static GstFlowReturn gst_s3_src_create(GstBaseSrc *base, guint64 offset, guint length,
+                                       GstBuffer **out) {
+  GstS3Src *self = GST_S3_SRC(base);
+  GstS3SrcState *st = &self->state;
+  if (offset >= st->size)
+    return GST_FLOW_EOS;
+  const std::size_t size =
+      static_cast<std::size_t>(std::min<std::uint64_t>(length, st->size - offset));
+  std::uint64_t read_ahead;
+  GST_OBJECT_LOCK(self);
+  read_ahead = self->settings.read_ahead;
+  GST_OBJECT_UNLOCK(self);
+
+  GstBuffer *buf = gst_buffer_new_allocate(nullptr, size, nullptr);
+  if (buf == nullptr) {
+    GST_ELEMENT_ERROR(self, RESOURCE, READ, ("Could not allocate %zu bytes", size), (nullptr));
+    return GST_FLOW_ERROR;
+  }
+  std::unique_ptr<GstBuffer, decltype(&gst_buffer_unref)> owned(buf, gst_buffer_unref);
+  GstMapInfo map;
+  if (!gst_buffer_map(buf, &map, GST_MAP_WRITE)) {
+    GST_ELEMENT_ERROR(self, RESOURCE, READ, ("Could not map a buffer"), (nullptr));
+    return GST_FLOW_ERROR;
+  }
+  auto unmap = [buf](GstMapInfo *m) { gst_buffer_unmap(buf, m); };
+  std::unique_ptr<GstMapInfo, decltype(unmap)> mapped(&map, unmap);
+
+  std::size_t filled = 0;
+  if (offset >= st->recent_offset && offset < st->recent_offset + st->recent.size()) {
+    filled = std::min<std::size_t>(size, st->recent_offset + st->recent.size() - offset);
+    std::memcpy(map.data, st->recent.data() + (offset - st->recent_offset), filled);
+  }
+  try {
+    while (filled < size) {
+      GstFlowReturn flow = GST_FLOW_OK;
+      s3::Reader *reader = reader_at(self, offset + filled, read_ahead, &flow);
+      if (reader == nullptr)
+        return flow;
+      std::size_t n = reader->read(map.data + filled, size - filled);
+      if (n == 0) {
+        GST_ELEMENT_ERROR(self, RESOURCE, READ,
+                          ("%s ended at byte %" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT
+                           ": the object was changed or truncated while reading",
+                           st->url.str().c_str(), offset + filled, st->size),
+                          (nullptr));
+        return GST_FLOW_ERROR;
+      }
+      filled += n;
+    }
+  } catch (const s3::Error &e) {
+    if (e.kind() == s3::ErrorKind::kCancelled) {
+      GST_DEBUG_OBJECT(self, "read cancelled at %" G_GUINT64_FORMAT, offset + filled);
+      return GST_FLOW_FLUSHING;
+    }
+    post_error(self, e, false);
+    return GST_FLOW_ERROR;
+  } catch (const std::exception &e) {
+    GST_ELEMENT_ERROR(self, RESOURCE, READ, ("%s", e.what()), (nullptr));
+    return GST_FLOW_ERROR;
+  }
+  remember(st, offset, map.data, size);
+  mapped.reset();
+  GST_BUFFER_OFFSET(buf) = offset;
+  GST_BUFFER_OFFSET_END(buf) = offset + size;
+  *out = owned.release();
+  return GST_FLOW_OK;
+}
+
+static gboolean gst_s3_src_query(GstBaseSrc *base, GstQuery *query) {
+  GstS3Src *self = GST_S3_SRC(base);
+  if (GST_QUERY_TYPE(query) == GST_QUERY_URI) {
+    GST_OBJECT_LOCK(self);
+    gst_query_set_uri(query, self->settings.uri.c_str());
+    GST_OBJECT_UNLOCK(self);
+    return TRUE;
+  }
+  return GST_BASE_SRC_CLASS(parent_class)->query(base, query);
+}
+
+static void gst_s3_src_finalize(GObject *object) {
+  GstS3Src *self = GST_S3_SRC(object);
+  self->state.~GstS3SrcState();
+  self->settings.~GstS3SrcSettings();
+  G_OBJECT_CLASS(parent_class)->finalize(object);
+}
+
+static void gst_s3_src_init(GstS3Src *self) {
+  new (&self->settings) GstS3SrcSettings();
+  new (&self->state) GstS3SrcState();
+  self->settings.read_ahead = DEFAULT_READ_AHEAD;
+  self->settings.timeout_s = DEFAULT_TIMEOUT;
+  self->settings.retries = DEFAULT_RETRIES;
+  self->settings.force_path_style = DEFAULT_FORCE_PATH_STYLE;
+  gst_base_src_set_blocksize(GST_BASE_SRC(self), DEFAULT_BLOCKSIZE);
+}
+
+static void gst_s3_src_class_init(GstS3SrcClass *klass) {
+  GObjectClass *gobject_class = G_OBJECT_CLASS(klass);
+  GstElementClass *element_class = GST_ELEMENT_CLASS(klass);
+  GstBaseSrcClass *basesrc_class = GST_BASE_SRC_CLASS(klass);
+
+  GST_DEBUG_CATEGORY_INIT(gst_s3_src_debug, "s3src", 0, "S3 source and its S3 client");
+  // The S3 library reports retries, redirects and requests here (messages carry no secrets).
+  s3::set_log_handler([](s3::LogLevel level, const std::string &message) {
+    GstDebugLevel gst_level = GST_LEVEL_DEBUG;
+    switch (level) {
+      case s3::LogLevel::kError:
+        gst_level = GST_LEVEL_ERROR;
+        break;
+      case s3::LogLevel::kWarning:
+        gst_level = GST_LEVEL_WARNING;
+        break;
+      case s3::LogLevel::kInfo:
+        gst_level = GST_LEVEL_INFO;
+        break;
+      case s3::LogLevel::kDebug:
+        gst_level = GST_LEVEL_DEBUG;
+        break;
+    }
+    GST_CAT_LEVEL_LOG(gst_s3_src_debug, gst_level, nullptr, "s3: %s", message.c_str());
+  });
+
+  gobject_class->set_property = gst_s3_src_set_property;
+  gobject_class->get_property = gst_s3_src_get_property;
+  gobject_class->finalize = gst_s3_src_finalize;
+
+  const auto rw = static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+                                           GST_PARAM_MUTABLE_READY);
+  g_object_class_install_property(
+      gobject_class, PROP_URI,
+      g_param_spec_string("uri", "URI",
+                          "Object to read, as s3://bucket/key with reserved characters of the key "
+                          "percent-escaped (s3://b/my%20clip.mp4)",
+                          nullptr, rw));
+  g_object_class_install_property(
+      gobject_class, PROP_LOCATION,
+      g_param_spec_string("location", "Location", "Same as uri", nullptr, rw));
+  g_object_class_install_property(
+      gobject_class, PROP_ENDPOINT,
+      g_param_spec_string("endpoint", "Endpoint",
+                          "S3 endpoint URL, e.g. http://127.0.0.1:9000 or "
+                          "https://ACCOUNT.r2.cloudflarestorage.com; unset: S3_ENDPOINT or "
+                          "AWS_ENDPOINT_URL from the environment, else AWS",
+                          nullptr, rw));
+  g_object_class_install_property(
+      gobject_class, PROP_REGION,
+      g_param_spec_string("region", "Region",
+                          "Signing region (R2: auto); unset: S3_REGION or AWS_REGION, else "
+                          "us-east-1",
+                          nullptr, rw));
+  g_object_class_install_property(
+      gobject_class, PROP_ACCESS_KEY,
+      g_param_spec_string("access-key", "Access key",
+                          "Access key ID; unset: S3_ACCESS_KEY or AWS_ACCESS_KEY_ID", nullptr, rw));
+  g_object_class_install_property(
+      gobject_class, PROP_SECRET_KEY,
+      g_param_spec_string("secret-key", "Secret key",
+                          "Secret access key (write-only, never shown); unset: S3_SECRET_KEY or "
+                          "AWS_SECRET_ACCESS_KEY. Prefer the environment on command lines",
+                          nullptr,
+                          static_cast<GParamFlags>(G_PARAM_WRITABLE | G_PARAM_STATIC_STRINGS |
+                                                   GST_PARAM_MUTABLE_READY)));
+  g_object_class_install_property(
+      gobject_class, PROP_FORCE_PATH_STYLE,
+      g_param_spec_boolean("force-path-style", "Force path-style",
+                           "Address buckets as ENDPOINT/bucket/key even on AWS (the default is "
+                           "path-style when an endpoint is set, virtual-host style on AWS, or "
+                           "S3_FORCE_PATH_STYLE)",
+                           DEFAULT_FORCE_PATH_STYLE, rw));
+  g_object_class_install_property(
+      gobject_class, PROP_READ_AHEAD,
+      g_param_spec_uint64("read-ahead", "Read-ahead",
+                          "Bytes buffered ahead of the reader by the streaming GET", MIN_READ_AHEAD,
+                          MAX_READ_AHEAD, DEFAULT_READ_AHEAD, rw));
+  g_object_class_install_property(
+      gobject_class, PROP_TIMEOUT,
+      g_param_spec_uint("timeout", "Timeout",
+                        "Seconds without progress (connecting or receiving) before a request "
+                        "fails and is retried",
+                        1, 3600, DEFAULT_TIMEOUT, rw));
+  g_object_class_install_property(
+      gobject_class, PROP_RETRIES,
+      g_param_spec_int("retries", "Retries",
+                       "Extra attempts, with exponential backoff, after 5xx, throttling, timeouts "
+                       "and dropped connections; a dropped GET resumes at its offset",
+                       0, 20, DEFAULT_RETRIES, rw));
+
+  gst_element_class_add_static_pad_template(element_class, &src_template);
+  gst_element_class_set_static_metadata(
+      element_class, "S3 source", "Source/Network",
+      "Reads an object from S3-compatible storage (s3://bucket/key)",
+      "gst-heatmap developers <gst-heatmap@example.invalid>");
+
+  basesrc_class->start = GST_DEBUG_FUNCPTR(gst_s3_src_start);
+  basesrc_class->stop = GST_DEBUG_FUNCPTR(gst_s3_src_stop);
+  basesrc_class->get_size = GST_DEBUG_FUNCPTR(gst_s3_src_get_size);
+  basesrc_class->is_seekable = GST_DEBUG_FUNCPTR(gst_s3_src_is_seekable);
+  basesrc_class->unlock = GST_DEBUG_FUNCPTR(gst_s3_src_unlock);
+  basesrc_class->unlock_stop = GST_DEBUG_FUNCPTR(gst_s3_src_unlock_stop);
+  basesrc_class->create = GST_DEBUG_FUNCPTR(gst_s3_src_create);
+  basesrc_class->query = GST_DEBUG_FUNCPTR(gst_s3_src_query);
+}
+
+// --- GstURIHandler ---
+
+static GstURIType gst_s3_src_uri_get_type(GType) {
+  return GST_URI_SRC;
+}
+
+static const gchar *const *gst_s3_src_uri_get_protocols(GType) {
+  static const gchar *const protocols[] = {"s3", nullptr};
+  return protocols;
+}
+
+static gchar *gst_s3_src_uri_get_uri(GstURIHandler *handler) {
+  GstS3Src *self = GST_S3_SRC(handler);
+  GST_OBJECT_LOCK(self);
+  gchar *uri = self->settings.uri.empty() ? nullptr : g_strdup(self->settings.uri.c_str());
+  GST_OBJECT_UNLOCK(self);
+  return uri;
+}
+
+static gboolean gst_s3_src_uri_set_uri(GstURIHandler *handler, const gchar *uri, GError **error) {
+  return set_uri(GST_S3_SRC(handler), uri, error);
+}
+
+static void gst_s3_src_uri_handler_init(gpointer g_iface, gpointer) {
+  GstURIHandlerInterface *iface = static_cast<GstURIHandlerInterface *>(g_iface);
+  iface->get_type = gst_s3_src_uri_get_type;
+  iface->get_protocols = gst_s3_src_uri_get_protocols;
+  iface->get_uri = gst_s3_src_uri_get_uri;
+  iface->set_uri = gst_s3_src_uri_set_uri;
+}
