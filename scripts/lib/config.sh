@@ -228,6 +228,9 @@ config_validate() {
   if ! config__is_number "$DOWNSCALE" || ! config__num_test "$DOWNSCALE" 'x > 0 && x <= 1'; then
     config__err "DOWNSCALE must be in (0,1]: got ${DOWNSCALE:-(empty)}$(config__origin DOWNSCALE)"
     bad=1
+  elif config__num_test "$DOWNSCALE" 'x < 0.01'; then
+    config__err "DOWNSCALE must be at least 0.01 (the heatmap element's limit): got $DOWNSCALE$(config__origin DOWNSCALE)"
+    bad=1
   fi
   if [[ -n $ALPHA ]] && { ! config__is_number "$ALPHA" || ! config__num_test "$ALPHA" 'x >= 0 && x <= 1'; }; then
     config__err "ALPHA must be in [0,1] (or empty for the element's default): got $ALPHA$(config__origin ALPHA)"
