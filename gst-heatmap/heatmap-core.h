@@ -23,10 +23,10 @@ enum class PixelFormat {
   kY444,   // 3 planes, no subsampling
   kBGR,    // packed 3 bytes
   kRGB,
-  kBGRx,   // packed 4 bytes (also BGRA)
-  kRGBx,   // packed 4 bytes (also RGBA)
-  kxRGB,   // packed 4 bytes (also ARGB)
-  kxBGR,   // packed 4 bytes (also ABGR)
+  kBGRx,  // packed 4 bytes (also BGRA)
+  kRGBx,  // packed 4 bytes (also RGBA)
+  kxRGB,  // packed 4 bytes (also ARGB)
+  kxBGR,  // packed 4 bytes (also ABGR)
 };
 
 // How YUV maps to RGB when a colour background image is needed.
@@ -40,7 +40,7 @@ struct Plane {
 
 struct FrameView {
   PixelFormat format = PixelFormat::kGray8;
-  int width = 0;   // full-resolution size
+  int width = 0;  // full-resolution size
   int height = 0;
   Plane planes[3];
   YuvMatrix matrix = YuvMatrix::kBt601;
@@ -48,30 +48,34 @@ struct FrameView {
 };
 
 struct Settings {
-  double downscale = 0.25;       // (0, 1]: processing size = round(size * downscale), at least 1
+  double downscale = 0.25;  // (0, 1]: processing size = round(size * downscale), at least 1
   Method method = Method::kMog2;
-  int history = 500;             // frames the background model remembers
-  double var_threshold = 16.0;   // MOG2 varThreshold / KNN dist2Threshold (KNN default is 400)
+  int history = 500;            // frames the background model remembers
+  double var_threshold = 16.0;  // MOG2 varThreshold / KNN dist2Threshold (KNN default is 400)
   bool detect_shadows = true;
-  bool keep_shadows = false;     // count shadow pixels (127 in the mask) as motion
-  double learning_rate = -1.0;   // -1: automatic (1/history), else [0, 1]
-  int open_kernel = 3;           // morphological opening size in processing pixels, 0 = off
+  bool keep_shadows = false;    // count shadow pixels (127 in the mask) as motion
+  double learning_rate = -1.0;  // -1: automatic (1/history), else [0, 1]
+  int open_kernel = 3;          // morphological opening size in processing pixels, 0 = off
+  // Run the model on a worker thread owned by the Accumulator, so that add_frame() only costs
+  // the caller the downscale (the streaming thread goes back to the decoder sooner). Results are
+  // identical either way: frames are processed in order and every query waits for them.
+  bool threaded = true;
 };
 
 struct RenderSettings {
-  bool use_background = true;     // blend over the scene; false: colormap alone
-  double alpha = 0.6;             // [0, 1]: strength of the heat overlay at the hottest pixels
-  int colormap = 2;               // cv::ColormapTypes value, 2 = cv::COLORMAP_JET
-  double blur = 3.0;              // Gaussian sigma in output pixels, 0 = off
+  bool use_background = true;  // blend over the scene; false: colormap alone
+  double alpha = 0.6;          // [0, 1]: strength of the heat overlay at the hottest pixels
+  int colormap = 2;            // cv::ColormapTypes value, 2 = cv::COLORMAP_JET
+  double blur = 3.0;           // Gaussian sigma in output pixels, 0 = off
 };
 
 // Summary of an accumulation, as posted in the element's `heatmap` message.
 struct Stats {
   std::uint64_t frames_processed = 0;
-  int width = 0;                  // processing (and output) size
+  int width = 0;  // processing (and output) size
   int height = 0;
   std::uint16_t max_count = 0;
-  double motion_coverage = 0.0;   // fraction of pixels with count > 0
+  double motion_coverage = 0.0;  // fraction of pixels with count > 0
 };
 
 // Accumulates, per pixel at processing resolution, the number of processed frames in which the
@@ -85,12 +89,17 @@ class Accumulator {
 
   // Forgets everything (model, counts, background); the next frame starts afresh, at any size.
   void reset();
-  // Changes settings; model settings take effect after the next reset().
+  // Changes settings; model settings take effect after the next reset(). (Precisely: method,
+  // history, var_threshold, detect_shadows and downscale are fixed when the model is created
+  // at the first frame after a reset; learning_rate, keep_shadows and open_kernel apply from
+  // the next frame.)
   void set_settings(const Settings &settings);
   const Settings &settings() const;
 
   // Feeds one full-resolution frame. A frame of a different size than the previous ones
   // resets the accumulator first. Throws std::invalid_argument on a malformed view.
+  // The first frame after a reset only seeds the model (it has no background to compare
+  // against yet), so it counts in frames_processed but never in the counts.
   void add_frame(const FrameView &frame);
   // Feeds a cv::Mat: CV_8UC1 (grey), CV_8UC3 (BGR) or CV_8UC4 (BGRx).
   void add_frame(const cv::Mat &frame);
@@ -99,6 +108,10 @@ class Accumulator {
   const cv::Mat &counts() const;
   // The scene without the moving things, at processing size (CV_8UC3 BGR, or CV_8UC1 for
   // grey sources); empty before the first frame.
+  // The model runs on luma only, so for colour sources this is a per-pixel running mean of
+  // the small colour frames at the moments the subtractor classed the pixel as background
+  // (sampled every 8th processed frame; the first frame until then). For GRAY8 sources it is
+  // the subtractor's own getBackgroundImage() (the first frame until the model has one).
   cv::Mat background() const;
   Stats stats() const;
 
@@ -106,6 +119,11 @@ class Accumulator {
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
+
+// Adds 1 to `counts` (CV_16UC1, saturating at 65535) wherever `mask` (CV_8UC1, same size, a
+// subtractor mask: 0, 127 = shadow, 255) shows motion; shadows count only with keep_shadows.
+// The accumulator's own counting step, public so that aggregations can use it too.
+void count_foreground(const cv::Mat &mask, bool keep_shadows, cv::Mat &counts);
 
 // Renders counts (CV_16UC1) into a BGR heatmap of the same size. Pixels with no motion show the
 // background unchanged; heat fades in with the count. An empty background renders the colormap

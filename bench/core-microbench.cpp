@@ -1,0 +1,160 @@
+// core-microbench.cpp: per-frame cost of the heatmap core on 1080p I420 (not a test; prints ms).
+//
+// Usage: core-microbench VIDEO [FRAMES] [THREADS]
+// Decodes VIDEO with cv::VideoCapture, scales each frame to 1920x1080 I420 outside the timed
+// region, then times the core's stages (the same OpenCV calls Accumulator makes) and the whole
+// Accumulator::add_frame, for MOG2 and KNN at the default settings. THREADS (default: leave
+// OpenCV's default) is passed to cv::setNumThreads.
+#include "heatmap-core.h"
+
+#include <opencv2/imgproc.hpp>
+#include <opencv2/video/background_segm.hpp>
+#include <opencv2/videoio.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double ms_since(Clock::time_point t0) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+}
+
+double median(std::vector<double> v) {
+  if (v.empty()) {
+    return 0;
+  }
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+}  // namespace
+
+int main(int argc, char **argv) {
+  if (argc < 2 || std::string(argv[1]) == "--help") {
+    std::fprintf(stderr, "usage: %s VIDEO [FRAMES] [THREADS]\n", argv[0]);
+    return argc < 2 ? 2 : 0;
+  }
+  const int want = argc > 2 ? std::atoi(argv[2]) : 500;
+  if (argc > 3) {
+    cv::setNumThreads(std::atoi(argv[3]));
+  }
+  std::printf("opencv threads: %d\n", cv::getNumThreads());
+
+  // A 1080p I420 frame costs 3 MB; keep at most `want` of them, looping the clip if short.
+  std::vector<cv::Mat> frames;
+  cv::VideoCapture cap(argv[1]);
+  if (!cap.isOpened()) {
+    std::fprintf(stderr, "cannot open %s\n", argv[1]);
+    return 1;
+  }
+  cv::Mat bgr, big, i420;
+  while (static_cast<int>(frames.size()) < want) {
+    if (!cap.read(bgr)) {
+      if (frames.empty()) {
+        std::fprintf(stderr, "no frames in %s\n", argv[1]);
+        return 1;
+      }
+      cap.open(argv[1]);
+      continue;
+    }
+    cv::resize(bgr, big, cv::Size(1920, 1080), 0, 0, cv::INTER_LINEAR);
+    cv::cvtColor(big, i420, cv::COLOR_BGR2YUV_I420);
+    frames.push_back(i420.clone());
+  }
+  std::printf("frames: %zu at 1920x1080 I420\n", frames.size());
+
+  auto view_of = [](const cv::Mat &m) {
+    heatmap::FrameView v;
+    v.format = heatmap::PixelFormat::kI420;
+    v.width = 1920;
+    v.height = 1080;
+    v.planes[0] = {m.data, 1920};
+    v.planes[1] = {m.data + 1920 * 1080, 960};
+    v.planes[2] = {m.data + 1920 * 1080 + 960 * 540, 960};
+    return v;
+  };
+
+  for (heatmap::Method method : {heatmap::Method::kMog2, heatmap::Method::kKnn}) {
+    const bool knn = method == heatmap::Method::kKnn;
+    heatmap::Settings s;
+    s.method = method;
+    if (knn) {
+      s.var_threshold = 400;
+    }
+    // Stages, replayed with the calls the core makes.
+    cv::Ptr<cv::BackgroundSubtractor> model =
+        knn ? cv::Ptr<cv::BackgroundSubtractor>(
+                  cv::createBackgroundSubtractorKNN(s.history, s.var_threshold, true))
+            : cv::Ptr<cv::BackgroundSubtractor>(
+                  cv::createBackgroundSubtractorMOG2(s.history, s.var_threshold, true));
+    cv::Mat kernel = cv::getStructuringElement(cv::MORPH_ELLIPSE, cv::Size(3, 3));
+    cv::Mat grey, mask, eroded, opened, counts(270, 480, CV_16UC1, cv::Scalar(0));
+    std::vector<double> t_resize, t_model, t_open, t_count, t_total;
+    for (const cv::Mat &f : frames) {
+      auto t0 = Clock::now();
+      cv::resize(cv::Mat(1080, 1920, CV_8UC1, f.data), grey, cv::Size(480, 270), 0, 0,
+                 cv::INTER_AREA);
+      t_resize.push_back(ms_since(t0));
+      t0 = Clock::now();
+      model->apply(grey, mask, -1);
+      t_model.push_back(ms_since(t0));
+      t0 = Clock::now();
+      cv::erode(mask, eroded, kernel);
+      cv::dilate(eroded, opened, kernel);
+      t_open.push_back(ms_since(t0));
+      t0 = Clock::now();
+      heatmap::count_foreground(opened, false, counts);
+      t_count.push_back(ms_since(t0));
+    }
+    std::vector<double> t_caller;
+    heatmap::Settings threaded = s;
+    threaded.threaded = true;
+    heatmap::Accumulator tacc(threaded);
+    for (const cv::Mat &f : frames) {
+      const auto t0 = Clock::now();
+      tacc.add_frame(view_of(f));
+      t_caller.push_back(ms_since(t0));
+    }
+    const heatmap::Stats tst = tacc.stats();
+    s.threaded = false;
+    heatmap::Accumulator acc(s);
+    for (const cv::Mat &f : frames) {
+      const auto t0 = Clock::now();
+      acc.add_frame(view_of(f));
+      t_total.push_back(ms_since(t0));
+    }
+    const heatmap::Stats st = acc.stats();
+    // KNN draws on OpenCV's per-thread RNG, so only MOG2 is bit-reproducible across threads.
+    if (!knn && cv::norm(tacc.counts(), acc.counts(), cv::NORM_INF) != 0) {
+      cv::Mat d;
+      cv::absdiff(tacc.counts(), acc.counts(), d);
+      std::fprintf(stderr, "threaded and unthreaded counts differ at %d pixels (max %g)\n",
+                   cv::countNonZero(d), cv::norm(d, cv::NORM_INF));
+      return 1;
+    }
+    std::printf("%s threaded: median caller ms/frame %.3f (frames %llu, max %u, coverage %.3f)\n",
+                knn ? "KNN " : "MOG2", median(t_caller),
+                static_cast<unsigned long long>(tst.frames_processed), tst.max_count,
+                tst.motion_coverage);
+    std::printf(
+        "%s median ms/frame: resize %.3f  model %.3f  opening %.3f  count %.3f  | "
+        "add_frame %.3f (mean %.3f)  coverage %.3f max %u\n",
+        knn ? "KNN " : "MOG2", median(t_resize), median(t_model), median(t_open), median(t_count),
+        median(t_total),
+        [&] {
+          double sum = 0;
+          for (double t : t_total)
+            sum += t;
+          return sum / t_total.size();
+        }(),
+        st.motion_coverage, st.max_count);
+  }
+  return 0;
+}
