@@ -1,0 +1,234 @@
+#!/usr/bin/env bash
+# End-to-end test of scripts/heatmap-batch on a real S3 server (Ceph RGW) or a file:// bucket.
+#
+# Usage: test-heatmap-batch.sh s3     (under tests/lib/with-s3-server --buckets NAME)
+#        test-heatmap-batch.sh file
+# Bucket: 8 real clips over two dates (re-encoded from ../shared/data/videos and generated with
+# x264enc), one clip that already has a heatmap, a corrupt clip, a zero-byte object and a
+# non-video object.
+set -euo pipefail
+
+mode=${1:-}
+[[ $mode == s3 || $mode == file ]] || { echo "usage: $0 s3|file" >&2; exit 2; }
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+source_root=${SOURCE_ROOT:-$here/../..}
+build_root=${BUILD_ROOT:-$source_root/build}
+shared=${SHARED_DIR:-$source_root/../shared}
+batch=$source_root/scripts/heatmap-batch
+helper=$build_root/s3src-helper/s3src-helper
+real_clip=$shared/data/videos/concourse-overhead-720p25.avi
+# shellcheck source-path=SCRIPTDIR source=../../scripts/lib/clips.sh
+source "$source_root/scripts/lib/clips.sh"
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/test-heatmap-batch.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+export BUILD_DIR=$build_root TMPDIR=$tmp LOCK_FILE=$tmp/batch.lock
+export GST_PLUGIN_PATH=$build_root/gst-heatmap:$build_root/s3src-helper
+unset VIDEO_PREFIX MAX_VIDEOS_PER_RUN JOBS COLORMAP ALPHA DOWNSCALE USE_BACKGROUND S3_VIDEOS_PREFIX \
+  S3_HEATMAPS_PREFIX CLEANUP_LOCAL_FILES HEATMAP_OPTIONS WORK_DIR
+
+failures=0
+fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
+ok() { echo "ok: $*"; }
+check() { # description command...
+  local what=$1
+  shift
+  if "$@"; then ok "$what"; else fail "$what"; fi
+}
+
+if [[ $mode == s3 ]]; then
+  : "${S3_ENDPOINT:?run me under tests/lib/with-s3-server}"
+  export S3_BUCKET="s3://${S3_TEST_BUCKETS%% *}"
+else
+  mkdir -p "$tmp/bucket"
+  export S3_BUCKET="file://$tmp/bucket"
+  unset S3_ENDPOINT S3_ACCESS_KEY S3_SECRET_KEY
+fi
+
+# --- the bucket -------------------------------------------------------------------------------------
+A=raw_videos/2025/10/20
+B=raw_videos/2025/10/21
+mkdir -p "$tmp/clips"
+W=320 H=180 N=60
+if [[ -r $real_clip ]]; then
+  real() { clips_from_real "$real_clip" "$1" "$W" "$H" "$N" "$2"; }
+else
+  echo "note: $real_clip missing; using generated clips only" >&2
+  real() { clips_synthetic "$1" "$W" "$H" "$N" 9; }
+fi
+real "$tmp/clips/r0.mp4" none
+real "$tmp/clips/r1.mp4" horizontal-flip
+real "$tmp/clips/r2.mp4" vertical-flip
+real "$tmp/clips/r3.mp4" rotate-180
+for s in 0 1 2 3; do clips_synthetic "$tmp/clips/s$s.mp4" "$W" "$H" "$N" "$s"; done
+head -c 20000 /dev/urandom >"$tmp/clips/corrupt.mp4"
+: >"$tmp/clips/empty.mp4"
+echo "camera notes" >"$tmp/clips/notes.txt"
+printf 'not a real heatmap' >"$tmp/clips/old.jpg"
+printf 'not a real png' >"$tmp/clips/old.png"
+
+put() { "$helper" put "$tmp/clips/$1" "$S3_BUCKET/$2" >/dev/null; }
+put r0.mp4 "$A/13/clip_2025-10-20_13-00-00.mp4"
+put s0.mp4 "$A/13/clip_2025-10-20_13-10-00.mp4" # already has a heatmap
+put corrupt.mp4 "$A/13/clip_2025-10-20_13-15-00.mp4"
+put r1.mp4 "$A/13/clip_2025-10-20_13-20-00.mp4"
+put empty.mp4 "$A/13/clip_2025-10-20_13-25-00.mp4"
+put s1.mp4 "$A/14/clip_2025-10-20_14-00-00.mp4"
+put r2.mp4 "$A/14/clip_2025-10-20_14-30-00.MOV"
+put notes.txt "$A/14/notes.txt"
+put s2.mp4 "$B/09/clip_2025-10-21_09-00-00.mp4"
+put r3.mp4 "$B/09/clip_2025-10-21_09-10-00.mp4"
+put s3.mp4 "$B/10/clip_2025-10-21_10-00-00.mp4"
+put old.png "heatmaps/2025/10/20/13/clip_2025-10-20_13-10-00_heatmap.png"
+put old.jpg "heatmaps/2025/10/20/13/clip_2025-10-20_13-10-00_heatmap.jpg"
+
+# Listing "size etag key" (and last-modified) of everything under a prefix.
+# Listing "size last-modified etag key" of the objects whose key starts with $1 (whole-bucket
+# listing, so s3:// and file:// buckets print the same keys).
+listing() {
+  "$helper" ls "$S3_BUCKET/" --recursive --long | awk -F'\t' -v p="$1" 'index($4, p) == 1' |
+    sort -t$'\t' -k4
+}
+keys_of() { listing "$1" | cut -f4; }
+videos_before=$(listing raw_videos/)
+heatmaps_before=$(listing heatmaps/)
+all_before=$(listing "")
+[[ $(grep -c . <<<"$videos_before") == 11 ]] || fail "bucket setup: expected 11 objects under raw_videos/"
+
+run_batch() { # name args... ; stdout+stderr in $tmp/NAME.log, status in $tmp/NAME.rc
+  local name=$1 rc=0
+  shift
+  "$batch" "$@" >"$tmp/$name.log" 2>&1 || rc=$?
+  echo "$rc" >"$tmp/$name.rc"
+  sed "s/^/  [$name] /" "$tmp/$name.log"
+}
+
+# --- config errors come before any work -------------------------------------------------------------
+if [[ $mode == s3 ]]; then
+  rc=0
+  out=$(S3_SECRET_KEY="" "$batch" 2>&1) || rc=$?
+  check "missing credentials: exit 2" [ "$rc" = 2 ]
+  check "missing credentials: clear message" grep -q "missing credentials for $S3_BUCKET" <<<"$out"
+fi
+rc=0
+out=$(DOWNSCALE=2 "$batch" 2>&1) || rc=$?
+check "DOWNSCALE=2: exit 2" [ "$rc" = 2 ]
+check "DOWNSCALE=2: one clear line" grep -qx "DOWNSCALE must be in (0,1\]: got 2" <<<"$out"
+rc=0
+out=$("$batch" --max-videos=-3 2>&1) || rc=$?
+check "bad flag: exit 2" [ "$rc" = 2 ]
+
+# --- dry run: lists, prints the first pipeline, changes nothing --------------------------------------
+run_batch dry --dry-run --date-prefix 2025/10/20/
+check "dry run: exit 0" [ "$(cat "$tmp/dry.rc")" = 0 ]
+check "dry run: lists the 6 pending clips of the date" [ "$(grep -c $' bytes\t-> ' "$tmp/dry.log")" = 6 ]
+check "dry run: prints the first pipeline" \
+  grep -q "first pipeline: .*uridecodebin uri=.*clip_2025-10-20_13-00-00.mp4 .*heatmap location=" "$tmp/dry.log"
+check "dry run: bucket unchanged" [ "$(listing "")" = "$all_before" ]
+
+# --- run 1: one date, at most 5 clips -------------------------------------------------------------------
+run_batch run1 --date-prefix 2025/10/20/ --max-videos 5 --jobs 2
+check "run 1: exit 1 (corrupt and empty clips failed)" [ "$(cat "$tmp/run1.rc")" = 1 ]
+expected_keys="heatmaps/2025/10/20/13/clip_2025-10-20_13-00-00_heatmap.jpg
+heatmaps/2025/10/20/13/clip_2025-10-20_13-00-00_heatmap.png
+heatmaps/2025/10/20/13/clip_2025-10-20_13-10-00_heatmap.jpg
+heatmaps/2025/10/20/13/clip_2025-10-20_13-10-00_heatmap.png
+heatmaps/2025/10/20/13/clip_2025-10-20_13-20-00_heatmap.jpg
+heatmaps/2025/10/20/13/clip_2025-10-20_13-20-00_heatmap.png
+heatmaps/2025/10/20/14/clip_2025-10-20_14-00-00_heatmap.jpg
+heatmaps/2025/10/20/14/clip_2025-10-20_14-00-00_heatmap.png"
+check "run 1: exactly the expected heatmap keys" [ "$(keys_of heatmaps/)" = "$expected_keys" ]
+check "run 1: the existing heatmap is untouched (same ETag)" \
+  [ "$(listing heatmaps/2025/10/20/13/clip_2025-10-20_13-10-00)" = "$(grep clip_2025-10-20_13-10-00 <<<"$heatmaps_before")" ]
+check "run 1: every video untouched (same ETags)" [ "$(listing raw_videos/)" = "$videos_before" ]
+check "run 1: corrupt clip reported" \
+  grep -qE "FAILED raw_videos/2025/10/20/13/clip_2025-10-20_13-15-00.mp4 .*(type|stream|demux|decode)" "$tmp/run1.log"
+check "run 1: zero-byte clip reported" \
+  grep -qE "FAILED raw_videos/2025/10/20/13/clip_2025-10-20_13-25-00.mp4 .*0 bytes" "$tmp/run1.log"
+check "run 1: a clean clip logged with frames and fps" \
+  grep -qE "ok raw_videos/2025/10/20/13/clip_2025-10-20_13-00-00.mp4 frames=[1-9][0-9]* seconds=[0-9.]+ fps=[0-9.]+" "$tmp/run1.log"
+check "run 1: summary" grep -qE "processed 3, failed 2, pending left 3, [0-9.]+ seconds$" "$tmp/run1.log"
+check "run 1: no progress counter without a terminal" bash -c "! grep -q $'\r' '$tmp/run1.log'"
+check "run 1: temp files removed" bash -c "! ls -d '$tmp'/heatmap-batch.* 2>/dev/null"
+
+# The results are real images of the processing size (320x180 at downscale 0.25 = 80x45).
+"$helper" get "$S3_BUCKET/heatmaps/2025/10/20/13/clip_2025-10-20_13-00-00_heatmap.png" "$tmp/h.png"
+"$helper" get "$S3_BUCKET/heatmaps/2025/10/20/13/clip_2025-10-20_13-00-00_heatmap.jpg" "$tmp/h.jpg"
+check "PNG: 16-bit greyscale 80x45" [ "$(od -An -tx1 -j16 -N10 "$tmp/h.png" | tr -d ' \n')" = "00000050""0000002d""1000" ]
+check "JPEG: starts with SOI" [ "$(od -An -tx1 -N3 "$tmp/h.jpg" | tr -d ' \n')" = "ffd8ff" ]
+
+# --- run 2: retries the failed clips first, nothing else ---------------------------------------------
+heatmaps_after1=$(listing heatmaps/)
+run_batch run2 --date-prefix 2025/10/20/ --max-videos 2
+check "run 2: exit 1" [ "$(cat "$tmp/run2.rc")" = 1 ]
+check "run 2: attempted only the two failed clips" \
+  [ "$(grep -cE ' (ok|FAILED|skipped) raw_videos/' "$tmp/run2.log")" = 2 ]
+check "run 2: corrupt retried" grep -q "FAILED raw_videos/2025/10/20/13/clip_2025-10-20_13-15-00.mp4" "$tmp/run2.log"
+check "run 2: empty retried" grep -q "FAILED raw_videos/2025/10/20/13/clip_2025-10-20_13-25-00.mp4" "$tmp/run2.log"
+check "run 2: heatmaps unchanged" [ "$(listing heatmaps/)" = "$heatmaps_after1" ]
+
+# --- a run while another holds the lock exits at once -----------------------------------------------
+rc=0
+out=$(flock "$LOCK_FILE" "$batch" 2>&1) || rc=$?  # flock holds the lock, heatmap-batch must not wait
+check "locked: another run holds the lock -> exit 0" [ "$rc" = 0 ]
+check "locked: says so" grep -q "another run .* is in progress" <<<"$out"
+check "locked: nothing changed" [ "$(listing heatmaps/)" = "$heatmaps_after1" ]
+
+# --- two runs started together never process the same clip twice --------------------------------------
+"$batch" --max-videos 0 --jobs 1 >"$tmp/c1.log" 2>&1 &
+p1=$!
+"$batch" --max-videos 0 --jobs 1 >"$tmp/c2.log" 2>&1 &
+p2=$!
+wait "$p1" || true
+wait "$p2" || true
+sed 's/^/  [c1] /' "$tmp/c1.log"
+sed 's/^/  [c2] /' "$tmp/c2.log"
+dups=$(cat "$tmp/c1.log" "$tmp/c2.log" | grep -oE ' ok raw_videos/[^ ]+' | sort | uniq -d)
+check "concurrent: no clip processed twice" [ -z "$dups" ]
+check "concurrent: the 4 remaining clean clips processed once in total" \
+  [ "$(cat "$tmp/c1.log" "$tmp/c2.log" | grep -cE ' ok raw_videos/')" = 4 ]
+check "concurrent: all 8 clean clips now have a JPEG and a PNG" \
+  [ "$(keys_of heatmaps/ | grep -c '_heatmap\.\(jpg\|png\)$')" = 16 ]
+check "concurrent: videos still untouched" [ "$(listing raw_videos/)" = "$videos_before" ]
+check "concurrent: the old heatmap still untouched" \
+  [ "$(listing heatmaps/2025/10/20/13/clip_2025-10-20_13-10-00)" = "$(grep clip_2025-10-20_13-10-00 <<<"$heatmaps_before")" ]
+
+# --- .env file, precedence, CLEANUP_LOCAL_FILES=false ------------------------------------------------
+cat >"$tmp/test.env" <<EOF
+# settings for the test
+export COLORMAP='viridis'   # a comment
+DOWNSCALE="0.5"
+CLEANUP_LOCAL_FILES=false
+MAX_VIDEOS_PER_RUN=1
+JOBS=\$(touch $tmp/pwned)
+EOF
+rc=0
+"$batch" --env-file "$tmp/test.env" >/dev/null 2>"$tmp/env.err" || rc=$?
+check ".env: injection is data, rejected by validation (exit 2)" [ "$rc" = 2 ]
+check ".env: nothing executed" [ ! -e "$tmp/pwned" ]
+check ".env: JOBS error names the value" grep -q "JOBS must be a whole number" "$tmp/env.err"
+sed -i '/^JOBS=/d' "$tmp/test.env"
+run_batch env --env-file "$tmp/test.env" --force --date-prefix 2025/10/21/ --dry-run
+check ".env values reach the pipeline" grep -q "downscale=0.5 .*colormap=viridis" "$tmp/env.log"
+check ".env: --dry-run max from .env" [ "$(grep -c $' bytes\t-> ' "$tmp/env.log")" = 1 ]
+DOWNSCALE=0.125 run_batch env2 --env-file "$tmp/test.env" --force --date-prefix 2025/10/21/ --dry-run
+check "environment beats .env" grep -q "downscale=0.125 " "$tmp/env2.log"
+before_force=$(listing heatmaps/2025/10/21/09/clip_2025-10-21_09-00-00)
+run_batch force --env-file "$tmp/test.env" --force --date-prefix 2025/10/21/ --max-videos 1
+check "--force: exit 0" [ "$(cat "$tmp/force.rc")" = 0 ]
+check "--force: redid the oldest clip of the date" grep -q "ok raw_videos/2025/10/21/09/clip_2025-10-21_09-00-00.mp4" "$tmp/force.log"
+check "--force: overwrote its heatmap (new ETag)" \
+  [ "$(listing heatmaps/2025/10/21/09/clip_2025-10-21_09-00-00)" != "$before_force" ]
+check "CLEANUP_LOCAL_FILES=false: path logged and kept" \
+  bash -c "d=\$(grep -o 'local files kept in [^ ]*' '$tmp/force.log' | head -1 | cut -d' ' -f5); [ -n \"\$d\" ] && ls \"\$d\"/*_heatmap.jpg >/dev/null"
+"$helper" get "$S3_BUCKET/heatmaps/2025/10/21/09/clip_2025-10-21_09-00-00_heatmap.png" "$tmp/h2.png"
+check "--env-file DOWNSCALE=0.5 gives a 160x90 PNG" \
+  [ "$(od -An -tx1 -j16 -N8 "$tmp/h2.png" | tr -d ' \n')" = "000000a00000005a" ]
+check "videos untouched at the end" [ "$(listing raw_videos/)" = "$videos_before" ]
+
+if ((failures > 0)); then
+  echo "$failures failure(s)" >&2
+  exit 1
+fi
+echo "all heatmap-batch $mode tests passed"
