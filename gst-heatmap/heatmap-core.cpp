@@ -31,9 +31,12 @@ namespace {
 // MOG2 and KNN mark shadows with this value in the foreground mask.
 constexpr std::uint8_t kShadowValue = 127;
 
-// The colour background costs a chroma resize and a conversion, so it is refreshed on every Nth
-// processed frame only: the scene behind the people changes slowly.
-constexpr std::uint64_t kColourBackgroundEvery = 8;
+// The colour background is the per-pixel median of small colour frames sampled across the stream.
+// A sample costs a chroma resize and a conversion, so it is taken on every Nth processed frame
+// only; when kBackgroundSamples are stored, every other one is dropped and N doubles, so the
+// samples always span the whole stream in bounded memory (4 bytes per pixel per sample).
+constexpr std::uint64_t kBackgroundEvery = 8;
+constexpr std::size_t kBackgroundSamples = 24;
 
 int planes_for(PixelFormat format) {
   switch (format) {
@@ -294,10 +297,12 @@ struct Accumulator::Impl {
   cv::Size size;
   std::uint64_t submitted = 0;
   bool colour = false;
-  cv::Mat first_frame;  // fallback background (colour or grey)
-  cv::Mat packed;       // processing-size packed RGB frame (packed sources only)
-  cv::Mat chroma[2];    // processing-size chroma planes (or one interleaved plane)
-  cv::Mat yuv;          // processing-size Y, U, V interleaved
+  cv::Mat first_frame;  // fallback background (grey sources)
+  std::uint64_t sample_stride = kBackgroundEvery;
+  std::size_t samples_taken = 0;
+  cv::Mat packed;     // processing-size packed RGB frame (packed sources only)
+  cv::Mat chroma[2];  // processing-size chroma planes (or one interleaved plane)
+  cv::Mat yuv;        // processing-size Y, U, V interleaved
   std::vector<std::uint16_t> scratch;
 
   // Model state: touched only by whoever runs process_job() (the worker, when threaded; the
@@ -310,8 +315,12 @@ struct Accumulator::Impl {
   cv::Mat mask;    // subtractor output
   cv::Mat eroded;  // opening scratch
   cv::Mat opened;
-  cv::Mat bg_mean;     // CV_32FC3 running mean of background colour
-  cv::Mat bg_samples;  // CV_16UC1: samples in the mean, capped to make it a moving average
+  struct Sample {
+    std::uint64_t index;
+    cv::Mat bgr;   // CV_8UC3
+    cv::Mat mask;  // subtractor's mask at that frame: nonzero = moving (or shadow)
+  };
+  std::vector<Sample> samples;
 
   // The queue between the two, a ring of preallocated jobs.
   Job jobs[kQueue];
@@ -417,8 +426,9 @@ struct Accumulator::Impl {
     counts.create(size, CV_16UC1);
     counts.setTo(0);
     submitted = 0;
-    bg_mean.release();
-    bg_samples.release();
+    samples.clear();
+    sample_stride = kBackgroundEvery;
+    samples_taken = 0;
     first_frame.release();
   }
 
@@ -428,8 +438,9 @@ struct Accumulator::Impl {
     size = cv::Size();
     model.release();
     counts.release();
-    bg_mean.release();
-    bg_samples.release();
+    samples.clear();
+    sample_stride = kBackgroundEvery;
+    samples_taken = 0;
     first_frame.release();
     submitted = 0;
   }
@@ -484,34 +495,76 @@ struct Accumulator::Impl {
     cv::transform(yuv, bgr, yuv_to_bgr_matrix(f.matrix, f.full_range));
   }
 
-  // Folds `bgr` into the running mean where the subtractor saw background.
-  void update_colour_background(const cv::Mat &bgr, int history) {
-    if (bg_mean.empty()) {
-      bgr.convertTo(bg_mean, CV_32FC3);
-      bg_samples.create(size, CV_16UC1);
-      bg_samples.setTo(0);  // the first frame is only a fallback: the first sample replaces it
+  // Stores a background sample; thins the samples out when there are enough.
+  void add_background_sample(const Job &job) {
+    Sample sample{job.index, cv::Mat(), cv::Mat()};
+    // Reuse the buffers of a dropped sample where possible.
+    if (!spare.empty()) {
+      sample.bgr = spare.back().bgr;
+      sample.mask = spare.back().mask;
+      spare.pop_back();
     }
-    // Past this many samples the mean becomes an exponential average over about `history`
-    // frames, so a background that really changes is followed.
-    const int cap = std::clamp(history / static_cast<int>(kColourBackgroundEvery), 1, 0xFFFF);
+    job.colour.copyTo(sample.bgr);
+    if (job.index < warmup) {
+      sample.mask.create(size, CV_8UC1);
+      sample.mask.setTo(0);  // the model knows nothing yet: take the frame as it is
+    } else {
+      mask.copyTo(sample.mask);
+    }
+    samples.push_back(std::move(sample));
+    if (samples.size() == kBackgroundSamples) {
+      const std::uint64_t stride = 2 * (samples[1].index - samples[0].index);
+      std::vector<Sample> kept;
+      for (Sample &s : samples) {
+        (s.index % stride == 0 ? kept : spare).push_back(std::move(s));
+      }
+      samples = std::move(kept);
+    }
+  }
+  std::vector<Sample> spare;
+
+  // Per-pixel, per-channel median of the samples where the subtractor saw background; of all
+  // samples where it rarely did (a spot where people stood all the time).
+  cv::Mat median_background() const {
+    cv::Mat out(size, CV_8UC3);
+    const std::size_t n = samples.size();
+    std::vector<std::uint8_t> v[3];
+    std::vector<const std::uint8_t *> rows(n), masks(n);
     for (int y = 0; y < size.height; ++y) {
-      const std::uint8_t *m = mask.ptr<std::uint8_t>(y);
-      const std::uint8_t *s = bgr.ptr<std::uint8_t>(y);
-      float *b = bg_mean.ptr<float>(y);
-      std::uint16_t *n = bg_samples.ptr<std::uint16_t>(y);
+      for (std::size_t k = 0; k < n; ++k) {
+        rows[k] = samples[k].bgr.ptr<std::uint8_t>(y);
+        masks[k] = samples[k].mask.ptr<std::uint8_t>(y);
+      }
+      std::uint8_t *o = out.ptr<std::uint8_t>(y);
       for (int x = 0; x < size.width; ++x) {
-        if (m[x] != 0) {
-          continue;
+        for (auto &c : v) {
+          c.clear();
         }
-        if (n[x] < cap) {
-          ++n[x];
+        for (std::size_t k = 0; k < n; ++k) {
+          if (masks[k][x] == 0) {
+            for (int ch = 0; ch < 3; ++ch) {
+              v[ch].push_back(rows[k][3 * x + ch]);
+            }
+          }
         }
-        const float k = 1.0f / n[x];
+        if (v[0].size() * 4 < n) {
+          for (auto &c : v) {
+            c.clear();
+          }
+          for (std::size_t k = 0; k < n; ++k) {
+            for (int ch = 0; ch < 3; ++ch) {
+              v[ch].push_back(rows[k][3 * x + ch]);
+            }
+          }
+        }
         for (int ch = 0; ch < 3; ++ch) {
-          b[3 * x + ch] += (s[3 * x + ch] - b[3 * x + ch]) * k;
+          auto mid = v[ch].begin() + v[ch].size() / 2;
+          std::nth_element(v[ch].begin(), mid, v[ch].end());
+          o[3 * x + ch] = *mid;
         }
       }
     }
+    return out;
   }
 
   void process_job(Job &job) {
@@ -532,27 +585,30 @@ struct Accumulator::Impl {
       }
       count_foreground(*fg, job.keep_shadows, counts);
     }
-    if (job.has_colour && job.index > 0) {
-      update_colour_background(job.colour, settings_history);
+    if (job.has_colour) {
+      add_background_sample(job);
     }
   }
-  int settings_history = 500;  // copied at start() for the worker
 
   void add(const FrameView &f) {
     validate(f);
     if (model.empty() || f.width != in_width || f.height != in_height) {
       start(f.width, f.height);
-      settings_history = settings.history;
     }
     Job &job = free_job();
     downscale_luma(f, job.grey);
     colour = f.format != PixelFormat::kGray8;
-    job.has_colour = colour && submitted % kColourBackgroundEvery == 0;
+    job.has_colour = colour && submitted % sample_stride == 0;
+    if (job.has_colour && ++samples_taken == kBackgroundSamples) {
+      // Mirrors add_background_sample(), which is about to drop every other sample.
+      samples_taken = kBackgroundSamples / 2;
+      sample_stride *= 2;
+    }
     if (job.has_colour) {
       downscale_colour(f, job.grey, job.colour);
     }
-    if (submitted == 0) {
-      (colour ? job.colour : job.grey).copyTo(first_frame);
+    if (submitted == 0 && !colour) {
+      job.grey.copyTo(first_frame);
     }
     job.index = submitted;
     job.rate = settings.learning_rate < 0 ? -1.0 : std::min(settings.learning_rate, 1.0);
@@ -623,12 +679,7 @@ cv::Mat Accumulator::background() const {
     return cv::Mat();
   }
   if (d.colour) {
-    if (d.bg_mean.empty()) {
-      return d.first_frame.clone();
-    }
-    cv::Mat out;
-    d.bg_mean.convertTo(out, CV_8UC3);
-    return out;
+    return d.median_background();
   }
   cv::Mat out;
   if (d.submitted > 1) {
@@ -663,12 +714,16 @@ Stats Accumulator::stats() const {
 namespace {
 
 // Opacity of the heat at a normalised (0..1) smoothed count: exactly 0 without motion, so
-// the scene shows unchanged there, rising quickly so that walkways stand out.
+// the scene shows unchanged there; small counts (noise, the blur's tails, someone crossing
+// once) stay nearly transparent, and the overlay reaches full strength at kHeatKnee of the
+// maximum, so walkways stand out over a clean picture.
+constexpr float kHeatKnee = 0.5f;
 float heat_weight(float norm) {
   if (norm <= 0.f) {
     return 0.f;
   }
-  return std::min(1.f, std::sqrt(norm));
+  const float t = std::min(1.f, norm / kHeatKnee);
+  return t * std::sqrt(t);
 }
 
 }  // namespace
