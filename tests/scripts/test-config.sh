@@ -173,6 +173,17 @@ if grep -q supersecret123 "$tmp/err"; then fail "secret in an error message"; el
 out=$(env -i PATH=/usr/bin:/bin S3_SECRET_KEY=supersecret123 bash -c 'source "$1"; config_load ""; config_print' _ "$lib")
 if [[ $out == *supersecret123* ]]; then fail "config_print shows the secret"; else echo "ok: config_print hides the secret"; fi
 
+# --- .env.example documents every setting and parses cleanly ---------------------------------------
+example=$source_root/.env.example
+out=$(run_cfg "$example" 0 2>"$tmp/err")
+expect_eq ".env.example parses without warnings" "" "$(cat "$tmp/err")"
+expect_eq ".env.example default MAX_VIDEOS_PER_RUN" "10" "$(value_of MAX_VIDEOS_PER_RUN "$out")"
+names=$(env -i PATH=/usr/bin:/bin bash -c 'source "$1"; printf "%s\n" "${CONFIG_VARS[@]}"' _ "$lib")
+while IFS= read -r name; do
+  if ! grep -q "^$name=" "$example"; then fail ".env.example does not document $name"; fi
+done <<<"$names"
+echo "ok: .env.example documents all $(grep -c . <<<"$names") settings"
+
 if ((failures > 0)); then
   echo "$failures failure(s)" >&2
   exit 1
