@@ -493,6 +493,14 @@ static gboolean gst_s3_src_query(GstBaseSrc *base, GstQuery *query) {
     GST_OBJECT_UNLOCK(self);
     return TRUE;
   }
+  if (GST_QUERY_TYPE(query) == GST_QUERY_SCHEDULING) {
+    // basesrc would start() and stop() the element to learn this, costing a second HEAD request
+    // during activation; an S3 object is always randomly accessible.
+    gst_query_set_scheduling(query, GST_SCHEDULING_FLAG_SEEKABLE, 1, -1, 0);
+    gst_query_add_scheduling_mode(query, GST_PAD_MODE_PUSH);
+    gst_query_add_scheduling_mode(query, GST_PAD_MODE_PULL);
+    return TRUE;
+  }
   return GST_BASE_SRC_CLASS(parent_class)->query(base, query);
 }
 
