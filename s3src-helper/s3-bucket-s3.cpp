@@ -220,7 +220,7 @@ class Context {
     if (status == 403)
       return fail(ErrorKind::kAccessDenied,
                   "S3 at " + endpoint_name() + " denied " + what + " (" + detail +
-                      "): check the bucket's permissions for this access key");
+                      "): check the access key, the secret key and the bucket's permissions");
     bool retry = status >= 500 || status == 429 || retryable_code(code);
     if (retry || status == 0)
       return fail(ErrorKind::kServer,
@@ -436,18 +436,18 @@ class S3Bucket : public Bucket {
     try {
       r = execute(op);
     } catch (const Error &e) {
-      // A HEAD reply has no body to tell a missing key from a missing bucket: ask the bucket.
-      if (e.kind() == ErrorKind::kNotFound) {
-        Op bucket_op;
-        bucket_op.method = "HEAD";
+      // A HEAD reply has no body, so it cannot tell a missing key from a missing bucket or a
+      // bad signature from a policy denial: a one-byte GET gets the server's error code.
+      if (e.code().empty() && (e.http_status() == 403 || e.http_status() == 404)) {
+        Op probe;
+        probe.key = key;
+        probe.headers.emplace_back("range", "bytes=0-0");
+        probe.sink = [](const char *, std::size_t) {};
         try {
-          execute(bucket_op);
-        } catch (const Error &be) {
-          if (be.http_status() == 404)
-            throw Error(
-                ErrorKind::kNoSuchBucket,
-                "the bucket '" + url().bucket + "' does not exist on " + ctx_->endpoint_name(), 404,
-                "NoSuchBucket");
+          execute(probe);
+        } catch (const Error &pe) {
+          if (!pe.code().empty())
+            throw pe;
         }
       }
       throw;
@@ -661,6 +661,8 @@ class S3Reader : public Reader {
       easy_ = http::new_easy();
     transfer_ = std::make_unique<http::Transfer>(std::move(request));
     transfer_->configure(easy_.get());
+    // Larger socket reads mean fewer callbacks and copies on fast links.
+    curl_easy_setopt(easy_.get(), CURLOPT_BUFFERSIZE, 512L * 1024);
     done_ = false;
     paused_ = false;
     got_data_ = false;

@@ -28,9 +28,12 @@ Control at run time, any of:
         POST /__fault-proxy__/rules    body = the same JSON as the control file; replaces rules
         POST /__fault-proxy__/reset    clears the rules and the counters
 Counters (also written as JSON to --stats-file after every request):
-  {"requests": N, "by_method": {"GET": n, ...}, "faults": N, "log": ["GET /b/k 206", ...]}
+  {"requests": N, "connections": N, "by_method": {"GET": n, ...}, "faults": N,
+   "log": ["GET /b/k 206", ...], "rules": [...]}
 "requests" counts every client request that reached the proxy (faulted ones included, control
-requests excluded); "log" keeps the last --log-size request lines with the status sent.
+requests excluded); "connections" counts accepted client connections (control ones included), so
+connection reuse shows as connections << requests; "log" keeps the last --log-size request lines
+with the status sent; "rules" shows the rules with their remaining counts.
 
 The chosen port is written to --port-file (atomically) once the proxy listens; exit with
 SIGTERM/SIGINT. Example:
@@ -113,6 +116,7 @@ class State:
 
     def reset_counters(self):
         self.requests = 0
+        self.connections = 0
         self.by_method = {}
         self.faults = 0
         self.log = []
@@ -161,7 +165,8 @@ class State:
             self.write_stats_locked()
 
     def stats_locked(self):
-        return {"requests": self.requests, "by_method": dict(self.by_method),
+        return {"requests": self.requests, "connections": self.connections,
+                "by_method": dict(self.by_method),
                 "faults": self.faults, "log": list(self.log),
                 "rules": [r.as_json() for r in self.rules]}
 
@@ -302,6 +307,8 @@ def s3_error_body(code, message, target):
 class Handler(socketserver.BaseRequestHandler):
     def setup(self):
         self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        with self.server.state.lock:
+            self.server.state.connections += 1
         self.upstream = None
         self.up_buf = b""
 
