@@ -93,6 +93,11 @@ class Store:
         else:
             for d, _, files in os.walk(self.root):
                 for f in files:
+                    if f.startswith(".s3tmp-"):
+                        # The local backend's partial write, cut by a SIGKILL: never a key (the
+                        # backend hides these from listings), just litter.
+                        print(f"  note: leftover temporary file {os.path.join(d, f)}", file=sys.stderr)
+                        continue
                     p = os.path.join(d, f)
                     st = os.stat(p)
                     out[os.path.relpath(p, self.root)] = (st.st_size, st.st_ino, st.st_mtime_ns)

@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# End-to-end test of scripts/migrate-s3-structure on a file:// bucket (a local folder): plan,
+# apply and cleanup each interrupted by SIGKILL and finished by a rerun, reruns change nothing.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=tests/scripts/test-migrate-lib.sh
+source "$here/test-migrate-lib.sh"
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/test-migrate-local.XXXXXX")
+kill_pid=""
+# shellcheck disable=SC2317  # called from the EXIT trap
+cleanup() {
+  if [[ -n $kill_pid ]]; then kill -KILL "$kill_pid" 2>/dev/null || true; fi
+  wait 2>/dev/null || true
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+# A local bucket needs no credentials; make sure none leak in from the caller.
+unset S3_ENDPOINT S3_ACCESS_KEY S3_SECRET_KEY AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY
+: >"$tmp/empty.env"
+mt_setup "$tmp"
+mt gen "$tmp/fx" 1050 300 20251021
+cp -a "$tmp/fx/tree" "$tmp/bucket"
+export S3_BUCKET=file://$tmp/bucket
+n=$(mt count "$tmp/fx" migrate)
+
+# Runs the migration with extra flags in the background and SIGKILLs it after `lines` items.
+kill_after() { # lines log args...
+  local lines=$1 log=$2
+  shift 2
+  "$migrate_script" --env-file "$tmp/empty.env" "$@" >"$log" 2>&1 &
+  kill_pid=$!
+  while (($(grep -c '^\[' "$log" || true) < lines)) && kill -0 "$kill_pid" 2>/dev/null; do
+    sleep 0.01
+  done
+  kill -KILL "$kill_pid" 2>/dev/null || true
+  wait "$kill_pid" 2>/dev/null || true
+  kill_pid=""
+  expect_eq "SIGKILL after $lines items hit a running migration" "" "$(grep '^Summary' "$log" || true)"
+}
+
+mt listing "$S3_BUCKET" >"$tmp/list0"
+run_migration "$tmp/dry.log" --env-file "$tmp/empty.env"
+expect_eq "dry run exits 1 (a conflict exists)" 1 "$mig_status"
+mt listing "$S3_BUCKET" >"$tmp/list1"
+expect_ok "dry run leaves every file as it was (names, sizes, inodes, mtimes)" cmp "$tmp/list0" "$tmp/list1"
+grep '^copy ' "$tmp/dry.log" | sed 's/^copy  *//' | sort >"$tmp/plan-pairs"
+mt plan-pairs "$tmp/fx" | sort >"$tmp/want-pairs"
+expect_ok "dry run prints exactly the expected old → new pairs ($n)" cmp "$tmp/want-pairs" "$tmp/plan-pairs"
+expect_contains "plan counts" "Plan: $n to copy, 1 already copied, 0 to compare, 1 conflicts, 10 left alone, 40 already dated" "$mig_out"
+
+kill_after 400 "$tmp/kill-apply.log" --apply
+expect_ok "after a SIGKILL during --apply: nothing lost or changed" mt check "$tmp/fx" "$S3_BUCKET" safe
+run_migration "$tmp/apply.log" --env-file "$tmp/empty.env" --apply
+expect_eq "apply exits 1 (the conflict)" 1 "$mig_status"
+expect_contains "apply finishes what the killed run left" "verified $((n + 1)), deleted 0, skipped 40, left alone 10, conflicts 1, failed 0" "$(summary_line)"
+expect_ok "apply: exactly the expected files, every copy byte-identical" mt check "$tmp/fx" "$S3_BUCKET" applied
+mt listing "$S3_BUCKET" >"$tmp/list2"
+run_migration "$tmp/apply2.log" --env-file "$tmp/empty.env" --apply
+expect_eq "apply rerun summary" "Summary: copied 0, verified $((n + 1)), deleted 0, skipped 40, left alone 10, conflicts 1, failed 0" "$(summary_line)"
+mt listing "$S3_BUCKET" >"$tmp/list3"
+expect_ok "apply rerun rewrites nothing" cmp "$tmp/list2" "$tmp/list3"
+
+kill_after 500 "$tmp/kill-cleanup.log" --apply --cleanup
+expect_ok "after a SIGKILL during --cleanup: nothing lost or changed" mt check "$tmp/fx" "$S3_BUCKET" safe
+run_migration "$tmp/cleanup.log" --env-file "$tmp/empty.env" --apply --cleanup
+expect_eq "cleanup exits 1 (the conflict stays)" 1 "$mig_status"
+expect_contains "cleanup finishes" "Summary: copied 0, verified " "$(summary_line)"
+expect_contains "cleanup without failures" "conflicts 1, failed 0" "$(summary_line)"
+expect_ok "cleanup removed exactly the verified originals" mt check "$tmp/fx" "$S3_BUCKET" cleaned
+mt listing "$S3_BUCKET" >"$tmp/list4"
+run_migration "$tmp/cleanup2.log" --env-file "$tmp/empty.env" --apply --cleanup
+expect_eq "cleanup rerun summary" "Summary: copied 0, verified 0, deleted 0, skipped $((n + 41)), left alone 10, conflicts 1, failed 0" "$(summary_line)"
+mt listing "$S3_BUCKET" >"$tmp/list5"
+expect_ok "cleanup rerun changes nothing" cmp "$tmp/list4" "$tmp/list5"
+
+# Usage errors are exit 2 and touch nothing.
+run_migration "$tmp/usage.log" --env-file "$tmp/empty.env" --cleanup
+expect_eq "--cleanup without --apply is a usage error" 2 "$mig_status"
+run_migration "$tmp/usage2.log" --env-file "$tmp/empty.env" --bogus
+expect_eq "an unknown flag is a usage error" 2 "$mig_status"
+S3_BUCKET=$tmp/missing run_migration "$tmp/usage3.log" --env-file "$tmp/empty.env" --apply
+expect_eq "a missing bucket folder is a configuration error" 2 "$mig_status"
+mt listing "$S3_BUCKET" >"$tmp/list6"
+expect_ok "usage errors change nothing" cmp "$tmp/list4" "$tmp/list6"
+finish
