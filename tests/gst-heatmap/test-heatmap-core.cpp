@@ -1,0 +1,714 @@
+// test-heatmap-core.cpp: unit tests of the GObject-free heatmap core on synthesised frames.
+#include "heatmap-core.h"
+
+#include <glib.h>
+#include <glib/gstdio.h>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include <unistd.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace {
+
+using heatmap::Accumulator;
+using heatmap::FrameView;
+using heatmap::PixelFormat;
+using heatmap::Settings;
+
+// A static, textured BGR scene: smooth blobs plus fine grain, so that the model has real
+// structure to learn (a flat grey frame would make every test trivially pass).
+cv::Mat textured_scene(cv::Size size, std::uint64_t seed) {
+  cv::RNG rng(seed);
+  cv::Mat coarse(size.height / 8 + 1, size.width / 8 + 1, CV_8UC3);
+  rng.fill(coarse, cv::RNG::UNIFORM, 40, 200);
+  cv::Mat scene;
+  cv::resize(coarse, scene, size, 0, 0, cv::INTER_CUBIC);
+  cv::Mat grain(size, CV_16SC3);
+  rng.fill(grain, cv::RNG::NORMAL, 0, 12);
+  cv::Mat scene16;
+  scene.convertTo(scene16, CV_16SC3);
+  scene16 += grain;
+  scene16.convertTo(scene, CV_8UC3);
+  return scene;
+}
+
+cv::Mat add_noise(const cv::Mat &frame, double sigma, cv::RNG &rng) {
+  cv::Mat noise(frame.size(), CV_MAKETYPE(CV_16S, frame.channels()));
+  rng.fill(noise, cv::RNG::NORMAL, 0, sigma);
+  cv::Mat wide;
+  frame.convertTo(wide, CV_16S);
+  wide += noise;
+  cv::Mat out;
+  wide.convertTo(out, CV_8U);
+  return out;
+}
+
+// An I420 copy of a BGR frame and a view over it (the Mat must outlive the view).
+struct I420Frame {
+  cv::Mat data;
+  FrameView view;
+};
+
+I420Frame to_i420(const cv::Mat &bgr) {
+  I420Frame f;
+  cv::cvtColor(bgr, f.data, cv::COLOR_BGR2YUV_I420);
+  const int w = bgr.cols, h = bgr.rows;
+  f.view.format = PixelFormat::kI420;
+  f.view.width = w;
+  f.view.height = h;
+  f.view.planes[0] = {f.data.data, static_cast<std::size_t>(w)};
+  f.view.planes[1] = {f.data.data + w * h, static_cast<std::size_t>(w / 2)};
+  f.view.planes[2] = {f.data.data + w * h + (w / 2) * (h / 2), static_cast<std::size_t>(w / 2)};
+  return f;
+}
+
+int count_nonzero_outside(const cv::Mat &counts, const cv::Rect &inside) {
+  cv::Mat outside = counts.clone();
+  outside(inside & cv::Rect(0, 0, counts.cols, counts.rows)).setTo(0);
+  return cv::countNonZero(outside);
+}
+
+// ---- a bright square moving along a known path --------------------------------------------
+
+constexpr int kSquare = 16;
+const cv::Size kSceneSize(320, 240);
+constexpr int kPathY = 100;  // top row of the square, full resolution
+constexpr int kPathX0 = 20;
+constexpr int kPathX1 = 280;  // last left edge
+constexpr int kWarmup = 30;
+
+// Frame i of the moving-square sequence: kWarmup static frames, then the square sweeps along
+// the path at 2 px per frame and back.
+cv::Mat square_frame(const cv::Mat &scene, int i) {
+  cv::Mat f = scene.clone();
+  if (i >= kWarmup) {
+    const int span = (kPathX1 - kPathX0) / 2;
+    int k = (i - kWarmup) % (2 * span);
+    if (k >= span) {
+      k = 2 * span - k;
+    }
+    cv::rectangle(f, cv::Rect(kPathX0 + 2 * k, kPathY, kSquare, kSquare), cv::Scalar::all(250),
+                  cv::FILLED);
+  }
+  return f;
+}
+
+void check_square_heat(const Accumulator &acc, double downscale) {
+  const cv::Mat &counts = acc.counts();
+  g_assert_cmpint(counts.cols, ==, static_cast<int>(kSceneSize.width * downscale + 0.5));
+  g_assert_cmpint(counts.rows, ==, static_cast<int>(kSceneSize.height * downscale + 0.5));
+  const double d = downscale;
+  // The band the square swept, in processing pixels, with 2 pixels of slack for the downscale.
+  const cv::Rect band(static_cast<int>(kPathX0 * d) - 2, static_cast<int>(kPathY * d) - 2,
+                      static_cast<int>((kPathX1 + kSquare - kPathX0) * d) + 4,
+                      static_cast<int>(kSquare * d) + 4);
+  const int counted = cv::countNonZero(counts);
+  const int outside_band = count_nonzero_outside(counts, band);
+  g_test_message("counted %d pixels, %d outside the band; max %u", counted, outside_band,
+                 acc.stats().max_count);
+  // The square must have been seen along most of its path...
+  const cv::Rect core(static_cast<int>((kPathX0 + 4) * d), static_cast<int>((kPathY + 4) * d),
+                      static_cast<int>((kPathX1 - kPathX0 + kSquare - 8) * d),
+                      static_cast<int>((kSquare - 8) * d));
+  const int core_hit = cv::countNonZero(counts(core));
+  g_assert_cmpfloat(static_cast<double>(core_hit) / core.area(), >, 0.9);
+  g_assert_cmpint(acc.stats().max_count, >=, 4);
+  // ...and nowhere else: >90% of the heat in the band, none at all far from it.
+  g_assert_cmpfloat(static_cast<double>(counted - outside_band) / counted, >, 0.9);
+  const cv::Rect near(band.x - 8, band.y - 8, band.width + 16, band.height + 16);
+  g_assert_cmpint(count_nonzero_outside(counts, near), ==, 0);
+}
+
+void test_moving_square_i420() {
+  const cv::Mat scene = textured_scene(kSceneSize, 1);
+  Settings s;
+  s.downscale = 0.5;
+  Accumulator acc(s);
+  for (int i = 0; i < kWarmup + 200; ++i) {
+    acc.add_frame(to_i420(square_frame(scene, i)).view);
+  }
+  g_assert_cmpuint(acc.stats().frames_processed, ==, kWarmup + 200);
+  check_square_heat(acc, 0.5);
+}
+
+void test_moving_square_bgr() {
+  const cv::Mat scene = textured_scene(kSceneSize, 2);
+  for (heatmap::Method method : {heatmap::Method::kMog2, heatmap::Method::kKnn}) {
+    Settings s;
+    s.downscale = 0.25;
+    s.method = method;
+    if (method == heatmap::Method::kKnn) {
+      s.var_threshold = 400;
+    }
+    Accumulator acc(s);
+    for (int i = 0; i < kWarmup + 200; ++i) {
+      acc.add_frame(square_frame(scene, i));
+    }
+    check_square_heat(acc, 0.25);
+  }
+}
+
+// ---- false heat ---------------------------------------------------------------------------
+
+// A static scene with sensor-like noise: sigma 4 grey levels per pixel per frame at full
+// resolution (a fairly noisy camera). After the first frames MOG2 has learned the per-pixel
+// variance; what slips through its 4-sigma test is isolated and removed by the opening. 1% of
+// the pixels is the bound: far below the 20-60% a real scene with people shows, and far above
+// what this needs, so it catches a model that never learns or an opening that is off.
+void test_static_noise_stays_quiet() {
+  const cv::Mat scene = textured_scene(kSceneSize, 3);
+  cv::RNG rng(33);
+  Settings s;
+  s.downscale = 0.5;
+  Accumulator acc(s);
+  for (int i = 0; i < 300; ++i) {
+    acc.add_frame(add_noise(scene, 4.0, rng));
+  }
+  const heatmap::Stats st = acc.stats();
+  g_test_message("noise: coverage %.5f, max %u", st.motion_coverage, st.max_count);
+  g_assert_cmpfloat(st.motion_coverage, <, 0.01);
+  g_assert_cmpuint(st.max_count, <=, 5);
+}
+
+// A slow global brightness drift must not read as motion: the model follows it.
+//  - +1 level every 10 frames for 800 frames (80 levels; 2.5 levels/s at 25 fps, far faster
+//    than daylight changes): under 0.5% of the pixels ever counted.
+//  - +1 level every 4 frames (75 levels in 12 s): MOG2 with history 500 falls behind and flips
+//    patches of the picture to foreground for a few frames, but each pixel counts at most a
+//    handful of times (the moving square above scores 16+ in fewer frames), so the rendered
+//    heat stays faint.
+heatmap::Stats drift_stats(int frames_per_level, int frames, int *mean_x1000) {
+  const cv::Mat scene = textured_scene(kSceneSize, 4);
+  cv::RNG rng(44);
+  Settings s;
+  s.downscale = 0.5;
+  Accumulator acc(s);
+  for (int i = 0; i < frames; ++i) {
+    cv::Mat f;
+    scene.convertTo(f, CV_8UC3, 1.0, i / frames_per_level);
+    acc.add_frame(add_noise(f, 1.0, rng));
+  }
+  const heatmap::Stats st = acc.stats();
+  *mean_x1000 = static_cast<int>(cv::mean(acc.counts())[0] * 1000);
+  g_test_message("drift +1 per %d frames: coverage %.5f, max %u, mean count %.3f", frames_per_level,
+                 st.motion_coverage, st.max_count, *mean_x1000 / 1000.0);
+  return st;
+}
+
+void test_brightness_drift_stays_quiet() {
+  int mean = 0;
+  heatmap::Stats st = drift_stats(10, 800, &mean);
+  g_assert_cmpfloat(st.motion_coverage, <, 0.005);
+  g_assert_cmpuint(st.max_count, <=, 2);
+  st = drift_stats(4, 300, &mean);
+  g_assert_cmpuint(st.max_count, <=, 5);
+  g_assert_cmpint(mean, <, 500);  // under half a frame per pixel, out of 300
+}
+
+// ---- exact counts -------------------------------------------------------------------------
+
+// With learning_rate 0 the model keeps the first frame as its background, so a region that
+// differs strongly from it is foreground in every later frame: its count is exactly the number
+// of those frames, and everything else stays exactly 0.
+void test_counts_are_exact() {
+  const cv::Mat scene = textured_scene(cv::Size(64, 48), 5);
+  cv::Mat grey;
+  cv::cvtColor(scene, grey, cv::COLOR_BGR2GRAY);
+  grey = grey / 2 + 64;  // 64..191: both 0 and 255 are far from it
+  const cv::Rect region(16, 12, 24, 20);
+  for (bool threaded : {false, true}) {
+    Settings s;
+    s.downscale = 1.0;
+    s.learning_rate = 0.0;
+    s.detect_shadows = false;
+    s.open_kernel = 0;
+    s.threaded = threaded;
+    Accumulator acc(s);
+    acc.add_frame(grey);
+    constexpr int kFrames = 57;
+    for (int i = 0; i < kFrames; ++i) {
+      cv::Mat f = grey.clone();
+      f(region).setTo(i % 2 ? 0 : 255);
+      acc.add_frame(f);
+    }
+    const cv::Mat &counts = acc.counts();
+    double lo = 0, hi = 0;
+    cv::minMaxLoc(counts(region), &lo, &hi);
+    g_assert_cmpfloat(lo, ==, kFrames);
+    g_assert_cmpfloat(hi, ==, kFrames);
+    g_assert_cmpint(count_nonzero_outside(counts, region), ==, 0);
+    const heatmap::Stats st = acc.stats();
+    g_assert_cmpuint(st.frames_processed, ==, kFrames + 1);
+    g_assert_cmpuint(st.max_count, ==, kFrames);
+    g_assert_cmpfloat(st.motion_coverage, ==, static_cast<double>(region.area()) / counts.total());
+  }
+}
+
+// The counting step itself: +1 per foreground frame, shadows only when asked, and a ceiling
+// of exactly 65535.
+void test_count_foreground_saturates() {
+  cv::Mat counts(2, 3, CV_16UC1);
+  counts.at<std::uint16_t>(0, 0) = 65533;  // moving
+  counts.at<std::uint16_t>(0, 1) = 65535;  // moving, already full
+  counts.at<std::uint16_t>(0, 2) = 7;      // still
+  counts.at<std::uint16_t>(1, 0) = 0;      // moving
+  counts.at<std::uint16_t>(1, 1) = 100;    // shadow
+  counts.at<std::uint16_t>(1, 2) = 65535;  // shadow, already full
+  cv::Mat mask = (cv::Mat_<std::uint8_t>(2, 3) << 255, 255, 0, 255, 127, 127);
+  for (int i = 0; i < 3; ++i) {
+    heatmap::count_foreground(mask, false, counts);
+  }
+  const cv::Mat expected = (cv::Mat_<std::uint16_t>(2, 3) << 65535, 65535, 7, 3, 100, 65535);
+  g_assert_cmpfloat(cv::norm(counts, expected, cv::NORM_INF), ==, 0);
+  heatmap::count_foreground(mask, true, counts);
+  const cv::Mat with_shadows = (cv::Mat_<std::uint16_t>(2, 3) << 65535, 65535, 7, 4, 101, 65535);
+  g_assert_cmpfloat(cv::norm(counts, with_shadows, cv::NORM_INF), ==, 0);
+}
+
+// The same ceiling through the whole Accumulator: 65540 foreground frames on a tiny picture.
+void test_accumulator_saturates() {
+  cv::Mat bg(4, 4, CV_8UC1, cv::Scalar(128));
+  Settings s;
+  s.downscale = 1.0;
+  s.learning_rate = 0.0;
+  s.detect_shadows = false;
+  s.open_kernel = 0;
+  s.threaded = false;  // nothing to gain on 16 pixels; keeps the test quick
+  Accumulator acc(s);
+  acc.add_frame(bg);
+  cv::Mat moving = bg.clone();
+  moving(cv::Rect(0, 0, 2, 4)).setTo(255);
+  for (int i = 0; i < 65540; ++i) {
+    acc.add_frame(moving);
+  }
+  const cv::Mat &counts = acc.counts();
+  g_assert_cmpuint(counts.at<std::uint16_t>(0, 0), ==, 65535);
+  g_assert_cmpuint(counts.at<std::uint16_t>(3, 1), ==, 65535);
+  g_assert_cmpuint(counts.at<std::uint16_t>(0, 2), ==, 0);
+  g_assert_cmpuint(acc.stats().max_count, ==, 65535);
+  g_assert_cmpuint(acc.stats().frames_processed, ==, 65541);
+}
+
+// ---- shadows ------------------------------------------------------------------------------
+
+// A region darkened to 70% (what a shadow does: same colour, less light) is marked 127 by
+// MOG2: it must count only with keep_shadows.
+void test_shadows_count_only_when_kept() {
+  const cv::Mat scene = textured_scene(cv::Size(160, 120), 6);
+  const cv::Rect region(40, 30, 60, 40);
+  int counted[2] = {0, 0};
+  for (bool keep : {false, true}) {
+    Settings s;
+    s.downscale = 1.0;
+    s.keep_shadows = keep;
+    Accumulator acc(s);
+    for (int i = 0; i < 60; ++i) {
+      acc.add_frame(scene);
+    }
+    cv::Mat shadowed = scene.clone();
+    shadowed(region).convertTo(shadowed(region), -1, 0.7);
+    for (int i = 0; i < 20; ++i) {
+      acc.add_frame(shadowed);
+    }
+    counted[keep] = cv::countNonZero(acc.counts());
+    g_assert_cmpint(count_nonzero_outside(acc.counts(), region), ==, 0);
+  }
+  g_test_message("shadow pixels counted: %d without keep-shadows, %d with", counted[0], counted[1]);
+  g_assert_cmpint(counted[0], <, region.area() / 100);
+  g_assert_cmpint(counted[1], >, region.area() * 9 / 10);
+}
+
+// ---- frame formats ------------------------------------------------------------------------
+
+// Every pixel layout reads the same scene: a uniform colour frame gives that colour as the
+// background (checks the plane order, the chroma subsampling and the YUV matrix).
+void test_formats_give_the_scene_colour() {
+  const int w = 64, h = 48;
+  const cv::Vec3b bgr(40, 120, 200);
+  cv::Mat frame(h, w, CV_8UC3, cv::Scalar(bgr[0], bgr[1], bgr[2]));
+  // BT.601 limited-range Y, U, V of that colour.
+  const double r = bgr[2], g = bgr[1], b = bgr[0];
+  const double y = 16 + (65.481 * r + 128.553 * g + 24.966 * b) / 255;
+  const double u = 128 + (-37.797 * r - 74.203 * g + 112.0 * b) / 255;
+  const double v = 128 + (112.0 * r - 93.786 * g - 18.214 * b) / 255;
+  const auto Y = static_cast<std::uint8_t>(y + 0.5), U = static_cast<std::uint8_t>(u + 0.5),
+             V = static_cast<std::uint8_t>(v + 0.5);
+
+  struct Case {
+    PixelFormat format;
+    const char *name;
+  };
+  const Case cases[] = {
+      {PixelFormat::kI420, "I420"}, {PixelFormat::kYV12, "YV12"}, {PixelFormat::kNV12, "NV12"},
+      {PixelFormat::kNV21, "NV21"}, {PixelFormat::kY42B, "Y42B"}, {PixelFormat::kY444, "Y444"},
+      {PixelFormat::kBGR, "BGR"},   {PixelFormat::kRGB, "RGB"},   {PixelFormat::kBGRx, "BGRx"},
+      {PixelFormat::kRGBx, "RGBx"}, {PixelFormat::kxRGB, "xRGB"}, {PixelFormat::kxBGR, "xBGR"},
+  };
+  for (const Case &c : cases) {
+    std::vector<std::uint8_t> planes[3];
+    FrameView view;
+    view.format = c.format;
+    view.width = w;
+    view.height = h;
+    auto plane = [&](int i, std::size_t stride, int rows, std::vector<std::uint8_t> pattern) {
+      // Pad each row by 8 bytes so that the stride is really used.
+      stride += 8;
+      planes[i].assign(stride * rows, 0xEE);
+      for (int yy = 0; yy < rows; ++yy) {
+        for (std::size_t x = 0; x + pattern.size() <= stride - 8; x += pattern.size()) {
+          std::copy(pattern.begin(), pattern.end(), planes[i].begin() + yy * stride + x);
+        }
+      }
+      view.planes[i] = {planes[i].data(), stride};
+    };
+    switch (c.format) {
+      case PixelFormat::kI420:
+      case PixelFormat::kYV12: {
+        const bool vu = c.format == PixelFormat::kYV12;
+        plane(0, w, h, {Y});
+        plane(1, w / 2, h / 2, {vu ? V : U});
+        plane(2, w / 2, h / 2, {vu ? U : V});
+        break;
+      }
+      case PixelFormat::kNV12:
+        plane(0, w, h, {Y});
+        plane(1, w, h / 2, {U, V});
+        break;
+      case PixelFormat::kNV21:
+        plane(0, w, h, {Y});
+        plane(1, w, h / 2, {V, U});
+        break;
+      case PixelFormat::kY42B:
+        plane(0, w, h, {Y});
+        plane(1, w / 2, h, {U});
+        plane(2, w / 2, h, {V});
+        break;
+      case PixelFormat::kY444:
+        plane(0, w, h, {Y});
+        plane(1, w, h, {U});
+        plane(2, w, h, {V});
+        break;
+      case PixelFormat::kBGR:
+        plane(0, 3 * w, h, {bgr[0], bgr[1], bgr[2]});
+        break;
+      case PixelFormat::kRGB:
+        plane(0, 3 * w, h, {bgr[2], bgr[1], bgr[0]});
+        break;
+      case PixelFormat::kBGRx:
+        plane(0, 4 * w, h, {bgr[0], bgr[1], bgr[2], 0x11});
+        break;
+      case PixelFormat::kRGBx:
+        plane(0, 4 * w, h, {bgr[2], bgr[1], bgr[0], 0x11});
+        break;
+      case PixelFormat::kxRGB:
+        plane(0, 4 * w, h, {0x11, bgr[2], bgr[1], bgr[0]});
+        break;
+      case PixelFormat::kxBGR:
+        plane(0, 4 * w, h, {0x11, bgr[0], bgr[1], bgr[2]});
+        break;
+      default:
+        g_assert_not_reached();
+    }
+    Settings s;
+    s.downscale = 0.5;
+    Accumulator acc(s);
+    for (int i = 0; i < 20; ++i) {
+      acc.add_frame(view);
+    }
+    const cv::Mat bg = acc.background();
+    g_assert_cmpint(bg.type(), ==, CV_8UC3);
+    g_assert_cmpint(bg.cols, ==, w / 2);
+    g_assert_cmpint(bg.rows, ==, h / 2);
+    const double err =
+        cv::norm(bg, cv::Mat(bg.size(), CV_8UC3, cv::Scalar(bgr[0], bgr[1], bgr[2])), cv::NORM_INF);
+    g_test_message("%s: background off by %.0f", c.name, err);
+    if (err > 3) {
+      g_error("%s: background colour is off by %.0f levels", c.name, err);
+    }
+    g_assert_cmpint(cv::countNonZero(acc.counts()), ==, 0);
+  }
+
+  // GRAY8 gives a grey background of the same size.
+  Accumulator acc;
+  cv::Mat grey(h, w, CV_8UC1, cv::Scalar(90));
+  for (int i = 0; i < 5; ++i) {
+    acc.add_frame(grey);
+  }
+  const cv::Mat bg = acc.background();
+  g_assert_cmpint(bg.type(), ==, CV_8UC1);
+  g_assert_cmpint(bg.cols, ==, w / 4);
+  g_assert_cmpfloat(cv::norm(bg, cv::Mat(bg.size(), CV_8UC1, cv::Scalar(90)), cv::NORM_INF), <=, 1);
+}
+
+void test_malformed_views_throw() {
+  std::vector<std::uint8_t> buffer(64 * 48 * 2, 0);
+  FrameView ok;
+  ok.format = PixelFormat::kNV12;
+  ok.width = 64;
+  ok.height = 48;
+  ok.planes[0] = {buffer.data(), 64};
+  ok.planes[1] = {buffer.data() + 64 * 48, 64};
+  Accumulator acc;
+  acc.add_frame(ok);  // well-formed: must not throw
+
+  auto throws = [&](FrameView v) {
+    try {
+      acc.add_frame(v);
+    } catch (const std::invalid_argument &) {
+      return true;
+    }
+    return false;
+  };
+  FrameView v = ok;
+  v.planes[1].data = nullptr;
+  g_assert_true(throws(v));
+  v = ok;
+  v.planes[0].stride = 63;
+  g_assert_true(throws(v));
+  v = ok;
+  v.width = 0;
+  g_assert_true(throws(v));
+  v = ok;
+  v.height = -2;
+  g_assert_true(throws(v));
+  bool threw = false;
+  try {
+    acc.add_frame(cv::Mat(4, 4, CV_32FC1, cv::Scalar(0)));
+  } catch (const std::invalid_argument &) {
+    threw = true;
+  }
+  g_assert_true(threw);
+  g_assert_cmpuint(acc.stats().frames_processed, ==, 1);
+}
+
+// ---- reset --------------------------------------------------------------------------------
+
+void test_size_change_and_reset() {
+  const cv::Mat scene = textured_scene(kSceneSize, 7);
+  Settings s;
+  s.downscale = 0.25;
+  Accumulator acc(s);
+  for (int i = 0; i < kWarmup + 40; ++i) {
+    acc.add_frame(square_frame(scene, i));
+  }
+  g_assert_cmpint(cv::countNonZero(acc.counts()), >, 0);
+  g_assert_cmpint(acc.counts().cols, ==, 80);
+
+  // A frame of another size starts afresh at the new processing size.
+  cv::Mat other = textured_scene(cv::Size(200, 100), 8);
+  acc.add_frame(other);
+  heatmap::Stats st = acc.stats();
+  g_assert_cmpuint(st.frames_processed, ==, 1);
+  g_assert_cmpint(st.width, ==, 50);
+  g_assert_cmpint(st.height, ==, 25);
+  g_assert_cmpint(acc.counts().cols, ==, 50);
+  g_assert_cmpint(cv::countNonZero(acc.counts()), ==, 0);
+  g_assert_cmpint(acc.background().cols, ==, 50);
+
+  acc.reset();
+  st = acc.stats();
+  g_assert_cmpuint(st.frames_processed, ==, 0);
+  g_assert_cmpint(st.width, ==, 0);
+  g_assert_true(acc.counts().empty());
+  g_assert_true(acc.background().empty());
+
+  // And it works again after the reset, with changed settings.
+  s.downscale = 0.5;
+  acc.set_settings(s);
+  acc.reset();
+  acc.add_frame(scene);
+  g_assert_cmpint(acc.stats().width, ==, 160);
+}
+
+// ---- render -------------------------------------------------------------------------------
+
+cv::Vec3b colormap_colour(int colormap, std::uint8_t value) {
+  cv::Mat index(1, 1, CV_8UC1, cv::Scalar(value)), colour;
+  cv::applyColorMap(index, colour, colormap);
+  return colour.at<cv::Vec3b>(0, 0);
+}
+
+void test_render() {
+  const cv::Size size(60, 40);
+  cv::Mat counts(size, CV_16UC1, cv::Scalar(0));
+  counts(cv::Rect(10, 10, 6, 6)).setTo(40);
+  counts.at<std::uint16_t>(12, 12) = 100;  // the hottest pixel
+  cv::Mat bg = textured_scene(size, 9);
+
+  heatmap::RenderSettings r;
+  r.blur = 0;
+  r.alpha = 1.0;
+  cv::Mat out = heatmap::render(counts, bg, r);
+  g_assert_cmpint(out.type(), ==, CV_8UC3);
+  g_assert_true(out.size() == size);
+  // Count 0: the scene exactly.
+  for (int y = 0; y < size.height; ++y) {
+    for (int x = 0; x < size.width; ++x) {
+      if (counts.at<std::uint16_t>(y, x) == 0 &&
+          out.at<cv::Vec3b>(y, x) != bg.at<cv::Vec3b>(y, x)) {
+        g_error("pixel (%d,%d) has no motion but differs from the background", x, y);
+      }
+    }
+  }
+  // The hottest pixel: the colormap's top colour, at full alpha.
+  g_assert_true(out.at<cv::Vec3b>(12, 12) == colormap_colour(cv::COLORMAP_JET, 255));
+
+  // Default alpha: between the scene and the colour, visibly changed.
+  r.alpha = 0.6;
+  out = heatmap::render(counts, bg, r);
+  const cv::Vec3b hot = out.at<cv::Vec3b>(12, 12);
+  g_assert_cmpfloat(cv::norm(hot, bg.at<cv::Vec3b>(12, 12)), >, 10);
+  g_assert_true(out.at<cv::Vec3b>(30, 50) == bg.at<cv::Vec3b>(30, 50));
+
+  // With blur: pixels beyond the kernel's reach still show the plain scene.
+  r.blur = 2.0;
+  out = heatmap::render(counts, bg, r);
+  g_assert_true(out.size() == size);
+  g_assert_true(out.at<cv::Vec3b>(35, 55) == bg.at<cv::Vec3b>(35, 55));
+  g_assert_true(out.at<cv::Vec3b>(12, 12) != bg.at<cv::Vec3b>(12, 12));
+
+  // A grey background is expanded to BGR.
+  cv::Mat grey;
+  cv::cvtColor(bg, grey, cv::COLOR_BGR2GRAY);
+  r.blur = 0;
+  out = heatmap::render(counts, grey, r);
+  g_assert_cmpint(out.type(), ==, CV_8UC3);
+  const std::uint8_t gv = grey.at<std::uint8_t>(0, 0);
+  g_assert_true(out.at<cv::Vec3b>(0, 0) == cv::Vec3b(gv, gv, gv));
+
+  // No background, or use_background off: the colormap alone.
+  cv::Mat expected_index;
+  counts.convertTo(expected_index, CV_8U, 255.0 / 100.0);
+  cv::Mat expected;
+  cv::applyColorMap(expected_index, expected, cv::COLORMAP_JET);
+  out = heatmap::render(counts, cv::Mat(), r);
+  g_assert_cmpfloat(cv::norm(out, expected, cv::NORM_INF), <=, 1);
+  r.use_background = false;
+  out = heatmap::render(counts, bg, r);
+  g_assert_cmpfloat(cv::norm(out, expected, cv::NORM_INF), <=, 1);
+  r.colormap = cv::COLORMAP_INFERNO;
+  out = heatmap::render(counts, bg, r);
+  g_assert_true(out.at<cv::Vec3b>(12, 12) == colormap_colour(cv::COLORMAP_INFERNO, 255));
+
+  // No motion at all: the scene unchanged, or the colormap's zero colour.
+  cv::Mat none(size, CV_16UC1, cv::Scalar(0));
+  r = heatmap::RenderSettings();
+  g_assert_cmpfloat(cv::norm(heatmap::render(none, bg, r), bg, cv::NORM_INF), ==, 0);
+  out = heatmap::render(none, cv::Mat(), r);
+  g_assert_true(out.at<cv::Vec3b>(20, 20) == colormap_colour(cv::COLORMAP_JET, 0));
+}
+
+// ---- writers ------------------------------------------------------------------------------
+
+struct TempDir {
+  std::string path;
+  TempDir() {
+    gchar *p = g_dir_make_tmp("heatmap-core-XXXXXX", nullptr);
+    g_assert_nonnull(p);
+    path = p;
+    g_free(p);
+  }
+  ~TempDir() { std::filesystem::remove_all(path); }
+  std::vector<std::string> entries() const {
+    std::vector<std::string> names;
+    for (const auto &e : std::filesystem::directory_iterator(path)) {
+      names.push_back(e.path().filename().string());
+    }
+    return names;
+  }
+};
+
+void test_writers() {
+  TempDir dir;
+  cv::Mat counts(27, 48, CV_16UC1);
+  cv::RNG(10).fill(counts, cv::RNG::UNIFORM, 0, 65536);
+  counts.at<std::uint16_t>(0, 0) = 0;
+  counts.at<std::uint16_t>(1, 1) = 65535;
+  const cv::Mat image =
+      heatmap::render(counts, textured_scene(counts.size(), 11), heatmap::RenderSettings());
+
+  std::string error;
+  const std::string jpeg = dir.path + "/heat.jpg";
+  g_assert_true(heatmap::write_jpeg(jpeg, image, 90, &error));
+  cv::Mat decoded = cv::imread(jpeg, cv::IMREAD_COLOR);
+  g_assert_false(decoded.empty());
+  g_assert_cmpint(decoded.cols, ==, 48);
+  g_assert_cmpint(decoded.rows, ==, 27);
+
+  const std::string png = dir.path + "/counts.png";
+  g_assert_true(heatmap::write_counts_png(png, counts, &error));
+  cv::Mat raw = cv::imread(png, cv::IMREAD_UNCHANGED);
+  g_assert_cmpint(raw.type(), ==, CV_16UC1);
+  g_assert_cmpfloat(cv::norm(raw, counts, cv::NORM_INF), ==, 0);
+
+  // Overwriting replaces the file whole.
+  cv::Mat zeros(5, 7, CV_16UC1, cv::Scalar(3));
+  g_assert_true(heatmap::write_counts_png(png, zeros, &error));
+  raw = cv::imread(png, cv::IMREAD_UNCHANGED);
+  g_assert_cmpint(raw.cols, ==, 7);
+  g_assert_cmpuint(dir.entries().size(), ==, 2);
+
+  // A directory that does not exist.
+  const std::string missing = dir.path + "/no-such-dir/heat.jpg";
+  error.clear();
+  g_assert_false(heatmap::write_jpeg(missing, image, 90, &error));
+  g_test_message("%s", error.c_str());
+  g_assert_true(error.find(missing) != std::string::npos);
+  g_assert_true(error.find("No such file or directory") != std::string::npos);
+  g_assert_true(error.find('\n') == std::string::npos);
+
+  // A target that is a directory: the temporary file gets written, the rename fails, and the
+  // temporary file must not be left behind.
+  const std::string blocked = dir.path + "/blocked.png";
+  g_assert_cmpint(g_mkdir(blocked.c_str(), 0755), ==, 0);
+  error.clear();
+  g_assert_false(heatmap::write_counts_png(blocked, counts, &error));
+  g_test_message("%s", error.c_str());
+  g_assert_true(error.find(blocked) != std::string::npos);
+  std::vector<std::string> names = dir.entries();
+  g_assert_cmpuint(names.size(), ==, 3);  // heat.jpg, counts.png, blocked.png/
+  g_assert_true(std::filesystem::is_empty(blocked));
+
+  // A read-only directory (only meaningful when not root: root writes anywhere).
+  if (geteuid() != 0) {
+    const std::string ro = dir.path + "/ro";
+    g_assert_cmpint(g_mkdir(ro.c_str(), 0555), ==, 0);
+    error.clear();
+    g_assert_false(heatmap::write_jpeg(ro + "/heat.jpg", image, 90, &error));
+    g_assert_true(error.find(ro + "/heat.jpg") != std::string::npos);
+    g_assert_true(std::filesystem::is_empty(ro));
+  }
+
+  // Images the writers cannot encode are refused with the path named.
+  error.clear();
+  g_assert_false(heatmap::write_counts_png(dir.path + "/x.png", image, &error));
+  g_assert_true(error.find(dir.path + "/x.png") != std::string::npos);
+  g_assert_cmpuint(dir.entries().size(), ==, 3);
+}
+
+}  // namespace
+
+int main(int argc, char **argv) {
+  g_test_init(&argc, &argv, nullptr);
+  g_test_add_func("/heatmap-core/moving-square/i420", test_moving_square_i420);
+  g_test_add_func("/heatmap-core/moving-square/bgr-mog2-knn", test_moving_square_bgr);
+  g_test_add_func("/heatmap-core/false-heat/static-noise", test_static_noise_stays_quiet);
+  g_test_add_func("/heatmap-core/false-heat/brightness-drift", test_brightness_drift_stays_quiet);
+  g_test_add_func("/heatmap-core/counts/exact", test_counts_are_exact);
+  g_test_add_func("/heatmap-core/counts/count-foreground-saturates",
+                  test_count_foreground_saturates);
+  g_test_add_func("/heatmap-core/counts/accumulator-saturates", test_accumulator_saturates);
+  g_test_add_func("/heatmap-core/shadows", test_shadows_count_only_when_kept);
+  g_test_add_func("/heatmap-core/formats/scene-colour", test_formats_give_the_scene_colour);
+  g_test_add_func("/heatmap-core/formats/malformed-views-throw", test_malformed_views_throw);
+  g_test_add_func("/heatmap-core/reset/size-change-and-reset", test_size_change_and_reset);
+  g_test_add_func("/heatmap-core/render", test_render);
+  g_test_add_func("/heatmap-core/writers", test_writers);
+  return g_test_run();
+}
