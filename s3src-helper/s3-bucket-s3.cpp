@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <deque>
 #include <optional>
 #include <random>
 #include <thread>
@@ -287,14 +288,14 @@ class Context {
   sigv4::Credentials credentials_;
 };
 
-void log_attempt(const http::Request &request, const http::Response &r, Clock::time_point start) {
+void log_attempt(const std::string &method, const std::string &url, const http::Response &r,
+                 Clock::time_point start) {
   if (!log_enabled(LogLevel::kDebug))
     return;
   long ms = static_cast<long>(
       std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count());
   std::string result = r.curl_code == CURLE_OK ? std::to_string(r.status) : r.curl_error;
-  log(LogLevel::kDebug,
-      request.method + " " + request.url + " -> " + result + " (" + std::to_string(ms) + " ms)");
+  log(LogLevel::kDebug, method + " " + url + " -> " + result + " (" + std::to_string(ms) + " ms)");
 }
 
 void sleep_before_retry(const std::string &what, const Error &error, int attempt, int retries,
@@ -370,15 +371,10 @@ class S3Bucket : public Bucket {
       }
       http::Easy easy = pool_.acquire();
       auto start = Clock::now();
-      http::Response r;
-      try {
-        r = http::perform(easy.get(), std::move(request));
-      } catch (...) {
-        // The sink threw: the handle's connection state is unknown, so do not reuse it.
-        throw;
-      }
+      // If the sink throws, the handle is dropped with it: its connection state is unknown.
+      http::Response r = http::perform(easy.get(), request);
       pool_.release(std::move(easy));
-      log_attempt(ctx_->build(op.method, op.key, op.query, {}, op.payload_hash), r, start);
+      log_attempt(op.method, request.url, r, start);
       delivered += this_attempt;
       if (etag.empty())
         etag = xml::strip_etag(r.header("etag"));
@@ -611,16 +607,20 @@ class S3Reader : public Reader {
         std::size_t n = std::min(len, buffered());
         if (has_end_)
           n = static_cast<std::size_t>(std::min<std::uint64_t>(n, end_ - offset_));
-        std::memcpy(buf, buffer_.data() + buffer_pos_, n);
-        buffer_pos_ += n;
-        offset_ += n;
-        if (buffer_pos_ == buffer_.size()) {
-          buffer_.clear();
-          buffer_pos_ = 0;
-        } else if (buffer_pos_ > read_ahead_) {
-          buffer_.erase(0, buffer_pos_);
-          buffer_pos_ = 0;
+        std::size_t copied = 0;
+        while (copied < n) {
+          std::string &front = chunks_.front();
+          std::size_t take = std::min(n - copied, front.size() - front_pos_);
+          std::memcpy(static_cast<char *>(buf) + copied, front.data() + front_pos_, take);
+          copied += take;
+          front_pos_ += take;
+          if (front_pos_ == front.size()) {
+            chunks_.pop_front();
+            front_pos_ = 0;
+          }
         }
+        buffered_ -= n;
+        offset_ += n;
         if (paused_ && buffered() < read_ahead_ / 2) {
           paused_ = false;
           curl_easy_pause(easy_.get(), CURLPAUSE_CONT);
@@ -643,7 +643,7 @@ class S3Reader : public Reader {
   }
 
  private:
-  std::size_t buffered() const { return buffer_.size() - buffer_pos_; }
+  std::size_t buffered() const { return buffered_; }
 
   void start_transfer() {
     sigv4::Pairs headers;
@@ -657,8 +657,16 @@ class S3Reader : public Reader {
     skip_ = 0;
     request_offset_ = offset_;
     request.sink = [this](const char *data, std::size_t len) { on_data(data, len); };
+    // Stop taking data once the read-ahead is full; curl keeps the refused chunk for later.
+    request.pause_before_write = [this] {
+      if (buffered() < read_ahead_)
+        return false;
+      paused_ = true;
+      return true;
+    };
     if (!easy_)
       easy_ = http::new_easy();
+    url_ = request.url;
     transfer_ = std::make_unique<http::Transfer>(std::move(request));
     transfer_->configure(easy_.get());
     // Larger socket reads mean fewer callbacks and copies on fast links.
@@ -697,11 +705,10 @@ class S3Reader : public Reader {
       data += s;
       len -= s;
     }
-    if (buffer_pos_ > 0 && buffer_pos_ == buffer_.size()) {
-      buffer_.clear();
-      buffer_pos_ = 0;
-    }
-    buffer_.append(data, len);
+    if (len == 0)
+      return;
+    chunks_.emplace_back(data, len);
+    buffered_ += len;
     received_ += len;
   }
 
@@ -738,8 +745,7 @@ class S3Reader : public Reader {
     transfer_->finish(easy_.get(), result_);
     http::Response r = std::move(transfer_->response());
     std::exception_ptr sink_error = transfer_->sink_error();
-    http::Request logged = ctx_->build("GET", key_, {}, {}, "");
-    log_attempt(logged, r, start_);
+    log_attempt("GET", url_, r, start_);
     stop_transfer();
     if (sink_error)
       std::rethrow_exception(sink_error);
@@ -781,6 +787,7 @@ class S3Reader : public Reader {
   std::shared_ptr<Context> ctx_;
   std::string key_;
   std::string what_;
+  std::string url_;  // of the current transfer, for the log
   std::uint64_t offset_;
   bool has_end_;
   std::uint64_t end_;
@@ -788,8 +795,10 @@ class S3Reader : public Reader {
   http::Multi multi_;
   http::Easy easy_;
   std::unique_ptr<http::Transfer> transfer_;
-  std::string buffer_;
-  std::size_t buffer_pos_ = 0;
+  // Chunks as curl delivered them: consuming one never moves the others.
+  std::deque<std::string> chunks_;
+  std::size_t front_pos_ = 0;
+  std::size_t buffered_ = 0;
   std::uint64_t skip_ = 0;
   std::uint64_t request_offset_ = 0;
   std::uint64_t received_ = 0;

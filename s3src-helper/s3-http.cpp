@@ -113,6 +113,8 @@ size_t Transfer::on_write(char *data, size_t size, size_t n, void *self) {
     t->response_.body.append(data, len);
     return len;
   }
+  if (t->request_.pause_before_write && t->request_.pause_before_write())
+    return CURL_WRITEFUNC_PAUSE;
   try {
     t->request_.sink(data, len);
     t->response_.delivered += len;

@@ -45,6 +45,9 @@ struct Request {
   // Receives the body of a 2xx reply as it arrives (other replies are kept in Response::body).
   // Without a sink a 2xx body is kept in Response::body too.
   std::function<void(const char *, std::size_t)> sink;
+  // Asked before each 2xx chunk goes to the sink: true pauses the transfer (curl_easy_pause)
+  // and curl hands the same chunk over again once it is resumed.
+  std::function<bool()> pause_before_write;
   int connect_timeout_s = 10;
   int timeout_s = 30;  // low-speed timeout: abort after this long with no data
   bool verify_tls = true;

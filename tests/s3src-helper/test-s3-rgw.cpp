@@ -328,6 +328,15 @@ void test_ranges_and_reader() {
   char c;
   g_assert_cmpuint(at_end->read(&c, 1), ==, 0);
 
+  // A paused consumer (longer than the low-speed timeout) is not a stalled server.
+  s3::Config slow = base_config();
+  slow.timeout_s = 2;
+  auto patient = open(slow)->open_reader("range/blob", 0, -1, 64 * 1024);
+  std::string first(1000, '\0');
+  g_assert_cmpuint(patient->read(first.data(), first.size()), ==, first.size());
+  g_usleep(5 * G_USEC_PER_SEC);
+  g_assert_true(first + read_all(*patient) == data);
+
   // cancel() from another thread makes a pending or later read() throw kCancelled.
   auto r = b->open_reader("range/blob", 0);
   char buf[1000];
