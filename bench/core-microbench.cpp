@@ -1,5 +1,8 @@
 // core-microbench.cpp: per-frame cost of the heatmap core on 1080p I420 (not a test; prints ms).
 //
+// Build (it is deliberately not part of meson test):
+//   g++ -std=c++17 -O2 -I gst-heatmap bench/core-microbench.cpp gst-heatmap/heatmap-core.cpp \
+//     -o /tmp/core-microbench $(pkg-config --cflags --libs opencv4)
 // Usage: core-microbench VIDEO [FRAMES] [THREADS]
 // Decodes VIDEO with cv::VideoCapture, scales each frame to 1920x1080 I420 outside the timed
 // region, then times the core's stages (the same OpenCV calls Accumulator makes) and the whole
@@ -96,11 +99,12 @@ int main(int argc, char **argv) {
                   cv::createBackgroundSubtractorMOG2(s.history, s.var_threshold, true));
     cv::Mat kernel = cv::getStructuringElement(cv::MORPH_ELLIPSE, cv::Size(3, 3));
     cv::Mat grey, mask, eroded, opened, counts(270, 480, CV_16UC1, cv::Scalar(0));
+    std::vector<std::uint16_t> scratch;
     std::vector<double> t_resize, t_model, t_open, t_count, t_total;
     for (const cv::Mat &f : frames) {
       auto t0 = Clock::now();
-      cv::resize(cv::Mat(1080, 1920, CV_8UC1, f.data), grey, cv::Size(480, 270), 0, 0,
-                 cv::INTER_AREA);
+      heatmap::downscale_plane(cv::Mat(1080, 1920, CV_8UC1, f.data), grey, cv::Size(480, 270),
+                               scratch);
       t_resize.push_back(ms_since(t0));
       t0 = Clock::now();
       model->apply(grey, mask, -1);

@@ -261,12 +261,16 @@ bool box_downscale(const cv::Mat &src, cv::Mat &dst, cv::Size size,
   return true;
 }
 
+}  // namespace
+
 void downscale_plane(const cv::Mat &src, cv::Mat &dst, cv::Size size,
                      std::vector<std::uint16_t> &scratch) {
   if (!box_downscale(src, dst, size, scratch)) {
     cv::resize(src, dst, size, 0, 0, cv::INTER_AREA);
   }
 }
+
+namespace {
 
 // Frames the model needs before its mask means anything: MOG2 marks the whole first frame as
 // foreground, KNN the first four (its sample sets are still filling).

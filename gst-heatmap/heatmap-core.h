@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace heatmap {
 
@@ -124,6 +125,12 @@ class Accumulator {
 // subtractor mask: 0, 127 = shadow, 255) shows motion; shadows count only with keep_shadows.
 // The accumulator's own counting step, public so that aggregations can use it too.
 void count_foreground(const cv::Mat &mask, bool keep_shadows, cv::Mat &counts);
+
+// Downscales one 8-bit plane to `size` as cv::resize(INTER_AREA) does (mean over each source
+// area), with a faster path for exact 2x and 4x reductions; `scratch` is reusable working
+// memory. The accumulator's luma downscale, public for benchmarks and tests.
+void downscale_plane(const cv::Mat &src, cv::Mat &dst, cv::Size size,
+                     std::vector<std::uint16_t> &scratch);
 
 // Renders counts (CV_16UC1) into a BGR heatmap of the same size. Pixels with no motion show the
 // background unchanged; heat fades in with the count. An empty background renders the colormap

@@ -446,6 +446,34 @@ void test_formats_give_the_scene_colour() {
   g_assert_cmpfloat(cv::norm(bg, cv::Mat(bg.size(), CV_8UC1, cv::Scalar(90)), cv::NORM_INF), <=, 1);
 }
 
+// The luma downscale (with its fast 2x/4x path) matches OpenCV's INTER_AREA to within a
+// rounding step, on sizes that take the fast path and on sizes that do not.
+void test_downscale_matches_inter_area() {
+  cv::Mat src(1080, 1920, CV_8UC1);
+  cv::RNG(12).fill(src, cv::RNG::UNIFORM, 0, 256);
+  std::vector<std::uint16_t> scratch;
+  const cv::Size sizes[] = {{480, 270}, {960, 540}, {640, 360}, {37, 21}};
+  for (const cv::Size &size : sizes) {
+    // A view with padding, as video frames have.
+    cv::Mat padded(src.rows, src.cols + 64, CV_8UC1, cv::Scalar(255));
+    src.copyTo(padded(cv::Rect(0, 0, src.cols, src.rows)));
+    const cv::Mat view = padded(cv::Rect(0, 0, src.cols, src.rows));
+    cv::Mat ours, reference;
+    heatmap::downscale_plane(view, ours, size, scratch);
+    cv::resize(src, reference, size, 0, 0, cv::INTER_AREA);
+    g_assert_true(ours.size() == size);
+    g_assert_cmpfloat(cv::norm(ours, reference, cv::NORM_INF), <=, 1);
+  }
+  // Exact on a known block: mean of 4x4 = (0+...+15)/16 = 7.5, rounded up.
+  cv::Mat ramp(4, 4, CV_8UC1);
+  for (int i = 0; i < 16; ++i) {
+    ramp.at<std::uint8_t>(i / 4, i % 4) = static_cast<std::uint8_t>(i);
+  }
+  cv::Mat one;
+  heatmap::downscale_plane(ramp, one, cv::Size(1, 1), scratch);
+  g_assert_cmpuint(one.at<std::uint8_t>(0, 0), ==, 8);
+}
+
 void test_malformed_views_throw() {
   std::vector<std::uint8_t> buffer(64 * 48 * 2, 0);
   FrameView ok;
@@ -707,6 +735,8 @@ int main(int argc, char **argv) {
   g_test_add_func("/heatmap-core/shadows", test_shadows_count_only_when_kept);
   g_test_add_func("/heatmap-core/formats/scene-colour", test_formats_give_the_scene_colour);
   g_test_add_func("/heatmap-core/formats/malformed-views-throw", test_malformed_views_throw);
+  g_test_add_func("/heatmap-core/formats/downscale-matches-inter-area",
+                  test_downscale_matches_inter_area);
   g_test_add_func("/heatmap-core/reset/size-change-and-reset", test_size_change_and_reset);
   g_test_add_func("/heatmap-core/render", test_render);
   g_test_add_func("/heatmap-core/writers", test_writers);
