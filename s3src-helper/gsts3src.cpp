@@ -144,12 +144,13 @@ gboolean set_uri(GstS3Src *self, const gchar *uri, GError **error) {
   return TRUE;
 }
 
-// Drops the open GET; the destructor may wait for the transfer to stop, so call it unlocked.
-void drop_reader(GstS3Src *self) {
-  std::unique_ptr<s3::Reader> old;
+// Drops the open GETs; a destructor may wait for its transfer to stop, so call it unlocked.
+void drop_readers(GstS3Src *self) {
+  std::unique_ptr<s3::Reader> old, spare;
   {
     std::lock_guard<std::mutex> guard(self->state.lock);
     old = std::move(self->state.reader);
+    spare = std::move(self->state.spare);
   }
 }
 
@@ -169,35 +170,57 @@ void remember(GstS3SrcState *st, std::uint64_t offset, const guint8 *data, std::
   }
 }
 
-// Returns the reader positioned at offset, reusing the open GET when the offset is at or a little
-// ahead of it. nullptr with *flow set when flushing.
+// Moves reader to offset if it is there or a little ahead (reading and dropping the gap).
+bool advance_to(GstS3Src *self, s3::Reader *reader, std::uint64_t offset) {
+  if (reader->offset() == offset)
+    return true;
+  if (offset < reader->offset() || offset - reader->offset() > kMaxSkip)
+    return false;
+  GST_LOG_OBJECT(self, "skipping %" G_GUINT64_FORMAT " bytes in an open GET",
+                 offset - reader->offset());
+  char scratch[16 * 1024];
+  while (reader->offset() < offset) {
+    std::size_t want = static_cast<std::size_t>(
+        std::min<std::uint64_t>(sizeof scratch, offset - reader->offset()));
+    if (reader->read(scratch, want) == 0)
+      break;
+  }
+  return reader->offset() == offset;
+}
+
+// Returns a reader positioned at offset: the open GET when the offset is at or a little ahead of
+// it, else the spare GET kept from before the last jump (a demuxer that jumped to a moov at the
+// end comes back to where it left off), else a new GET. nullptr with *flow set when flushing.
 s3::Reader *reader_at(GstS3Src *self, std::uint64_t offset, std::uint64_t read_ahead,
                       GstFlowReturn *flow) {
   GstS3SrcState *st = &self->state;
-  s3::Reader *reader = nullptr;
+  s3::Reader *current = nullptr;
+  s3::Reader *spare = nullptr;
   {
     std::lock_guard<std::mutex> guard(st->lock);
     if (st->flushing) {
       *flow = GST_FLOW_FLUSHING;
       return nullptr;
     }
-    reader = st->reader.get();
+    current = st->reader.get();
+    spare = st->spare.get();
   }
-  if (reader != nullptr && offset > reader->offset() && offset - reader->offset() <= kMaxSkip) {
-    char scratch[16 * 1024];
-    GST_LOG_OBJECT(self, "skipping %" G_GUINT64_FORMAT " bytes in the open GET",
-                   offset - reader->offset());
-    while (reader->offset() < offset) {
-      std::size_t want = static_cast<std::size_t>(
-          std::min<std::uint64_t>(sizeof scratch, offset - reader->offset()));
-      if (reader->read(scratch, want) == 0)
-        break;
-    }
+  if (current != nullptr && advance_to(self, current, offset))
+    return current;
+  if (spare != nullptr && advance_to(self, spare, offset)) {
+    GST_DEBUG_OBJECT(self, "back to the earlier GET at offset %" G_GUINT64_FORMAT, offset);
+    std::lock_guard<std::mutex> guard(st->lock);
+    std::swap(st->reader, st->spare);
+    return st->reader.get();
   }
-  if (reader != nullptr && reader->offset() == offset)
-    return reader;
 
-  drop_reader(self);
+  std::unique_ptr<s3::Reader> dropped;
+  {
+    std::lock_guard<std::mutex> guard(st->lock);
+    dropped = std::move(st->spare);
+    st->spare = std::move(st->reader);
+  }
+  dropped.reset();
   st->requests++;
   GST_INFO_OBJECT(self, "opening GET #%u of %s at offset %" G_GUINT64_FORMAT, st->requests,
                   st->url.str().c_str(), offset);
@@ -375,7 +398,7 @@ static gboolean gst_s3_src_start(GstBaseSrc *base) {
 
 static gboolean gst_s3_src_stop(GstBaseSrc *base) {
   GstS3Src *self = GST_S3_SRC(base);
-  drop_reader(self);
+  drop_readers(self);
   GST_DEBUG_OBJECT(self, "stopped after %u GET requests", self->state.requests);
   self->state.bucket.reset();
   self->state.recent.clear();
@@ -402,17 +425,20 @@ static gboolean gst_s3_src_unlock(GstBaseSrc *base) {
   self->state.flushing = true;
   if (self->state.reader)
     self->state.reader->cancel();
+  if (self->state.spare)
+    self->state.spare->cancel();
   return TRUE;
 }
 
 static gboolean gst_s3_src_unlock_stop(GstBaseSrc *base) {
   GstS3Src *self = GST_S3_SRC(base);
-  std::unique_ptr<s3::Reader> cancelled;
+  std::unique_ptr<s3::Reader> cancelled, spare;
   {
     std::lock_guard<std::mutex> guard(self->state.lock);
     self->state.flushing = false;
     // A cancelled reader stays cancelled: the next create() opens a new GET where it is needed.
     cancelled = std::move(self->state.reader);
+    spare = std::move(self->state.spare);
   }
   return TRUE;
 }

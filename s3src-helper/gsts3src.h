@@ -39,6 +39,7 @@ struct GstS3SrcState {
   std::uint64_t size = 0;
   std::mutex lock;
   std::unique_ptr<s3::Reader> reader;  // the open ranged GET, positioned at reader->offset()
+  std::unique_ptr<s3::Reader> spare;   // the GET open before the last jump, kept for a jump back
   bool flushing = false;
   // The most recent bytes handed out, so that small backward re-reads (typefinders, demuxers
   // re-reading an atom header) do not open a new request.
