@@ -109,10 +109,17 @@ struct PutOptions {
 
 // A sequential reader over one object: one streaming ranged GET; a dropped connection is resumed
 // from the current offset within the retry budget.
+// (S3 library notes) The GET starts at the first read(), not in open_reader(). read() drives the
+// transfer itself (no thread): up to read_ahead bytes are buffered, then the transfer is paused
+// until the caller has consumed half of them; a paused transfer is exempt from the low-speed
+// timeout, so a consumer may pause for long. A resumed GET sends If-Match with the first ETag, so
+// an object replaced mid-read fails with kPreconditionFailed instead of mixing two versions.
+// A Reader may outlive its Bucket. Use one from one thread at a time, except cancel().
 class Reader {
  public:
   virtual ~Reader() = default;
   // Reads up to len bytes; returns 0 at the end of the object (or of the range). Blocks.
+  // Opening at exactly the object's size reads nothing (0), as a file would.
   virtual std::size_t read(void *buf, std::size_t len) = 0;
   virtual std::uint64_t offset() const = 0;
   // Thread-safe: makes a blocked or future read() throw Error(kCancelled).
@@ -120,6 +127,12 @@ class Reader {
 };
 
 // A bucket on S3 or a local folder with the same key layout. Methods throw Error.
+// (S3 library notes) Methods may be called from several threads at once: S3 requests take curl
+// handles from a small pool, which is also what keeps connections open between requests.
+// Retries (Config::retries) apply to every request; a GET that already delivered bytes resumes
+// after them, so sinks never see a byte twice. Local folders: keys map to files under the root;
+// keys with empty, "." or ".." segments (or a leading/trailing '/') are refused with
+// kInvalidArgument; ETags are the MD5 of the content, as S3's single-part ETags.
 class Bucket {
  public:
   virtual ~Bucket() = default;
@@ -149,7 +162,9 @@ class Bucket {
   virtual ObjectInfo put_data(const std::string &key, std::string_view data,
                               const PutOptions &options = {}) = 0;
   // Server-side copy within this bucket (the local backend copies the file).
+  // The result has key, etag and last_modified; size is 0 on S3 (the reply does not say).
   virtual ObjectInfo copy(const std::string &src_key, const std::string &dst_key) = 0;
+  // Deleting a missing key succeeds, as on S3.
   virtual void remove(const std::string &key) = 0;
   // Presigned GET URL; throws kInvalidArgument for local folders.
   virtual std::string presign(const std::string &key, int expires_s) = 0;

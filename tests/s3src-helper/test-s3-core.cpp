@@ -587,6 +587,66 @@ void test_redact_url() {
   g_assert_null(strstr(e.what(), "cafe0123"));
 }
 
+// ---- addressing (seen through presigned URLs, which need no network) ----
+std::string presigned(const std::string &endpoint, s3::Addressing addressing,
+                      const std::string &bucket, const std::string &token = "") {
+  s3::Config c;
+  c.endpoint = endpoint;
+  c.addressing = addressing;
+  c.region = "eu-west-1";
+  c.access_key = "AKADDR";
+  c.secret_key = "SKADDR-secret";
+  c.session_token = token;
+  s3::Url u;
+  u.bucket = bucket;
+  std::string url = s3::open_bucket(u, c)->presign("dir/a b+c.mp4", 600);
+  g_assert_null(strstr(url.c_str(), "SKADDR-secret"));
+  return url.substr(0, url.find('?'));
+}
+
+void test_addressing() {
+  using A = s3::Addressing;
+  // AWS (no endpoint): virtual-host style, except for bucket names that are not DNS-safe.
+  assert_str(presigned("", A::kAuto, "clips"),
+             "https://clips.s3.eu-west-1.amazonaws.com/dir/a%20b%2Bc.mp4");
+  assert_str(presigned("", A::kAuto, "my.dotted.bucket"),
+             "https://s3.eu-west-1.amazonaws.com/my.dotted.bucket/dir/a%20b%2Bc.mp4");
+  assert_str(presigned("", A::kPath, "clips"),
+             "https://s3.eu-west-1.amazonaws.com/clips/dir/a%20b%2Bc.mp4");
+  // A custom endpoint: path style unless told otherwise; default ports dropped from the host.
+  assert_str(presigned("http://127.0.0.1:9000", A::kAuto, "clips"),
+             "http://127.0.0.1:9000/clips/dir/a%20b%2Bc.mp4");
+  assert_str(presigned("https://acct.r2.cloudflarestorage.com:443", A::kAuto, "clips"),
+             "https://acct.r2.cloudflarestorage.com/clips/dir/a%20b%2Bc.mp4");
+  assert_str(presigned("https://acct.r2.cloudflarestorage.com", A::kVirtualHost, "clips"),
+             "https://clips.acct.r2.cloudflarestorage.com/dir/a%20b%2Bc.mp4");
+  // The session token travels in the presigned query, signed.
+  s3::Config c;
+  c.access_key = "AK";
+  c.secret_key = "SK";
+  c.session_token = "tok/en+=";
+  s3::Url u;
+  u.bucket = "clips";
+  std::string url = s3::open_bucket(u, c)->presign("k", 60);
+  g_assert_nonnull(strstr(url.c_str(), "X-Amz-Security-Token=tok%2Fen%2B%3D"));
+  g_assert_nonnull(strstr(url.c_str(), "X-Amz-Expires=60&"));
+  // Bad expiries and missing keys are refused.
+  for (int expires : {0, -1, 604801}) {
+    try {
+      s3::open_bucket(u, c)->presign("k", expires);
+      g_error("expiry %d accepted", expires);
+    } catch (const s3::Error &e) {
+      g_assert_true(e.kind() == s3::ErrorKind::kInvalidArgument);
+    }
+  }
+  try {
+    s3::open_bucket(u, s3::Config{})->presign("k", 60);
+    g_error("presigned without credentials");
+  } catch (const s3::Error &e) {
+    g_assert_true(e.kind() == s3::ErrorKind::kInvalidArgument);
+  }
+}
+
 }  // namespace
 
 int main(int argc, char **argv) {
@@ -600,5 +660,6 @@ int main(int argc, char **argv) {
   g_test_add_func("/s3/xml/list", test_xml_list);
   g_test_add_func("/s3/xml/error-and-copy", test_xml_error_and_copy);
   g_test_add_func("/s3/redact-url", test_redact_url);
+  g_test_add_func("/s3/addressing-path-virtual-host", test_addressing);
   return g_test_run();
 }
