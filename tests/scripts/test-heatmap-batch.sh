@@ -127,6 +127,23 @@ check "dry run: prints the first pipeline" \
   grep -q "first pipeline: .*uridecodebin uri=.*clip_2025-10-20_13-00-00.mp4 .*heatmap location=" "$tmp/dry.log"
 check "dry run: bucket unchanged" [ "$(listing "")" = "$all_before" ]
 
+# --- cron-like: empty environment, cwd /, no terminal; settings only from an env file ----------------
+{
+  echo "S3_BUCKET=$S3_BUCKET"
+  if [[ $mode == s3 ]]; then
+    printf 'S3_ENDPOINT=%s\nS3_ACCESS_KEY=%s\nS3_SECRET_KEY="%s"\n' "$S3_ENDPOINT" "$S3_ACCESS_KEY" "$S3_SECRET_KEY"
+  fi
+} >"$tmp/cron.env"
+rc=0
+(cd / && env -i PATH=/usr/bin:/bin HOME="$tmp" BUILD_DIR="$build_root" LOCK_FILE="$LOCK_FILE" \
+  "$batch" --env-file "$tmp/cron.env" --dry-run --date-prefix 2025/10/21/ </dev/null >"$tmp/cron.log" 2>&1) || rc=$?
+sed 's/^/  [cron] /' "$tmp/cron.log"
+check "cron-like environment: exit 0" [ "$rc" = 0 ]
+check "cron-like environment: lists the 3 clips of 2025/10/21" [ "$(grep -c $' bytes\t-> ' "$tmp/cron.log")" = 3 ]
+if [[ $mode == s3 ]]; then
+  check "the secret key appears in no output" bash -c "! grep -rqF -- '$S3_SECRET_KEY' '$tmp'/*.log"
+fi
+
 # --- run 1: one date, at most 5 clips -------------------------------------------------------------------
 run_batch run1 --date-prefix 2025/10/20/ --max-videos 5 --jobs 2
 check "run 1: exit 1 (corrupt and empty clips failed)" [ "$(cat "$tmp/run1.rc")" = 1 ]
@@ -184,8 +201,11 @@ wait "$p1" || true
 wait "$p2" || true
 sed 's/^/  [c1] /' "$tmp/c1.log"
 sed 's/^/  [c2] /' "$tmp/c2.log"
-dups=$(cat "$tmp/c1.log" "$tmp/c2.log" | grep -oE ' ok raw_videos/[^ ]+' | sort | uniq -d)
-check "concurrent: no clip processed twice" [ -z "$dups" ]
+dups=$(cat "$tmp/c1.log" "$tmp/c2.log" | grep -oE ' (ok|FAILED|skipped) raw_videos/[^ ]+' |
+  sed 's/^ [a-zA-Z]* //' | sort | uniq -d)
+check "concurrent: no clip attempted twice" [ -z "$dups" ]
+check "concurrent: exactly one run stepped aside for the other" \
+  [ "$(cat "$tmp/c1.log" "$tmp/c2.log" | grep -c 'another run .* is in progress')" = 1 ]
 check "concurrent: the 4 remaining clean clips processed once in total" \
   [ "$(cat "$tmp/c1.log" "$tmp/c2.log" | grep -cE ' ok raw_videos/')" = 4 ]
 check "concurrent: all 8 clean clips now have a JPEG and a PNG" \
@@ -226,6 +246,10 @@ check "CLEANUP_LOCAL_FILES=false: path logged and kept" \
 check "--env-file DOWNSCALE=0.5 gives a 160x90 PNG" \
   [ "$(od -An -tx1 -j16 -N8 "$tmp/h2.png" | tr -d ' \n')" = "000000a00000005a" ]
 check "videos untouched at the end" [ "$(listing raw_videos/)" = "$videos_before" ]
+
+if [[ $mode == s3 ]]; then
+  check "the secret key appears in no log of any run" bash -c "! cat '$tmp'/*.log | grep -qF -- '$S3_SECRET_KEY'"
+fi
 
 if ((failures > 0)); then
   echo "$failures failure(s)" >&2
