@@ -149,7 +149,7 @@ class Context {
     sr.headers.emplace_back("host", host());
     sr.payload_hash = payload_hash;
     if (!credentials_.access_key.empty()) {
-      std::string date = sigv4::amz_date(g_get_real_time() / G_USEC_PER_SEC);
+      std::string date = sigv4::amz_date(signing_time());
       sr.headers.emplace_back("x-amz-date", date);
       sr.headers.emplace_back("x-amz-content-sha256", payload_hash);
       if (!credentials_.session_token.empty())
@@ -173,7 +173,7 @@ class Context {
     sr.method = "GET";
     sr.path = path(key);
     sr.headers.emplace_back("host", host());
-    std::string date = sigv4::amz_date(g_get_real_time() / G_USEC_PER_SEC);
+    std::string date = sigv4::amz_date(signing_time());
     return scheme_ + "://" + host() + sigv4::uri_encode(sr.path, false) + "?" +
            sigv4::presign_query(sr, credentials_, date, expires_s);
   }

@@ -1,4 +1,7 @@
 // s3-error.cpp: the Error type, the log hook, URL redaction and small string helpers.
+#include <glib.h>
+
+#include <atomic>
 #include <ctime>
 #include <mutex>
 
@@ -87,6 +90,18 @@ void log(LogLevel level, const std::string &message) {
 bool log_enabled(LogLevel) {
   std::lock_guard<std::mutex> lock(log_mutex());
   return static_cast<bool>(log_handler());
+}
+
+namespace {
+std::atomic<std::int64_t> g_clock_skew{0};
+}
+
+std::int64_t signing_time() {
+  return g_get_real_time() / G_USEC_PER_SEC + g_clock_skew.load();
+}
+
+void set_clock_skew_for_tests(std::int64_t seconds) {
+  g_clock_skew = seconds;
 }
 
 std::string to_lower(std::string_view s) {

@@ -25,6 +25,11 @@ std::string trim(std::string_view s);
 std::string iso8601_time(std::int64_t unix_seconds);
 std::string http_date(std::int64_t unix_seconds);
 
+// The time used for signing: the system clock, shifted by a test's skew (to provoke
+// RequestTimeTooSkewed against a real server).
+std::int64_t signing_time();
+void set_clock_skew_for_tests(std::int64_t seconds);
+
 std::unique_ptr<Bucket> make_local_bucket(const Url &url);
 std::unique_ptr<Bucket> make_s3_bucket(const Url &url, const Config &config);
 

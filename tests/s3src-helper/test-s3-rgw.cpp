@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "s3-client.h"
+#include "s3-internal.h"
 
 // g_assert_cmpstr() keeps only the pointers: a temporary std::string would be gone by then.
 #define assert_str(a, b)                                                                     \
@@ -445,6 +446,14 @@ void test_errors() {
   s3::Error ue = error_of([&] { open(unknown)->head("x"); });
   g_assert_true(ue.kind() == s3::ErrorKind::kSignatureMismatch ||
                 ue.kind() == s3::ErrorKind::kAccessDenied);
+
+  // A clock 20 minutes off: the server refuses, and the message says what to fix.
+  s3::internal::set_clock_skew_for_tests(20 * 60);
+  s3::Error ke = error_of([&] { b->list_page("", "", ""); });
+  s3::internal::set_clock_skew_for_tests(0);
+  g_assert_true(ke.kind() == s3::ErrorKind::kClockSkew);
+  assert_str(ke.code(), "RequestTimeTooSkewed");
+  g_assert_nonnull(strstr(ke.what(), "clock is off"));
 
   // Unreachable: a loopback port nobody listens on (bound then closed).
   s3::Config closed = config;
