@@ -11,6 +11,8 @@
 #                                  normalises booleans to true/false, S3_BUCKET to s3://name or
 #                                  file:///abs/path, and prefixes to end in "/".
 #   config_is_local                true when S3_BUCKET (after config_validate) is a file:// folder
+#   config_lock_file               prints LOCK_FILE, or the default lock of S3_BUCKET shared by
+#                                  every tool that writes to the bucket (after config_validate)
 #   config_print                   the effective settings, secrets masked (for --verbose)
 # Flags are applied by the caller after config_load, so they beat everything else.
 # Variables set in the shell (normally: the process environment) win over the .env file, even
@@ -339,6 +341,16 @@ config_validate() {
 }
 
 config_is_local() { [[ $S3_BUCKET == file://* ]]; }
+
+config_lock_file() {
+  local id
+  if [[ -n $LOCK_FILE ]]; then
+    printf '%s\n' "$LOCK_FILE"
+    return
+  fi
+  id=$(printf '%s' "$S3_BUCKET" | cksum | cut -d' ' -f1)
+  printf '%s\n' "${XDG_RUNTIME_DIR:-/tmp}/heatmap-batch-$id.lock"
+}
 
 config_print() {
   local name

@@ -173,6 +173,18 @@ if grep -q supersecret123 "$tmp/err"; then fail "secret in an error message"; el
 out=$(env -i PATH=/usr/bin:/bin S3_SECRET_KEY=supersecret123 bash -c 'source "$1"; config_load ""; config_print' _ "$lib")
 if [[ $out == *supersecret123* ]]; then fail "config_print shows the secret"; else echo "ok: config_print hides the secret"; fi
 
+# --- the lock file: LOCK_FILE, else one per bucket -------------------------------------------------------
+lock_of() { env -i PATH=/usr/bin:/bin "$@" bash -c 'source "$1"; config_load ""; config_lock_file' _ "$lib"; }
+a=$(lock_of S3_BUCKET=s3://bucket-a XDG_RUNTIME_DIR=/run/x)
+b=$(lock_of S3_BUCKET=s3://bucket-b XDG_RUNTIME_DIR=/run/x)
+if [[ $a == /run/x/heatmap-batch-*.lock && $b == /run/x/heatmap-batch-*.lock && $a != "$b" ]]; then
+  echo "ok: one default lock per bucket"
+else
+  fail "default lock files: [$a] [$b]"
+fi
+expect_eq "same bucket, same lock" "$a" "$(lock_of S3_BUCKET=s3://bucket-a XDG_RUNTIME_DIR=/run/x)"
+expect_eq "LOCK_FILE wins" "/tmp/my.lock" "$(lock_of S3_BUCKET=s3://bucket-a LOCK_FILE=/tmp/my.lock)"
+
 # --- .env.example documents every setting and parses cleanly ---------------------------------------
 example=$source_root/.env.example
 out=$(run_cfg "$example" 0 2>"$tmp/err")
