@@ -154,6 +154,18 @@ void drop_readers(GstS3Src *self) {
   }
 }
 
+// Makes the spare GET (and its re-read window) the current one and the current one the spare.
+void swap_streams(GstS3SrcState *st) {
+  std::lock_guard<std::mutex> guard(st->lock);
+  std::swap(st->reader, st->spare);
+  std::swap(st->recent, st->spare_recent);
+  std::swap(st->recent_offset, st->spare_recent_offset);
+}
+
+bool in_window(const std::string &window, std::uint64_t window_offset, std::uint64_t offset) {
+  return offset >= window_offset && offset < window_offset + window.size();
+}
+
 // Copies the tail of what was just handed out into the re-read window.
 void remember(GstS3SrcState *st, std::uint64_t offset, const guint8 *data, std::size_t len) {
   if (len >= kRecentMax || st->recent_offset + st->recent.size() != offset) {
@@ -209,9 +221,8 @@ s3::Reader *reader_at(GstS3Src *self, std::uint64_t offset, std::uint64_t read_a
     return current;
   if (spare != nullptr && advance_to(self, spare, offset)) {
     GST_DEBUG_OBJECT(self, "back to the earlier GET at offset %" G_GUINT64_FORMAT, offset);
-    std::lock_guard<std::mutex> guard(st->lock);
-    std::swap(st->reader, st->spare);
-    return st->reader.get();
+    swap_streams(st);
+    return spare;
   }
 
   std::unique_ptr<s3::Reader> dropped;
@@ -219,6 +230,10 @@ s3::Reader *reader_at(GstS3Src *self, std::uint64_t offset, std::uint64_t read_a
     std::lock_guard<std::mutex> guard(st->lock);
     dropped = std::move(st->spare);
     st->spare = std::move(st->reader);
+    st->spare_recent = std::move(st->recent);
+    st->spare_recent_offset = st->recent_offset;
+    st->recent.clear();
+    st->recent_offset = 0;
   }
   dropped.reset();
   st->requests++;
@@ -388,6 +403,8 @@ static gboolean gst_s3_src_start(GstBaseSrc *base) {
   }
   st->recent.clear();
   st->recent_offset = 0;
+  st->spare_recent.clear();
+  st->spare_recent_offset = 0;
   st->requests = 0;
   {
     std::lock_guard<std::mutex> guard(st->lock);
@@ -403,6 +420,8 @@ static gboolean gst_s3_src_stop(GstBaseSrc *base) {
   self->state.bucket.reset();
   self->state.recent.clear();
   self->state.recent.shrink_to_fit();
+  self->state.spare_recent.clear();
+  self->state.spare_recent.shrink_to_fit();
   return TRUE;
 }
 
@@ -447,6 +466,7 @@ static GstFlowReturn gst_s3_src_create(GstBaseSrc *base, guint64 offset, guint l
                                        GstBuffer **out) {
   GstS3Src *self = GST_S3_SRC(base);
   GstS3SrcState *st = &self->state;
+  GST_LOG_OBJECT(self, "create: %u bytes at %" G_GUINT64_FORMAT, length, offset);
   if (offset >= st->size)
     return GST_FLOW_EOS;
   const std::size_t size =
@@ -471,7 +491,12 @@ static GstFlowReturn gst_s3_src_create(GstBaseSrc *base, guint64 offset, guint l
   std::unique_ptr<GstMapInfo, decltype(unmap)> mapped(&map, unmap);
 
   std::size_t filled = 0;
-  if (offset >= st->recent_offset && offset < st->recent_offset + st->recent.size()) {
+  if (!in_window(st->recent, st->recent_offset, offset) &&
+      in_window(st->spare_recent, st->spare_recent_offset, offset)) {
+    GST_DEBUG_OBJECT(self, "back to the earlier GET's window at %" G_GUINT64_FORMAT, offset);
+    swap_streams(st);
+  }
+  if (in_window(st->recent, st->recent_offset, offset)) {
     filled = std::min<std::size_t>(size, st->recent_offset + st->recent.size() - offset);
     std::memcpy(map.data, st->recent.data() + (offset - st->recent_offset), filled);
   }

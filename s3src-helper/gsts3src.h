@@ -45,6 +45,9 @@ struct GstS3SrcState {
   // re-reading an atom header) do not open a new request.
   std::string recent;
   std::uint64_t recent_offset = 0;
+  // The same window for the spare GET, swapped with it.
+  std::string spare_recent;
+  std::uint64_t spare_recent_offset = 0;
   unsigned requests = 0;  // GETs opened, for debug logs
 };
 
