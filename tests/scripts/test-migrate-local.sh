@@ -30,6 +30,7 @@ n=$(mt count "$tmp/fx" migrate)
 kill_after() { # lines log args...
   local lines=$1 log=$2
   shift 2
+  : >"$log"
   "$migrate_script" --env-file "$tmp/empty.env" "$@" >"$log" 2>&1 &
   kill_pid=$!
   while (($(grep -c '^\[' "$log" || true) < lines)) && kill -0 "$kill_pid" 2>/dev/null; do
@@ -50,6 +51,13 @@ grep '^copy ' "$tmp/dry.log" | sed 's/^copy  *//' | sort >"$tmp/plan-pairs"
 mt plan-pairs "$tmp/fx" | sort >"$tmp/want-pairs"
 expect_ok "dry run prints exactly the expected old → new pairs ($n)" cmp "$tmp/want-pairs" "$tmp/plan-pairs"
 expect_contains "plan counts" "Plan: $n to copy, 1 already copied, 0 to compare, 1 conflicts, 10 left alone, 40 already dated" "$mig_out"
+
+# The name filter plans exactly the flat names that start with it (videos and heatmaps).
+mt keys "$tmp/fx" migrate >"$tmp/migrate-keys"
+want=$(grep -c -e '^raw_videos/clip_2024-03-' -e '^heatmaps/clip_2024-03-' "$tmp/migrate-keys" || true)
+"$build_root/s3src-helper/s3src-helper" migrate "$S3_BUCKET" --prefix clip_2024-03- >"$tmp/prefix.log" 2>&1 || true
+expect_eq "--prefix clip_2024-03- plans exactly its $want clips" "$want" "$(grep -c '^copy ' "$tmp/prefix.log" || true)"
+expect_eq "--prefix plans nothing else" 0 "$(grep '^copy ' "$tmp/prefix.log" | grep -vc ' [a-z_]*/clip_2024-03-[^ ]* → ' || true)"
 
 kill_after 400 "$tmp/kill-apply.log" --apply
 expect_ok "after a SIGKILL during --apply: nothing lost or changed" mt check "$tmp/fx" "$S3_BUCKET" safe
@@ -83,6 +91,21 @@ run_migration "$tmp/usage2.log" --env-file "$tmp/empty.env" --bogus
 expect_eq "an unknown flag is a usage error" 2 "$mig_status"
 S3_BUCKET=$tmp/missing run_migration "$tmp/usage3.log" --env-file "$tmp/empty.env" --apply
 expect_eq "a missing bucket folder is a configuration error" 2 "$mig_status"
+helper=$build_root/s3src-helper/s3src-helper
+helper_status() { # expected what args...
+  local expected=$1 what=$2 status=0
+  shift 2
+  "$helper" migrate "$@" >"$tmp/helper.log" 2>&1 || status=$?
+  expect_eq "s3src-helper migrate: $what" "$expected" "$status"
+}
+helper_status 0 "--help" --help
+helper_status 2 "--cleanup without --apply" "$S3_BUCKET" --cleanup
+helper_status 2 "no BUCKET_URL" --apply
+helper_status 2 "two BUCKET_URLs" "$S3_BUCKET" "$S3_BUCKET"
+helper_status 2 "overlapping prefixes" "$S3_BUCKET" --videos-prefix media/ --heatmaps-prefix media/maps/
+helper_status 2 "--prefix without a value" "$S3_BUCKET" --prefix
+helper_status 1 "a missing bucket folder" "file://$tmp/missing" --apply
+expect_contains "a missing bucket folder is named" "$tmp/missing" "$(cat "$tmp/helper.log")"
 mt listing "$S3_BUCKET" >"$tmp/list6"
 expect_ok "usage errors change nothing" cmp "$tmp/list4" "$tmp/list6"
 finish

@@ -98,6 +98,7 @@ order=()
 mapfile -t order < <(mt keys "$tmp/fx" migrate)
 
 # Kill 1: at an arbitrary point of a run with cleanup.
+: >"$tmp/kill1.log"
 "$migrate_script" --env-file "$tmp/empty.env" --apply --cleanup >"$tmp/kill1.log" 2>&1 &
 kill_pid=$!
 while (($(grep -c '^\[' "$tmp/kill1.log" || true) < 300)) && kill -0 "$kill_pid" 2>/dev/null; do
@@ -117,6 +118,7 @@ for i in "${!order[@]}"; do
   if [[ ${order[i]} == "$victim" ]]; then before_victim=${order[i - 1]}; fi
 done
 set_rules "{\"rules\": [{\"method\": \"PUT\", \"path\": \"^/$fault_bucket/$(regex_of "$(mt dest "$tmp/fx" "$victim")")\$\", \"action\": \"delay:2500\", \"count\": 1}]}"
+: >"$tmp/kill2.log"
 S3_ENDPOINT=$proxy_endpoint "$migrate_script" --env-file "$tmp/empty.env" --apply --cleanup \
   >"$tmp/kill2.log" 2>&1 &
 kill_pid=$!
