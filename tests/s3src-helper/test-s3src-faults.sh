@@ -10,7 +10,7 @@ Puts a fault-injecting proxy between s3src and the S3 server and checks that
 transient 503s and reset connections are retried with the bytes delivered
 exact, that a server killed mid-stream, a stalled server and an interrupted
 pipeline end with an error (or a clean stop) instead of a hang, and that
-demuxing a moov-at-end MP4 takes at most 4 requests. No output may contain
+demuxing a moov-at-end MP4 takes at most 3 requests. No output may contain
 the secret key. Needs BUILD_ROOT and SOURCE_ROOT (set by meson).
 USAGE
 }
@@ -168,17 +168,19 @@ expect_s3src_error "proxy killed mid-stream"
 
 echo "# requests to demux a moov-at-end MP4"
 start_proxy
-# Re-encoded (the AVI's H.264 lacks the PTS mp4mux needs); 4 s at 25 fps.
-gst-launch-1.0 -q filesrc location="$SHARED_DIR/data/videos/concourse-overhead-720p25.avi" ! \
-  avidemux ! h264parse ! avdec_h264 ! identity eos-after=100 ! videoconvert ! \
-  x264enc speed-preset=ultrafast ! h264parse ! mp4mux faststart=false ! \
-  filesink location="$work/moov-end.mp4" >>"$log" 2>&1
+# 10 s of noise at 4 Mbit/s: an mdat of ~5 MB, so reaching the moov is a real jump (beyond
+# what s3src skips inside an open GET).
+gst-launch-1.0 -q videotestsrc num-buffers=250 pattern=snow ! \
+  video/x-raw,width=640,height=360,framerate=25/1 ! x264enc speed-preset=ultrafast bitrate=4000 ! \
+  h264parse ! mp4mux faststart=false ! filesink location="$work/moov-end.mp4" >>"$log" 2>&1
+[ "$(stat -c %s "$work/moov-end.mp4")" -gt 4000000 ] || fail "moov-end.mp4 came out too small"
 "$helper" put "$work/moov-end.mp4" "s3://$bucket/moov-end.mp4" >>"$log" 2>&1
 launch 300 s3src endpoint="$proxy" location="s3://$bucket/moov-end.mp4" ! qtdemux ! fakesink
 [ "$rc" = 0 ] || fail "demux through the proxy: exit $rc $(head -c 300 "$work/err")"
 requests=$(stat_of requests)
 echo "demuxing moov-end.mp4 took $requests requests: $(stat_of 'log')"
-[ "$requests" -le 4 ] || fail "demuxing a moov-at-end MP4 took $requests requests (> 4)"
+# HEAD, GET from 0, GET of the moov; the demuxer's way back to the samples reuses the first GET.
+[ "$requests" -le 3 ] || fail "demuxing a moov-at-end MP4 took $requests requests (> 3)"
 [ "$(stat_of 'by_method.get("HEAD", 0)')" = 1 ] || fail "demuxing made more than one HEAD request"
 
 if grep -qF -- "$S3_SECRET_KEY" "$log"; then
