@@ -247,6 +247,14 @@ check "--env-file DOWNSCALE=0.5 gives a 160x90 PNG" \
   [ "$(od -An -tx1 -j16 -N8 "$tmp/h2.png" | tr -d ' \n')" = "000000a00000005a" ]
 check "videos untouched at the end" [ "$(listing raw_videos/)" = "$videos_before" ]
 
+# --- keys with spaces, +, = and UTF-8 survive the work list, the URI and the uploads ---------------
+put s1.mp4 "raw_videos/2025/10/22/08/clip a+b=c ü.mp4"
+run_batch odd --date-prefix 2025/10/22/
+check "odd key: exit 0" [ "$(cat "$tmp/odd.rc")" = 0 ]
+check "odd key: heatmaps under the mapped keys" [ "$(keys_of heatmaps/2025/10/22/)" = \
+  "heatmaps/2025/10/22/08/clip a+b=c ü_heatmap.jpg
+heatmaps/2025/10/22/08/clip a+b=c ü_heatmap.png" ]
+
 if [[ $mode == s3 ]]; then
   check "the secret key appears in no log of any run" bash -c "! cat '$tmp'/*.log | grep -qF -- '$S3_SECRET_KEY'"
 fi
