@@ -170,6 +170,7 @@ GST_START_TEST(test_pull_mode_random_ranges) {
       {100, 4000},
       {5000, 70000},             // header, re-read, skip
       {kBlobSize - 1000, 1000},  // jump to the end
+      {70000, 10000},            // back into the first GET's re-read window, then on in that GET
       {kBlobSize - 1016, 16},    // small step back
       {200, 300000},
       {3 * 1024 * 1024, 1 << 20},
