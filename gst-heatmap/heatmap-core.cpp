@@ -2,18 +2,21 @@
 #include "heatmap-core.h"
 
 #include <opencv2/core/hal/intrin.hpp>
-#include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 #include <opencv2/video/background_segm.hpp>
 
 #include <fcntl.h>
+#include <jpeglib.h>
+#include <png.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
+#include <csetjmp>
 #include <cstdio>
+#include <cstdlib>
 #include <condition_variable>
 #include <cstring>
 #include <exception>
@@ -36,7 +39,7 @@ constexpr std::uint8_t kShadowValue = 127;
 // only; when kBackgroundSamples are stored, every other one is dropped and N doubles, so the
 // samples always span the whole stream in bounded memory (4 bytes per pixel per sample).
 constexpr std::uint64_t kBackgroundEvery = 8;
-constexpr std::size_t kBackgroundSamples = 24;
+constexpr std::size_t kBackgroundSamples = 16;
 
 int planes_for(PixelFormat format) {
   switch (format) {
@@ -811,7 +814,7 @@ bool fail(std::string *error, const std::string &path, const std::string &what, 
   return false;
 }
 
-bool write_atomically(const std::string &path, const std::vector<std::uint8_t> &bytes,
+bool write_atomically(const std::string &path, const std::uint8_t *bytes, std::size_t length,
                       std::string *error) {
   if (path.empty()) {
     if (error != nullptr) {
@@ -834,8 +837,8 @@ bool write_atomically(const std::string &path, const std::vector<std::uint8_t> &
     return abandon("cannot set permissions");
   }
   std::size_t done = 0;
-  while (done < bytes.size()) {
-    const ssize_t n = write(fd, bytes.data() + done, bytes.size() - done);
+  while (done < length) {
+    const ssize_t n = write(fd, bytes + done, length - done);
     if (n < 0) {
       if (errno == EINTR) {
         continue;
@@ -860,50 +863,134 @@ bool write_atomically(const std::string &path, const std::vector<std::uint8_t> &
   return true;
 }
 
-bool encode(const std::string &path, const char *ext, const cv::Mat &image,
-            const std::vector<int> &params, std::vector<std::uint8_t> *bytes, std::string *error) {
-  bool ok = false;
-  std::string why = "the encoder refused the image";
-  try {
-    ok = cv::imencode(ext, image, *bytes, params);
-  } catch (const cv::Exception &e) {
-    why = e.err;
+// Encoders. libjpeg and libpng are used directly rather than cv::imencode: OpenCV's imgcodecs
+// module drags in GDAL, GDCM, OpenEXR and ~130 other libraries, ~37 MiB of resident memory in
+// a GStreamer process, for two small images written once at end-of-stream.
+// Both libraries report errors by longjmp, so the functions below keep no C++ objects with
+// destructors alive across the setjmp.
+
+struct JpegError {
+  jpeg_error_mgr mgr;
+  std::jmp_buf jump;
+  char message[JMSG_LENGTH_MAX];
+};
+
+void jpeg_fail(j_common_ptr cinfo) {
+  auto *err = reinterpret_cast<JpegError *>(cinfo->err);
+  (*cinfo->err->format_message)(cinfo, err->message);
+  std::longjmp(err->jump, 1);
+}
+
+// Returns an empty string on success, else libjpeg's reason. *out is malloc'ed by libjpeg.
+std::string jpeg_encode(const cv::Mat &image, int quality, unsigned char **out,
+                        unsigned long *out_size) {
+  jpeg_compress_struct cinfo;
+  JpegError err;
+  cinfo.err = jpeg_std_error(&err.mgr);
+  err.mgr.error_exit = jpeg_fail;
+  err.message[0] = '\0';
+  if (setjmp(err.jump)) {
+    jpeg_destroy_compress(&cinfo);
+    return err.message[0] != '\0' ? err.message : "JPEG encoder failed";
   }
-  if (!ok && error != nullptr) {
-    *error = "cannot write \"" + path + "\": " + why;
+  jpeg_create_compress(&cinfo);
+  jpeg_mem_dest(&cinfo, out, out_size);
+  cinfo.image_width = static_cast<JDIMENSION>(image.cols);
+  cinfo.image_height = static_cast<JDIMENSION>(image.rows);
+  cinfo.input_components = image.channels();
+  cinfo.in_color_space = image.channels() == 3 ? JCS_EXT_BGR : JCS_GRAYSCALE;
+  jpeg_set_defaults(&cinfo);
+  jpeg_set_quality(&cinfo, quality, TRUE);
+  jpeg_start_compress(&cinfo, TRUE);
+  while (cinfo.next_scanline < cinfo.image_height) {
+    JSAMPROW row =
+        const_cast<JSAMPROW>(image.ptr<std::uint8_t>(static_cast<int>(cinfo.next_scanline)));
+    jpeg_write_scanlines(&cinfo, &row, 1);
   }
-  return ok;
+  jpeg_finish_compress(&cinfo);
+  jpeg_destroy_compress(&cinfo);
+  return std::string();
+}
+
+void png_append(png_structp png, png_bytep data, png_size_t length) {
+  auto *bytes = static_cast<std::vector<std::uint8_t> *>(png_get_io_ptr(png));
+  bytes->insert(bytes->end(), data, data + length);
+}
+
+void png_fail(png_structp png, png_const_charp message) {
+  auto *reason = static_cast<char *>(png_get_error_ptr(png));
+  std::snprintf(reason, 256, "%s", message);
+  png_longjmp(png, 1);
+}
+
+void png_warn(png_structp, png_const_charp) {}
+
+// 16-bit greyscale PNG of `counts` into *bytes; empty string on success, else the reason.
+std::string png_encode_counts(const cv::Mat &counts, std::vector<std::uint8_t> *bytes) {
+  char reason[256] = "";
+  png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, reason, png_fail, png_warn);
+  if (png == nullptr) {
+    return "cannot initialise the PNG encoder";
+  }
+  png_infop info = png_create_info_struct(png);
+  if (info == nullptr || setjmp(png_jmpbuf(png))) {
+    png_destroy_write_struct(&png, info != nullptr ? &info : nullptr);
+    return reason[0] != '\0' ? reason : "PNG encoder failed";
+  }
+  png_set_write_fn(png, bytes, png_append, nullptr);
+  png_set_IHDR(png, info, static_cast<png_uint_32>(counts.cols),
+               static_cast<png_uint_32>(counts.rows), 16, PNG_COLOR_TYPE_GRAY, PNG_INTERLACE_NONE,
+               PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+  png_set_compression_level(png, 6);
+  png_write_info(png, info);
+  png_set_swap(png);  // PNG stores 16-bit samples big-endian; ours are host (little) order
+  for (int y = 0; y < counts.rows; ++y) {
+    png_write_row(png, reinterpret_cast<png_const_bytep>(counts.ptr<std::uint16_t>(y)));
+  }
+  png_write_end(png, info);
+  png_destroy_write_struct(&png, &info);
+  return std::string();
 }
 
 }  // namespace
 
 bool write_jpeg(const std::string &path, const cv::Mat &bgr, int quality, std::string *error) {
-  if (bgr.empty() || bgr.depth() != CV_8U || (bgr.channels() != 3 && bgr.channels() != 1)) {
+  if (bgr.empty() || bgr.dims != 2 || bgr.depth() != CV_8U ||
+      (bgr.channels() != 3 && bgr.channels() != 1)) {
     if (error != nullptr) {
       *error = "cannot write \"" + path + "\": the image is not 8-bit BGR or grey";
     }
     return false;
   }
-  std::vector<std::uint8_t> bytes;
-  if (!encode(path, ".jpg", bgr, {cv::IMWRITE_JPEG_QUALITY, std::clamp(quality, 1, 100)}, &bytes,
-              error)) {
+  unsigned char *data = nullptr;
+  unsigned long size = 0;
+  const std::string why = jpeg_encode(bgr, std::clamp(quality, 1, 100), &data, &size);
+  std::unique_ptr<unsigned char, decltype(&std::free)> owned(data, &std::free);
+  if (!why.empty()) {
+    if (error != nullptr) {
+      *error = "cannot write \"" + path + "\": " + why;
+    }
     return false;
   }
-  return write_atomically(path, bytes, error);
+  return write_atomically(path, data, size, error);
 }
 
 bool write_counts_png(const std::string &path, const cv::Mat &counts, std::string *error) {
-  if (counts.empty() || counts.type() != CV_16UC1) {
+  if (counts.empty() || counts.dims != 2 || counts.type() != CV_16UC1) {
     if (error != nullptr) {
       *error = "cannot write \"" + path + "\": the counts are not a non-empty CV_16UC1 image";
     }
     return false;
   }
   std::vector<std::uint8_t> bytes;
-  if (!encode(path, ".png", counts, {cv::IMWRITE_PNG_COMPRESSION, 6}, &bytes, error)) {
+  const std::string why = png_encode_counts(counts, &bytes);
+  if (!why.empty()) {
+    if (error != nullptr) {
+      *error = "cannot write \"" + path + "\": " + why;
+    }
     return false;
   }
-  return write_atomically(path, bytes, error);
+  return write_atomically(path, bytes.data(), bytes.size(), error);
 }
 
 }  // namespace heatmap
