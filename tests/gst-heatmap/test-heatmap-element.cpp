@@ -1,6 +1,7 @@
 // test-heatmap-element.cpp: GstHarness tests of the `heatmap` element (caps, passthrough,
 // properties, EOS files, messages).
 // C++ and OpenCV headers first: libcheck's macros (fail, ...) clash with names in <ios>.
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <memory>
@@ -648,6 +649,145 @@ GST_START_TEST(test_model_settings_apply_at_next_stream) {
 }
 GST_END_TEST;
 
+// A coloured scene: four solid quadrants (constant over every chroma block, so subsampling
+// loses nothing) and a grey square moving along the middle band.
+cv::Mat colour_scene(int width, int height, int index) {
+  cv::Mat bgr(height, width, CV_8UC3);
+  bgr(cv::Rect(0, 0, width / 2, height / 2)).setTo(cv::Scalar(200, 60, 30));
+  bgr(cv::Rect(width / 2, 0, width / 2, height / 2)).setTo(cv::Scalar(30, 180, 220));
+  bgr(cv::Rect(0, height / 2, width / 2, height / 2)).setTo(cv::Scalar(60, 200, 60));
+  bgr(cv::Rect(width / 2, height / 2, width / 2, height / 2)).setTo(cv::Scalar(180, 180, 180));
+  const int x = (index * 5) % (width - 24);
+  cv::rectangle(bgr, cv::Rect(x, height / 2 - 12, 24, 24), cv::Scalar(128, 128, 128), cv::FILLED);
+  return bgr;
+}
+
+// How RGB becomes YUV: luma weights of red and blue, and full (0..255) or video (16..235) range.
+struct YuvCoding {
+  double kr = 0.299, kb = 0.114;  // BT.601
+  bool full_range = false;
+};
+
+// A buffer in `info`'s format showing `bgr`, written component by component from the video
+// info (so the test does not share the element's plane-order logic).
+GstBuffer *buffer_from_bgr(const cv::Mat &bgr, const GstVideoInfo &info,
+                           const YuvCoding &coding = YuvCoding()) {
+  GstBuffer *buffer = gst_buffer_new_allocate(NULL, GST_VIDEO_INFO_SIZE(&info), NULL);
+  gst_buffer_memset(buffer, 0, 255, GST_VIDEO_INFO_SIZE(&info));  // alpha / padding
+  GstVideoFrame frame;
+  fail_unless(
+      gst_video_frame_map(&frame, const_cast<GstVideoInfo *>(&info), buffer, GST_MAP_WRITE));
+  const bool yuv = GST_VIDEO_INFO_IS_YUV(&info);
+  for (int c = 0; c < 3; ++c) {
+    auto *data = static_cast<guint8 *>(GST_VIDEO_FRAME_COMP_DATA(&frame, c));
+    const int stride = GST_VIDEO_FRAME_COMP_STRIDE(&frame, c);
+    const int pstride = GST_VIDEO_FRAME_COMP_PSTRIDE(&frame, c);
+    const int w = GST_VIDEO_FRAME_COMP_WIDTH(&frame, c), h = GST_VIDEO_FRAME_COMP_HEIGHT(&frame, c);
+    for (int y = 0; y < h; ++y) {
+      for (int x = 0; x < w; ++x) {
+        const cv::Vec3b p = bgr.at<cv::Vec3b>(y * bgr.rows / h, x * bgr.cols / w);
+        const double b = p[0], g = p[1], r = p[2];
+        double v;
+        if (!yuv)
+          v = c == 0 ? r : c == 1 ? g : b;  // GStreamer's RGB component order
+        else {
+          const double luma = coding.kr * r + (1 - coding.kr - coding.kb) * g + coding.kb * b;
+          const double pb = (b - luma) / (2 * (1 - coding.kb)),
+                       pr = (r - luma) / (2 * (1 - coding.kr));
+          const double ys = coding.full_range ? 1.0 : 219.0 / 255,
+                       cs = coding.full_range ? 1.0 : 224.0 / 255;
+          v = c == 0 ? (coding.full_range ? 0 : 16) + ys * luma : 128 + cs * (c == 1 ? pb : pr);
+        }
+        data[y * stride + x * pstride] = cv::saturate_cast<guint8>(v);
+      }
+    }
+  }
+  gst_video_frame_unmap(&frame);
+  return buffer;
+}
+
+GST_START_TEST(test_every_colour_format_gives_the_same_scene) {
+  // A wrong plane order or channel layout would swap or tint the background colours.
+  const int kWidth = 320, kHeight = 240;
+  const cv::Rect quadrants[] = {cv::Rect(4, 2, 30, 10), cv::Rect(46, 2, 30, 10),
+                                cv::Rect(4, 48, 30, 10), cv::Rect(46, 48, 30, 10)};
+  const cv::Mat source = colour_scene(kWidth, kHeight, 0);
+  for (const char *format : kFormats) {
+    if (strcmp(format, "GRAY8") == 0)
+      continue;
+    TempDir dir;
+    Fixture f;
+    const std::string jpeg = dir.file("heat.jpg");
+    // alpha 0: the output is the learned scene alone.
+    g_object_set(f.element(), "location", jpeg.c_str(), "alpha", 0.0, NULL);
+    const GstVideoInfo info = video_info(format, kWidth, kHeight);
+    gst_harness_set_src_caps_str(f.h.get(), caps_string(format, kWidth, kHeight).c_str());
+    for (int i = 0; i < 40; ++i)
+      push_and_expect_unchanged(f.h.get(), buffer_from_bgr(colour_scene(kWidth, kHeight, i), info));
+    fail_unless(gst_harness_push_event(f.h.get(), gst_event_new_eos()));
+    const cv::Mat image = cv::imread(jpeg, cv::IMREAD_COLOR);
+    fail_unless(!image.empty(), "%s: no JPEG", format);
+    for (const cv::Rect &q : quadrants) {
+      const cv::Scalar got = cv::mean(image(q));
+      const cv::Vec3b want = source.at<cv::Vec3b>(q.y * 4, q.x * 4);
+      for (int ch = 0; ch < 3; ++ch)
+        fail_unless(std::abs(got[ch] - want[ch]) <= 12,
+                    "%s: background at (%d,%d) channel %d is %.0f, the scene has %d", format, q.x,
+                    q.y, ch, got[ch], want[ch]);
+    }
+  }
+}
+GST_END_TEST;
+
+// Checks the learned scene of an I420 stream with the given caps colorimetry.
+void check_colorimetry(const char *colorimetry, const YuvCoding &coding) {
+  const int kWidth = 320, kHeight = 240;
+  TempDir dir;
+  Fixture f;
+  const std::string jpeg = dir.file("heat.jpg");
+  g_object_set(f.element(), "location", jpeg.c_str(), "alpha", 0.0, NULL);
+  const std::string caps = caps_string("I420", kWidth, kHeight) + ",colorimetry=" + colorimetry;
+  GstVideoInfo info;
+  GstCaps *c = gst_caps_from_string(caps.c_str());
+  fail_unless(gst_video_info_from_caps(&info, c));
+  gst_caps_unref(c);
+  // The caps must say what the frames are (GStreamer falls back to a default on a bad string).
+  fail_unless_equals_int(info.colorimetry.range, coding.full_range ? GST_VIDEO_COLOR_RANGE_0_255
+                                                                   : GST_VIDEO_COLOR_RANGE_16_235);
+  fail_unless_equals_int(info.colorimetry.matrix, coding.kr == 0.299
+                                                      ? GST_VIDEO_COLOR_MATRIX_BT601
+                                                      : GST_VIDEO_COLOR_MATRIX_BT709);
+  gst_harness_set_src_caps_str(f.h.get(), caps.c_str());
+  for (int i = 0; i < 40; ++i)
+    push_and_expect_unchanged(f.h.get(),
+                              buffer_from_bgr(colour_scene(kWidth, kHeight, i), info, coding));
+  fail_unless(gst_harness_push_event(f.h.get(), gst_event_new_eos()));
+  const cv::Mat image = cv::imread(jpeg, cv::IMREAD_COLOR);
+  fail_unless(!image.empty());
+  const cv::Mat source = colour_scene(kWidth, kHeight, 0);
+  for (const cv::Rect &q :
+       {cv::Rect(4, 2, 30, 10), cv::Rect(46, 2, 30, 10), cv::Rect(4, 48, 30, 10)}) {
+    const cv::Scalar got = cv::mean(image(q));
+    const cv::Vec3b want = source.at<cv::Vec3b>(q.y * 4, q.x * 4);
+    for (int ch = 0; ch < 3; ++ch)
+      fail_unless(std::abs(got[ch] - want[ch]) <= 6,
+                  "%s: background at (%d,%d) channel %d is %.0f, the scene has %d", colorimetry,
+                  q.x, q.y, ch, got[ch], want[ch]);
+  }
+}
+
+GST_START_TEST(test_colorimetry_from_caps_is_used) {
+  YuvCoding bt709;
+  bt709.kr = 0.2126;
+  bt709.kb = 0.0722;
+  check_colorimetry("bt709", bt709);
+  YuvCoding jpeg;  // BT.601 matrix, full range, as JPEG/MJPEG cameras deliver
+  jpeg.full_range = true;
+  check_colorimetry("(string)1:4:0:0", jpeg);
+  check_colorimetry("bt601", YuvCoding());
+}
+GST_END_TEST;
+
 static Suite *heatmap_suite(void) {
   Suite *s = suite_create("heatmap");
   TCase *tc = tcase_create("element");
@@ -668,6 +808,8 @@ static Suite *heatmap_suite(void) {
   tcase_add_test(tc, test_frame_step_processes_every_nth_frame);
   tcase_add_test(tc, test_caps_change_mid_stream);
   tcase_add_test(tc, test_model_settings_apply_at_next_stream);
+  tcase_add_test(tc, test_every_colour_format_gives_the_same_scene);
+  tcase_add_test(tc, test_colorimetry_from_caps_is_used);
   return s;
 }
 
