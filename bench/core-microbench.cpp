@@ -1,13 +1,14 @@
 // core-microbench.cpp: per-frame cost of the heatmap core on 1080p I420 (not a test; prints ms).
 //
-// Build (it is deliberately not part of meson test):
-//   g++ -std=c++17 -O2 -I gst-heatmap bench/core-microbench.cpp gst-heatmap/heatmap-core.cpp \
-//     -o /tmp/core-microbench $(pkg-config --cflags --libs opencv4)
+// Build (it is deliberately not part of meson test), from the repository root:
+//   g++ -std=c++17 -O2 -I gst-heatmap bench/core-microbench.cpp gst-heatmap/heatmap-core.cpp
+//       -o /tmp/core-microbench $(pkg-config --cflags --libs opencv4 libjpeg libpng)
 // Usage: core-microbench VIDEO [FRAMES] [THREADS]
 // Decodes VIDEO with cv::VideoCapture, scales each frame to 1920x1080 I420 outside the timed
-// region, then times the core's stages (the same OpenCV calls Accumulator makes) and the whole
-// Accumulator::add_frame, for MOG2 and KNN at the default settings. THREADS (default: leave
-// OpenCV's default) is passed to cv::setNumThreads.
+// region, then times the core's stages (the same calls Accumulator makes) and the whole
+// Accumulator::add_frame, threaded and not, for MOG2 and KNN at the default settings, as median
+// wall ms per frame and as process CPU ms per frame (all threads, OpenCV's pool included).
+// THREADS (default: leave OpenCV's default) is passed to cv::setNumThreads.
 #include "heatmap-core.h"
 
 #include <opencv2/imgproc.hpp>
@@ -16,6 +17,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <ctime>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -27,6 +29,13 @@ using Clock = std::chrono::steady_clock;
 
 double ms_since(Clock::time_point t0) {
   return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+}
+
+// CPU time of the whole process (every thread, OpenCV's pool included), in ms.
+double process_cpu_ms() {
+  timespec ts;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
 double median(std::vector<double> v) {
@@ -101,6 +110,7 @@ int main(int argc, char **argv) {
     cv::Mat grey, mask, eroded, opened, counts(270, 480, CV_16UC1, cv::Scalar(0));
     std::vector<std::uint16_t> scratch;
     std::vector<double> t_resize, t_model, t_open, t_count, t_total;
+    const double cpu0 = process_cpu_ms();
     for (const cv::Mat &f : frames) {
       auto t0 = Clock::now();
       heatmap::downscale_plane(cv::Mat(1080, 1920, CV_8UC1, f.data), grey, cv::Size(480, 270),
@@ -117,24 +127,37 @@ int main(int argc, char **argv) {
       heatmap::count_foreground(opened, false, counts);
       t_count.push_back(ms_since(t0));
     }
+    const double cpu_stages = process_cpu_ms() - cpu0;
     std::vector<double> t_caller;
     heatmap::Settings threaded = s;
     threaded.threaded = true;
     heatmap::Accumulator tacc(threaded);
+    const double cpu1 = process_cpu_ms();
+    const auto w1 = Clock::now();
     for (const cv::Mat &f : frames) {
       const auto t0 = Clock::now();
       tacc.add_frame(view_of(f));
       t_caller.push_back(ms_since(t0));
     }
     const heatmap::Stats tst = tacc.stats();
+    const double wall_threaded = ms_since(w1);
+    const double cpu_threaded = process_cpu_ms() - cpu1;
     s.threaded = false;
     heatmap::Accumulator acc(s);
+    const double cpu2 = process_cpu_ms();
     for (const cv::Mat &f : frames) {
       const auto t0 = Clock::now();
       acc.add_frame(view_of(f));
       t_total.push_back(ms_since(t0));
     }
     const heatmap::Stats st = acc.stats();
+    const double cpu_unthreaded = process_cpu_ms() - cpu2;
+    const double n = static_cast<double>(frames.size());
+    std::printf(
+        "%s CPU ms/frame (all threads): stages %.3f  threaded add_frame %.3f (wall %.3f)  "
+        "unthreaded add_frame %.3f\n",
+        knn ? "KNN " : "MOG2", cpu_stages / n, cpu_threaded / n, wall_threaded / n,
+        cpu_unthreaded / n);
     // KNN draws on OpenCV's per-thread RNG, so only MOG2 is bit-reproducible across threads.
     if (!knn && cv::norm(tacc.counts(), acc.counts(), cv::NORM_INF) != 0) {
       cv::Mat d;
