@@ -267,6 +267,12 @@ static void gst_s3_src_set_property(GObject *object, guint prop_id, const GValue
       GError *error = nullptr;
       if (!set_uri(self, g_value_get_string(value), &error)) {
         GST_WARNING_OBJECT(self, "%s", error->message);
+        // Kept as given so that start() fails with this reason instead of "no URI set".
+        if (g_error_matches(error, GST_URI_ERROR, GST_URI_ERROR_BAD_URI)) {
+          GST_OBJECT_LOCK(self);
+          self->settings.uri = g_value_get_string(value);
+          GST_OBJECT_UNLOCK(self);
+        }
         g_error_free(error);
       }
       return;

@@ -234,6 +234,13 @@ GST_START_TEST(test_missing_key_is_not_found) {
 }
 GST_END_TEST;
 
+GST_START_TEST(test_bad_location_is_reported) {
+  // The reason reaches the user, not a bare "no URI set".
+  expect_error("s3src location=/tmp/clip.mp4 ! fakesink", GST_RESOURCE_ERROR,
+               GST_RESOURCE_ERROR_NOT_FOUND, "/tmp/clip.mp4");
+}
+GST_END_TEST;
+
 GST_START_TEST(test_missing_bucket_is_not_found) {
   expect_error("s3src location=s3://no-such-bucket-s3src/x.mp4 ! fakesink", GST_RESOURCE_ERROR,
                GST_RESOURCE_ERROR_NOT_FOUND, nullptr);
@@ -282,6 +289,7 @@ static Suite *s3src_suite() {
   TCase *offline = tcase_create("offline");
   tcase_add_test(offline, test_uri_handler_escapes_keys);
   tcase_add_test(offline, test_secret_key_is_write_only);
+  tcase_add_test(offline, test_bad_location_is_reported);
   suite_add_tcase(s, offline);
   TCase *server = tcase_create("server");
   tcase_set_timeout(server, 300);
