@@ -11,6 +11,10 @@
  * (#GstHeatmap:raw-location), and posts an element message named `heatmap` with the fields
  * `location`, `raw-location`, `frames-processed` (guint64), `width`, `height` (gint),
  * `max-count` (guint) and `motion-coverage` (gdouble, fraction of pixels that ever moved).
+ * The message is posted even without #GstHeatmap:location, for applications that only want the
+ * figures. A stream that ends without any frame gives a warning and writes nothing; a file that
+ * cannot be written gives a RESOURCE/OPEN_WRITE error naming it (and never leaves half a file).
+ * A flush or a new stream starts the counts afresh, as does a change of frame size.
  *
  * Frames are only read, never copied or converted at full resolution: the element works in
  * place on I420, YV12, NV12, NV21, Y42B, Y444, GRAY8 and the packed RGB formats, so it can sit
