@@ -111,7 +111,7 @@ void print_progress(const mig::Item &item, std::size_t index, std::size_t total,
     notes.push_back("copied");
   }
   if (result.status == mig::ItemResult::Status::kVerified) {
-    notes.push_back("verified");
+    notes.push_back(result.compared_content ? "verified by comparing the contents" : "verified");
   }
   if (result.deleted) {
     notes.push_back("original deleted");

@@ -195,6 +195,7 @@ void process_flat(Bucket &bucket, const Item &item, const ApplyOptions &options,
       break;
     case Match::kNeedsContent:
       same = same_content(bucket, item.key, item.dest_key);
+      result.compared_content = true;
       break;
   }
   if (!same) {

@@ -123,9 +123,10 @@ struct ItemResult {
     kFailed,    // an operation failed or a fresh copy did not verify: original kept
   };
   Status status = Status::kFailed;
-  bool copied = false;   // a copy was made in this run
-  bool deleted = false;  // the original was deleted in this run
-  std::string message;   // why, for kConflict/kFailed
+  bool copied = false;            // a copy was made in this run
+  bool deleted = false;           // the original was deleted in this run
+  bool compared_content = false;  // ETags could not decide: both objects were streamed
+  std::string message;            // why, for kConflict/kFailed
 };
 
 struct Summary {

@@ -385,13 +385,22 @@ void test_apply_copies_verifies_then_cleans_up() {
   g_assert_cmpuint(plan.count(mig::Action::kCheck), ==, 1);
 
   std::size_t progress_calls = 0;
-  mig::Summary s = mig::apply_plan(
-      *b.bucket, plan, mig::ApplyOptions{},
-      [&](const mig::Item &, std::size_t index, std::size_t total, const mig::ItemResult &) {
-        g_assert_cmpuint(index, ==, progress_calls);
-        g_assert_cmpuint(total, ==, 62);
-        ++progress_calls;
-      });
+  mig::Summary s =
+      mig::apply_plan(*b.bucket, plan, mig::ApplyOptions{},
+                      [&](const mig::Item &item, std::size_t index, std::size_t total,
+                          const mig::ItemResult &result) {
+                        if (item.key == "raw_videos/clip_2025-12-02_10-00-00.mp4") {
+                          // Same size, other bytes: found by comparing the contents, and nothing
+                          // changed.
+                          g_assert_true(result.compared_content);
+                          g_assert_true(result.status == mig::ItemResult::Status::kConflict);
+                          g_assert_false(result.copied);
+                          g_assert_false(result.deleted);
+                        }
+                        g_assert_cmpuint(index, ==, progress_calls);
+                        g_assert_cmpuint(total, ==, 62);
+                        ++progress_calls;
+                      });
   g_assert_cmpuint(progress_calls, ==, 62);
   g_assert_cmpuint(s.copied, ==, 60);
   g_assert_cmpuint(s.verified, ==, 60);
