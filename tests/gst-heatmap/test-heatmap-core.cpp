@@ -6,6 +6,7 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdint>
@@ -474,6 +475,34 @@ void test_downscale_matches_inter_area() {
   g_assert_cmpuint(one.at<std::uint8_t>(0, 0), ==, 8);
 }
 
+// Odd sizes: 4:2:0 chroma planes are (w+1)/2 x (h+1)/2, and the processing size rounds.
+void test_odd_sizes() {
+  const int w = 161, h = 91;
+  const int cw = (w + 1) / 2, ch = (h + 1) / 2;
+  std::vector<std::uint8_t> y(static_cast<std::size_t>(w) * h, 100);
+  std::vector<std::uint8_t> uv(static_cast<std::size_t>(cw) * 2 * ch, 128);
+  FrameView nv12;
+  nv12.format = PixelFormat::kNV12;
+  nv12.width = w;
+  nv12.height = h;
+  nv12.planes[0] = {y.data(), static_cast<std::size_t>(w)};
+  nv12.planes[1] = {uv.data(), static_cast<std::size_t>(cw) * 2};
+  Settings s;
+  s.downscale = 0.25;
+  Accumulator acc(s);
+  for (int i = 0; i < 10; ++i) {
+    acc.add_frame(nv12);
+  }
+  g_assert_cmpint(acc.stats().width, ==, 40);   // round(40.25)
+  g_assert_cmpint(acc.stats().height, ==, 23);  // round(22.75)
+  const cv::Mat bg = acc.background();
+  g_assert_true(bg.size() == cv::Size(40, 23));
+  // Y=100, neutral chroma, limited range: grey (100-16)*255/219 = 97.8.
+  g_assert_cmpfloat(cv::norm(bg, cv::Mat(bg.size(), CV_8UC3, cv::Scalar::all(98)), cv::NORM_INF),
+                    <=, 1);
+  g_assert_cmpint(cv::countNonZero(acc.counts()), ==, 0);
+}
+
 void test_malformed_views_throw() {
   std::vector<std::uint8_t> buffer(64 * 48 * 2, 0);
   FrameView ok;
@@ -664,6 +693,12 @@ void test_writers() {
   std::string error;
   const std::string jpeg = dir.path + "/heat.jpg";
   g_assert_true(heatmap::write_jpeg(jpeg, image, 90, &error));
+  // Created like any file (0666 minus the umask), not with mkstemp's private 0600.
+  const mode_t mask = umask(022);
+  umask(mask);
+  struct stat st;
+  g_assert_cmpint(stat(jpeg.c_str(), &st), ==, 0);
+  g_assert_cmpuint(st.st_mode & 0777, ==, 0666 & ~mask);
   cv::Mat decoded = cv::imread(jpeg, cv::IMREAD_COLOR);
   g_assert_false(decoded.empty());
   g_assert_cmpint(decoded.cols, ==, 48);
@@ -735,6 +770,7 @@ int main(int argc, char **argv) {
   g_test_add_func("/heatmap-core/shadows", test_shadows_count_only_when_kept);
   g_test_add_func("/heatmap-core/formats/scene-colour", test_formats_give_the_scene_colour);
   g_test_add_func("/heatmap-core/formats/malformed-views-throw", test_malformed_views_throw);
+  g_test_add_func("/heatmap-core/formats/odd-sizes", test_odd_sizes);
   g_test_add_func("/heatmap-core/formats/downscale-matches-inter-area",
                   test_downscale_matches_inter_area);
   g_test_add_func("/heatmap-core/reset/size-change-and-reset", test_size_change_and_reset);
