@@ -196,12 +196,19 @@ int run_migrate(const std::vector<std::string> &args_in) {
     return kExitUsage;
   }
 
+  s3::Url url;
   try {
-    s3::Url url = s3::Url::parse_bucket(bucket_text);
-    if (!url.key.empty()) {
-      print_error("migrate: BUCKET_URL must name a bucket, not a key: " + bucket_text);
-      return kExitUsage;
-    }
+    url = s3::Url::parse_bucket(bucket_text);
+  } catch (const s3::Error &e) {
+    print_error(std::string("migrate: ") + e.what() + " (see s3src-helper migrate --help)");
+    return kExitUsage;
+  }
+  if (!url.key.empty()) {
+    print_error("migrate: BUCKET_URL must name a bucket, not a key: " + bucket_text);
+    return kExitUsage;
+  }
+
+  try {
     std::unique_ptr<s3::Bucket> bucket = s3::open_bucket(url, common.config);
 
     print_line(std::string(apply ? (cleanup ? "Migrating (apply, cleanup) " : "Migrating (apply) ")

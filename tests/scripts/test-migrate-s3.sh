@@ -60,6 +60,9 @@ expect_eq "apply exits 1 (the conflict)" 1 "$mig_status"
 expect_eq "apply summary" "Summary: copied $n, verified $((n + 1)), deleted 0, skipped 40, left alone 10, conflicts 1, failed 0" "$(summary_line)"
 expect_ok "apply: exactly the expected keys, every copy byte-identical to its original" \
   mt check "$tmp/fx" "$S3_BUCKET" applied
+# RGW keeps the multipart ETag ("...-2") on the copy: only the contents can prove it.
+expect_contains "the multipart original was verified by its contents" \
+  "verified by comparing the contents" "$(grep -F " $multipart_key → " "$tmp/apply.log")"
 mt listing "$S3_BUCKET" >"$tmp/list2"
 
 run_migration "$tmp/apply2.log" --env-file "$tmp/empty.env" --apply
