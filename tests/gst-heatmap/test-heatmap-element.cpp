@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -788,6 +789,57 @@ GST_START_TEST(test_colorimetry_from_caps_is_used) {
 }
 GST_END_TEST;
 
+// Runs the grey scene through an element configured by `configure`; returns the JPEG's bytes
+// count and the decoded image.
+cv::Mat render_with(const std::function<void(GstElement *)> &configure, std::uintmax_t *size) {
+  TempDir dir;
+  Fixture f;
+  const std::string jpeg = dir.file("heat.jpg");
+  g_object_set(f.element(), "location", jpeg.c_str(), NULL);
+  configure(f.element());
+  const GstVideoInfo info = video_info("I420", 320, 240);
+  gst_harness_set_src_caps_str(f.h.get(), caps_string("I420", 320, 240).c_str());
+  for (int i = 0; i < 40; ++i)
+    push_and_expect_unchanged(f.h.get(), buffer_from_grey(scene(320, 240, i), info));
+  fail_unless(gst_harness_push_event(f.h.get(), gst_event_new_eos()));
+  *size = fs::file_size(jpeg);
+  cv::Mat image = cv::imread(jpeg, cv::IMREAD_COLOR);
+  fail_unless(!image.empty());
+  return image;
+}
+
+GST_START_TEST(test_render_properties_reach_the_image) {
+  std::uintmax_t size_default, size_low, size_plain, size_hot;
+  const cv::Mat normal = render_with([](GstElement *) {}, &size_default);
+  const cv::Mat low =
+      render_with([](GstElement *e) { g_object_set(e, "quality", 10, NULL); }, &size_low);
+  fail_unless(size_low < size_default, "quality=10 gave %ju bytes, quality=90 %ju", size_low,
+              size_default);
+  // Without the background, still pixels show the colormap's coldest colour: jet starts dark
+  // blue (BGR 128, 0, 0), hot starts black.
+  const cv::Rect still(4, 2, 30, 10);
+  const cv::Mat plain = render_with(
+      [](GstElement *e) { g_object_set(e, "use-background", FALSE, NULL); }, &size_plain);
+  const cv::Scalar jet = cv::mean(plain(still));
+  fail_unless(jet[0] > 100 && jet[1] < 30 && jet[2] < 30, "jet cold colour %.0f %.0f %.0f", jet[0],
+              jet[1], jet[2]);
+  const cv::Mat hot = render_with(
+      [](GstElement *e) {
+        g_object_set(e, "use-background", FALSE, NULL);
+        gst_util_set_object_arg(G_OBJECT(e), "colormap", "hot");
+      },
+      &size_hot);
+  const cv::Scalar black = cv::mean(hot(still));
+  fail_unless(black[0] < 30 && black[1] < 30 && black[2] < 30, "hot cold colour %.0f %.0f %.0f",
+              black[0], black[1], black[2]);
+  // With the background, still pixels show the scene (grey 60..100), not a colour.
+  const cv::Scalar scene_colour = cv::mean(normal(still));
+  fail_unless(std::abs(scene_colour[0] - scene_colour[2]) < 10 && scene_colour[1] > 50 &&
+                  scene_colour[1] < 110,
+              "scene colour %.0f %.0f %.0f", scene_colour[0], scene_colour[1], scene_colour[2]);
+}
+GST_END_TEST;
+
 static Suite *heatmap_suite(void) {
   Suite *s = suite_create("heatmap");
   TCase *tc = tcase_create("element");
@@ -810,6 +862,7 @@ static Suite *heatmap_suite(void) {
   tcase_add_test(tc, test_model_settings_apply_at_next_stream);
   tcase_add_test(tc, test_every_colour_format_gives_the_same_scene);
   tcase_add_test(tc, test_colorimetry_from_caps_is_used);
+  tcase_add_test(tc, test_render_properties_reach_the_image);
   return s;
 }
 
