@@ -2,7 +2,7 @@
 # test-migrate-lib.sh: shared fixture, bucket snapshots and state checks for the migration tests.
 #
 # Sourced by test-migrate-s3.sh and test-migrate-local.sh. The checks use their own client
-# (python3 boto3 for s3://, plain files for file://) and their own name-to-date mapping, so
+# (python3-botocore for s3://, plain files for file://) and their own name-to-date mapping, so
 # they do not share a bug with the C++ code under test.
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -59,13 +59,17 @@ import hashlib, json, os, random, re, sys
 from datetime import datetime, timedelta
 
 def s3_client():
-    import boto3
+    # botocore alone (Debian's python3-botocore, already a test dependency) is enough.
+    import botocore.session
     from botocore.config import Config
-    cfg = Config(s3={"addressing_style": "path"}, signature_version="s3v4",
-                 retries={"max_attempts": 5, "mode": "standard"}, max_pool_connections=16,
-                 request_checksum_calculation="when_required",
-                 response_checksum_validation="when_required")
-    return boto3.client("s3", endpoint_url=os.environ["CHECK_ENDPOINT"], region_name="us-east-1",
+    options = dict(s3={"addressing_style": "path"}, signature_version="s3v4",
+                   retries={"max_attempts": 5, "mode": "standard"}, max_pool_connections=16)
+    try:  # newer botocore adds CRC checksums by default; ask for the plain requests
+        cfg = Config(request_checksum_calculation="when_required",
+                     response_checksum_validation="when_required", **options)
+    except TypeError:  # Debian 12's botocore 1.29 has neither option (nor the behaviour)
+        cfg = Config(**options)
+    return botocore.session.get_session().create_client("s3", endpoint_url=os.environ["CHECK_ENDPOINT"], region_name="us-east-1",
                         aws_access_key_id=os.environ["S3_ACCESS_KEY"],
                         aws_secret_access_key=os.environ["S3_SECRET_KEY"], config=cfg)
 
