@@ -618,9 +618,21 @@ void test_render() {
 
   // Default alpha: between the scene and the colour, visibly changed.
   r.alpha = 0.6;
+  counts.at<std::uint16_t>(30, 30) = 5;  // a little motion: 5% of the maximum
   out = heatmap::render(counts, bg, r);
   const cv::Vec3b hot = out.at<cv::Vec3b>(12, 12);
-  g_assert_cmpfloat(cv::norm(hot, bg.at<cv::Vec3b>(12, 12)), >, 10);
+  const double hot_change = cv::norm(hot, bg.at<cv::Vec3b>(12, 12));
+  g_assert_cmpfloat(hot_change, >, 10);
+  // Heat fades in: the faint pixel is tinted, but far less than its share of the colour.
+  const cv::Vec3b warm = out.at<cv::Vec3b>(30, 30), scene = bg.at<cv::Vec3b>(30, 30);
+  const cv::Vec3b faint = colormap_colour(cv::COLORMAP_JET, 255 * 5 / 100);
+  const double warm_change = cv::norm(warm, scene);
+  const double full_change = cv::norm(faint, scene) * r.alpha;
+  g_test_message("faint pixel moved %.1f of the %.1f a flat alpha would give", warm_change,
+                 full_change);
+  g_assert_cmpfloat(warm_change, >, 0);
+  g_assert_cmpfloat(warm_change, <, full_change / 4);
+  counts.at<std::uint16_t>(30, 30) = 0;
   g_assert_true(out.at<cv::Vec3b>(30, 50) == bg.at<cv::Vec3b>(30, 50));
 
   // With blur: pixels beyond the kernel's reach still show the plain scene.
