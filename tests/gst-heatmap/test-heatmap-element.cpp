@@ -832,11 +832,89 @@ GST_START_TEST(test_render_properties_reach_the_image) {
   const cv::Scalar black = cv::mean(hot(still));
   fail_unless(black[0] < 30 && black[1] < 30 && black[2] < 30, "hot cold colour %.0f %.0f %.0f",
               black[0], black[1], black[2]);
+  // alpha 0 leaves the scene alone even on the path; blur spreads heat beyond the path.
+  std::uintmax_t unused;
+  const cv::Mat no_alpha =
+      render_with([](GstElement *e) { g_object_set(e, "alpha", 0.0, NULL); }, &unused);
+  const cv::Rect path(10, 28, 60, 4), near_path(10, 22, 60, 3);
+  cv::Mat diff;
+  cv::absdiff(normal(path), no_alpha(path), diff);
+  fail_unless(cv::mean(diff)[0] + cv::mean(diff)[2] > 40, "alpha has no effect on the path");
+  cv::absdiff(no_alpha(path), cv::Mat(path.size(), CV_8UC3, cv::Scalar::all(80)), diff);
+  fail_unless(cv::mean(diff)[1] < 30, "alpha 0 still colours the path");
+  const cv::Mat sharp =
+      render_with([](GstElement *e) { g_object_set(e, "blur", 0.0, NULL); }, &unused);
+  cv::absdiff(normal(near_path), sharp(near_path), diff);
+  fail_unless(cv::sum(diff)[0] + cv::sum(diff)[2] > 0, "blur has no effect next to the path");
   // With the background, still pixels show the scene (grey 60..100), not a colour.
   const cv::Scalar scene_colour = cv::mean(normal(still));
   fail_unless(std::abs(scene_colour[0] - scene_colour[2]) < 10 && scene_colour[1] > 50 &&
                   scene_colour[1] < 110,
               "scene colour %.0f %.0f %.0f", scene_colour[0], scene_colour[1], scene_colour[2]);
+}
+GST_END_TEST;
+
+// Runs the grey scene through the element with `configure`d properties and through a core
+// accumulator with `settings`; the counts must be identical.
+void check_model_settings(const std::function<void(GstElement *)> &configure,
+                          const heatmap::Settings &settings) {
+  TempDir dir;
+  Fixture f;
+  const std::string png = dir.file("counts.png");
+  g_object_set(f.element(), "raw-location", png.c_str(), NULL);
+  configure(f.element());
+  const GstVideoInfo info = video_info("NV12", 320, 240);
+  gst_harness_set_src_caps_str(f.h.get(), caps_string("NV12", 320, 240).c_str());
+  heatmap::Accumulator core(settings);
+  for (int i = 0; i < 50; ++i) {
+    // The square casts a shadow: the floor below it at 60% brightness, which a subtractor
+    // with shadow detection marks as shadow rather than motion.
+    cv::Mat grey = scene(320, 240, i);
+    const int x = (i * 5) % (320 - 24);
+    cv::Mat shadow = grey(cv::Rect(x, 240 / 2 + 12, 24, 16));
+    shadow.convertTo(shadow, CV_8U, 0.6);
+    GstBuffer *buffer = buffer_from_grey(grey, info);
+    feed_core(&core, buffer, info);
+    push_and_expect_unchanged(f.h.get(), buffer);
+  }
+  fail_unless(gst_harness_push_event(f.h.get(), gst_event_new_eos()));
+  const cv::Mat counts = cv::imread(png, cv::IMREAD_UNCHANGED);
+  fail_unless(!counts.empty());
+  fail_unless(counts.size() == core.counts().size(), "size %dx%d, core %dx%d", counts.cols,
+              counts.rows, core.counts().cols, core.counts().rows);
+  fail_unless_equals_int(cv::countNonZero(counts != core.counts()), 0);
+}
+
+GST_START_TEST(test_model_properties_reach_the_core) {
+  heatmap::Settings knn;
+  knn.method = heatmap::Method::kKnn;
+  knn.var_threshold = 400;
+  knn.history = 50;
+  knn.open_kernel = 5;
+  knn.downscale = 0.5;
+  knn.learning_rate = 0.05;
+  check_model_settings(
+      [](GstElement *e) {
+        gst_util_set_object_arg(G_OBJECT(e), "method", "knn");
+        g_object_set(e, "var-threshold", 400.0, "history", 50, "open-kernel", 5, "downscale", 0.5,
+                     "learning-rate", 0.05, NULL);
+      },
+      knn);
+  heatmap::Settings keep;  // shadows detected but counted; a short history
+  keep.var_threshold = 25;
+  keep.keep_shadows = true;
+  keep.open_kernel = 0;
+  keep.history = 20;
+  check_model_settings(
+      [](GstElement *e) {
+        g_object_set(e, "var-threshold", 25.0, "keep-shadows", TRUE, "open-kernel", 0, "history",
+                     20, NULL);
+      },
+      keep);
+  heatmap::Settings no_shadows;  // shadows not detected: they are motion
+  no_shadows.detect_shadows = false;
+  check_model_settings([](GstElement *e) { g_object_set(e, "detect-shadows", FALSE, NULL); },
+                       no_shadows);
 }
 GST_END_TEST;
 
@@ -863,6 +941,7 @@ static Suite *heatmap_suite(void) {
   tcase_add_test(tc, test_every_colour_format_gives_the_same_scene);
   tcase_add_test(tc, test_colorimetry_from_caps_is_used);
   tcase_add_test(tc, test_render_properties_reach_the_image);
+  tcase_add_test(tc, test_model_properties_reach_the_core);
   return s;
 }
 
