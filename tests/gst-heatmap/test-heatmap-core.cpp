@@ -267,6 +267,23 @@ void test_count_foreground_saturates() {
   }
   const cv::Mat expected = (cv::Mat_<std::uint16_t>(2, 3) << 65535, 65535, 7, 3, 100, 65535);
   g_assert_cmpfloat(cv::norm(counts, expected, cv::NORM_INF), ==, 0);
+  // Wide rows go through the vectorised path; 37 columns leave a scalar tail too.
+  cv::Mat wide_counts(3, 37, CV_16UC1, cv::Scalar(65533));
+  cv::Mat wide_mask(3, 37, CV_8UC1, cv::Scalar(255));
+  wide_mask.row(1).setTo(127);
+  wide_mask.at<std::uint8_t>(2, 36) = 0;
+  for (int i = 0; i < 4; ++i) {
+    heatmap::count_foreground(wide_mask, false, wide_counts);
+  }
+  cv::Mat wide_expected(3, 37, CV_16UC1, cv::Scalar(65535));
+  wide_expected.row(1).setTo(65533);
+  wide_expected.at<std::uint16_t>(2, 36) = 65533;
+  g_assert_cmpfloat(cv::norm(wide_counts, wide_expected, cv::NORM_INF), ==, 0);
+  wide_counts.setTo(0);
+  heatmap::count_foreground(wide_mask, true, wide_counts);
+  g_assert_cmpint(cv::countNonZero(wide_counts), ==, 3 * 37 - 1);
+  g_assert_cmpfloat(cv::norm(wide_counts, cv::NORM_INF), ==, 1);
+
   heatmap::count_foreground(mask, true, counts);
   const cv::Mat with_shadows = (cv::Mat_<std::uint16_t>(2, 3) << 65535, 65535, 7, 4, 101, 65535);
   g_assert_cmpfloat(cv::norm(counts, with_shadows, cv::NORM_INF), ==, 0);
