@@ -160,6 +160,8 @@ if present "$(mt dest "$tmp/fx" "$fa")" || present "$(mt dest "$tmp/fx" "$fb")";
 else
   ok "refused copies left no destination"
 fi
+expect_contains "the copy that landed after kill 2 was verified, not made again, then cleaned" \
+  "] cleaned $victim → " "$(grep -F " $victim → " "$tmp/faults.log")"
 set_rules '{"rules": []}'
 
 run_migration "$tmp/final.log" --env-file "$tmp/empty.env" --apply --cleanup
