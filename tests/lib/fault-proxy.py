@@ -36,9 +36,11 @@ connection reuse shows as connections << requests; "log" keeps the last --log-si
 with the status sent; "rules" shows the rules with their remaining counts.
 
 The chosen port is written to --port-file (atomically) once the proxy listens; exit with
-SIGTERM/SIGINT. Example:
-  tests/lib/fault-proxy.py --upstream "$S3_ENDPOINT" --port-file "$tmp/port" \\
+SIGTERM/SIGINT (or let --exit-with-parent end it with its parent). Example:
+  tests/lib/fault-proxy.py --upstream "$S3_ENDPOINT" --port-file "$tmp/port" --exit-with-parent \\
       --fault 'GET ^/test-bucket/clip.mp4 reset:65536 2' & pid=$!
+  trap 'kill "$pid"' EXIT
+  while [ ! -s "$tmp/port" ]; do sleep 0.1; done
   S3_ENDPOINT="http://127.0.0.1:$(cat "$tmp/port")" s3src-helper get s3://test-bucket/clip.mp4 out
 """
 
@@ -504,6 +506,9 @@ def main():
     parser.add_argument("--log-size", type=int, default=1000,
                         help="request lines kept in the counters' log (default 1000)")
     parser.add_argument("--verbose", action="store_true", help="print each request on stderr")
+    parser.add_argument("--exit-with-parent", action="store_true",
+                        help="exit when the process that started the proxy exits (so a test "
+                             "that crashes leaves no proxy behind holding its output open)")
     args = parser.parse_args()
 
     up = urllib.parse.urlsplit(args.upstream)
@@ -532,6 +537,15 @@ def main():
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    if args.exit_with_parent:
+        parent = os.getppid()
+
+        def watch_parent():
+            while os.getppid() == parent:
+                time.sleep(0.5)
+            server.shutdown()
+
+        threading.Thread(target=watch_parent, daemon=True).start()
     if args.verbose:
         print(f"fault-proxy: listening on 127.0.0.1:{port} -> {args.upstream}", file=sys.stderr)
     server.serve_forever(poll_interval=0.2)

@@ -195,6 +195,22 @@ def main():
         bad = subprocess.run([sys.executable, PROXY, "--upstream", "http://127.0.0.1:1",
                               "--fault", "GET x explode"], capture_output=True, text=True)
         check(bad.returncode == 2 and "explode" in bad.stderr, "bad rule refused")
+        # --exit-with-parent: started by a shell that exits, the proxy goes too.
+        orphan_port = os.path.join(tmp, "orphan-port")
+        subprocess.run(["sh", "-c", f'"{sys.executable}" "{PROXY}" --upstream http://127.0.0.1:1 '
+                        f'--port-file "{orphan_port}" --exit-with-parent >/dev/null 2>&1 & '
+                        f'while [ ! -s "{orphan_port}" ]; do sleep 0.05; done'], check=True,
+                       timeout=20)
+        orphan = int(open(orphan_port).read())
+        gone = False
+        for _ in range(60):
+            try:
+                socket.create_connection(("127.0.0.1", orphan), timeout=1).close()
+                time.sleep(0.1)
+            except OSError:
+                gone = True
+                break
+        check(gone, "--exit-with-parent: the proxy exits with its parent")
     finally:
         proc.terminate()
         proc.wait(timeout=10)

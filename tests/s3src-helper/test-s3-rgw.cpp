@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -155,12 +156,16 @@ void start_proxy() {
   gchar *tmp = g_dir_make_tmp("s3lib-proxy-XXXXXX", nullptr);
   std::string port_file = std::string(tmp) + "/port";
   std::string endpoint = base_config().endpoint;
-  const gchar *argv[] = {"/usr/bin/python3", script.c_str(), "--upstream",
-                         endpoint.c_str(),   "--port-file",  port_file.c_str(),
-                         "--stall-seconds",  "60",           nullptr};
+  const gchar *argv[] = {
+      "/usr/bin/python3", script.c_str(),    "--upstream", endpoint.c_str(),     "--port-file",
+      port_file.c_str(),  "--stall-seconds", "60",         "--exit-with-parent", nullptr};
   GError *err = nullptr;
+  // A failed assertion aborts this process: the proxy must not outlive it (it would keep the
+  // test's output pipe open and the test runner waiting).
+  auto die_with_parent = [](gpointer) { prctl(PR_SET_PDEATHSIG, SIGTERM); };
   g_assert_true(g_spawn_async(nullptr, const_cast<gchar **>(argv), nullptr,
-                              G_SPAWN_DO_NOT_REAP_CHILD, nullptr, nullptr, &g_proxy_pid, &err));
+                              G_SPAWN_DO_NOT_REAP_CHILD, die_with_parent, nullptr, &g_proxy_pid,
+                              &err));
   gchar *contents = nullptr;
   for (int i = 0; i < 100 && !g_file_get_contents(port_file.c_str(), &contents, nullptr, nullptr);
        i++)
