@@ -59,7 +59,13 @@ struct Settings {
   int open_kernel = 3;          // morphological opening size in processing pixels, 0 = off
   // Run the model on a worker thread owned by the Accumulator, so that add_frame() only costs
   // the caller the downscale (the streaming thread goes back to the decoder sooner). Results are
-  // identical either way: frames are processed in order and every query waits for them.
+  // identical either way for MOG2: frames are processed in order (at most 3 queued; add_frame
+  // waits when the model falls behind, it never drops a frame) and every query (counts(),
+  // background(), stats(), reset()) first waits for the queued frames. A failure on the worker
+  // is rethrown by the next call. OpenCV's own thread pool is left as the application set it
+  // (cv::setNumThreads is process-wide): measured, it neither saves nor costs CPU here.
+  // (KNN draws on OpenCV's per-thread RNG, so its counts can differ slightly from run to run
+  // when threaded is false and the calling thread has used that RNG before.)
   bool threaded = true;
 };
 
@@ -99,8 +105,9 @@ class Accumulator {
 
   // Feeds one full-resolution frame. A frame of a different size than the previous ones
   // resets the accumulator first. Throws std::invalid_argument on a malformed view.
-  // The first frame after a reset only seeds the model (it has no background to compare
-  // against yet), so it counts in frames_processed but never in the counts.
+  // The first frames after a reset only seed the model (MOG2 marks all of the first frame as
+  // moving, KNN the first four), so they count in frames_processed but never in the counts;
+  // they are learned at the automatic rate whatever learning_rate says.
   void add_frame(const FrameView &frame);
   // Feeds a cv::Mat: CV_8UC1 (grey), CV_8UC3 (BGR) or CV_8UC4 (BGRx).
   void add_frame(const cv::Mat &frame);
@@ -109,10 +116,12 @@ class Accumulator {
   const cv::Mat &counts() const;
   // The scene without the moving things, at processing size (CV_8UC3 BGR, or CV_8UC1 for
   // grey sources); empty before the first frame.
-  // The model runs on luma only, so for colour sources this is a per-pixel running mean of
-  // the small colour frames at the moments the subtractor classed the pixel as background
-  // (sampled every 8th processed frame; the first frame until then). For GRAY8 sources it is
-  // the subtractor's own getBackgroundImage() (the first frame until the model has one).
+  // The model runs on luma only, so for colour sources this is the per-pixel median of small
+  // colour frames sampled across the stream (every 8th processed frame, thinned to at most 16
+  // spread over the whole stream), taken over the samples in which the subtractor classed the
+  // pixel as background (over all samples where that was under a quarter of them). With one
+  // sample, i.e. until the 8th frame, that is the first frame. For GRAY8 sources it is the
+  // subtractor's own getBackgroundImage() (the first frame until the model has one).
   cv::Mat background() const;
   Stats stats() const;
 
@@ -132,9 +141,15 @@ void count_foreground(const cv::Mat &mask, bool keep_shadows, cv::Mat &counts);
 void downscale_plane(const cv::Mat &src, cv::Mat &dst, cv::Size size,
                      std::vector<std::uint16_t> &scratch);
 
-// Renders counts (CV_16UC1) into a BGR heatmap of the same size. Pixels with no motion show the
-// background unchanged; heat fades in with the count. An empty background renders the colormap
-// alone, as does settings.use_background == false.
+// Renders counts (CV_16UC1) into a BGR heatmap of the same size: the counts are smoothed
+// (Gaussian, sigma = blur, in float), divided by their maximum and coloured with the colormap;
+// each pixel is blended over the background with weight alpha * f(n), n the normalised smoothed
+// count, f(0) = 0 and f rising as (n/0.5)^1.5 to 1 at half the maximum. So pixels with no
+// motion (and none within the blur's reach) show the background exactly, faint motion barely
+// tints it and walkways stand out. A grey background is expanded to BGR; one of another size
+// is resized to the counts'. An empty background renders the colormap alone, as does
+// settings.use_background == false. All-zero counts give the background unchanged (or the
+// colormap's zero colour without one).
 cv::Mat render(const cv::Mat &counts, const cv::Mat &background, const RenderSettings &settings);
 
 // Atomic writers: write to a temporary file beside `path`, then rename. On failure they return
