@@ -27,8 +27,9 @@ constexpr const char *kUsage =
     "                      copy (size and ETag, or the content when ETags cannot prove it)\n"
     "  --cleanup           with --apply: delete each original right after its copy is verified\n"
     "                      (also the ones copied by an earlier run, re-verified first)\n"
-    "  --videos-prefix P   where the videos live (default raw_videos/)\n"
-    "  --heatmaps-prefix P where the heatmaps live (default heatmaps/)\n"
+    "  --videos-prefix P   where the videos live (default raw_videos/; \"\" = bucket root)\n"
+    "  --heatmaps-prefix P where the heatmaps live (default heatmaps/); the two prefixes may\n"
+    "                      nest (each key belongs to the innermost) but not be the same\n"
     "  --prefix P          only keys whose name after the area prefix starts with P\n"
     "                      (e.g. clip_2025-10- for October 2025)\n"
     "  --verbose           also list the keys already in the dated layout, and S3 log lines\n"
@@ -211,13 +212,15 @@ int run_migrate(const std::vector<std::string> &args_in) {
   try {
     std::unique_ptr<s3::Bucket> bucket = s3::open_bucket(url, common.config);
 
-    print_line(std::string(apply ? (cleanup ? "Migrating (apply, cleanup) " : "Migrating (apply) ")
-                                 : "Migration plan (dry run, nothing is changed) for ") +
-               printable(url.str()) + ": videos under " + printable(layout.videos_prefix) +
-               ", heatmaps under " + printable(layout.heatmaps_prefix) +
-               (layout.name_prefix.empty()
-                    ? ""
-                    : ", names starting with " + printable(layout.name_prefix)));
+    print_line(
+        std::string(apply ? (cleanup ? "Migrating (apply, cleanup) " : "Migrating (apply) ")
+                          : "Migration plan (dry run, nothing is changed) for ") +
+        printable(url.str()) + ": videos under " +
+        (layout.videos_prefix.empty() ? "the bucket root" : printable(layout.videos_prefix)) +
+        ", heatmaps under " +
+        (layout.heatmaps_prefix.empty() ? "the bucket root" : printable(layout.heatmaps_prefix)) +
+        (layout.name_prefix.empty() ? ""
+                                    : ", names starting with " + printable(layout.name_prefix)));
     std::fflush(stdout);
     mig::Plan plan = mig::plan_bucket(*bucket, layout);
     const std::string counts =

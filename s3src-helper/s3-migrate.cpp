@@ -255,19 +255,21 @@ std::string dated_folder(const ClipTime &t) {
 Layout Layout::normalized() const {
   Layout layout = *this;
   for (std::string *prefix : {&layout.videos_prefix, &layout.heatmaps_prefix}) {
-    if (prefix->empty()) {
-      throw Error(ErrorKind::kInvalidArgument,
-                  "the videos and heatmaps prefixes must not be empty (e.g. raw_videos/)");
-    }
-    if (prefix->back() != '/') {
+    if (!prefix->empty() && prefix->back() != '/') {
       prefix->push_back('/');
     }
   }
-  if (starts_with(layout.videos_prefix, layout.heatmaps_prefix) ||
-      starts_with(layout.heatmaps_prefix, layout.videos_prefix)) {
+  const std::string &v = layout.videos_prefix, &h = layout.heatmaps_prefix;
+  if (v == h) {
     throw Error(ErrorKind::kInvalidArgument,
-                "the videos prefix '" + layout.videos_prefix + "' and the heatmaps prefix '" +
-                    layout.heatmaps_prefix + "' overlap; they must be separate folders");
+                "the videos and heatmaps prefixes are the same folder ('" + v +
+                    "'); heatmaps need their own folder, e.g. heatmaps/");
+  }
+  const std::string &outer = v.size() < h.size() ? v : h, &inner = v.size() < h.size() ? h : v;
+  if (starts_with(inner, outer) && is_digit(inner[outer.size()])) {
+    throw Error(ErrorKind::kInvalidArgument, "the prefix '" + inner +
+                                                 "' lies where the dated folders of '" + outer +
+                                                 "' go (YYYY/...); use separate folders");
   }
   return layout;
 }
@@ -353,8 +355,12 @@ bool same_content(Bucket &bucket, const std::string &key_a, const std::string &k
 Plan make_plan(const Layout &layout, const std::vector<ObjectInfo> &video_objects,
                const std::vector<ObjectInfo> &heatmap_objects) {
   Plan plan;
-  auto add_area = [&](const std::vector<ObjectInfo> &objects, const std::string &prefix,
-                      Area area) {
+  // A prefix nested in the other one belongs to its own area only.
+  auto nested_in = [](const std::string &outer, const std::string &inner) {
+    return inner.size() > outer.size() && starts_with(inner, outer) ? inner : std::string();
+  };
+  auto add_area = [&](const std::vector<ObjectInfo> &objects, const std::string &prefix, Area area,
+                      const std::string &exclude) {
     std::vector<const ObjectInfo *> sorted;
     sorted.reserve(objects.size());
     std::unordered_map<std::string, const ObjectInfo *> by_key;
@@ -370,6 +376,7 @@ Plan make_plan(const Layout &layout, const std::vector<ObjectInfo> &video_object
     std::vector<Item> items;
     for (const ObjectInfo *object : sorted) {
       if (!starts_with(object->key, prefix) ||
+          (!exclude.empty() && starts_with(object->key, exclude)) ||
           !starts_with(std::string_view(object->key).substr(prefix.size()), layout.name_prefix)) {
         continue;
       }
@@ -420,8 +427,10 @@ Plan make_plan(const Layout &layout, const std::vector<ObjectInfo> &video_object
       plan.items.push_back(std::move(item));
     }
   };
-  add_area(video_objects, layout.videos_prefix, Area::kVideos);
-  add_area(heatmap_objects, layout.heatmaps_prefix, Area::kHeatmaps);
+  add_area(video_objects, layout.videos_prefix, Area::kVideos,
+           nested_in(layout.videos_prefix, layout.heatmaps_prefix));
+  add_area(heatmap_objects, layout.heatmaps_prefix, Area::kHeatmaps,
+           nested_in(layout.heatmaps_prefix, layout.videos_prefix));
   return plan;
 }
 

@@ -47,8 +47,10 @@ struct Layout {
   // October 2025); empty = everything.
   std::string name_prefix;
 
-  // Adds the trailing slashes; throws Error(kInvalidArgument) when a prefix is empty or one
-  // prefix contains the other (a key would then belong to both areas).
+  // Adds the trailing slashes. One prefix may contain the other (videos "" and heatmaps
+  // "heatmaps/": the outer area then skips the inner one). Throws Error(kInvalidArgument) when
+  // they are the same folder, or when the inner one could hold the outer one's dated folders
+  // (it starts with a digit after the outer prefix, e.g. "media/" and "media/2025/").
   Layout normalized() const;
 };
 

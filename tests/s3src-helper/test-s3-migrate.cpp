@@ -175,8 +175,16 @@ void test_layout_normalizes_and_rejects_overlap() {
   mig::Layout n = layout.normalized();
   assert_str(n.videos_prefix, "cam/videos/");
   assert_str(n.heatmaps_prefix, "cam/maps/");
-  for (auto prefixes : std::vector<std::pair<const char *, const char *>>{
-           {"media/", "media/"}, {"media/", "media/heatmaps/"}, {"", "heatmaps/"}, {"a/", ""}}) {
+  layout.videos_prefix = "";
+  layout.heatmaps_prefix = "heatmaps";
+  n = layout.normalized();
+  assert_str(n.videos_prefix, "");
+  assert_str(n.heatmaps_prefix, "heatmaps/");
+  for (auto prefixes : std::vector<std::pair<const char *, const char *>>{{"media/", "media/"},
+                                                                          {"media", "media/"},
+                                                                          {"", ""},
+                                                                          {"media/", "media/2025/"},
+                                                                          {"2025/", ""}}) {
     mig::Layout bad;
     bad.videos_prefix = prefixes.first;
     bad.heatmaps_prefix = prefixes.second;
@@ -188,6 +196,27 @@ void test_layout_normalizes_and_rejects_overlap() {
     }
     g_assert_true(threw);
   }
+}
+
+void test_plan_nested_prefixes() {
+  // Videos at the bucket root, heatmaps in a folder: each key belongs to one area only.
+  mig::Layout layout;
+  layout.videos_prefix = "";
+  layout = layout.normalized();
+  std::vector<ObjectInfo> all = {object("clip_2025-10-20_13-57-04.mp4"), object("notes.txt"),
+                                 object("heatmaps/clip_2025-10-20_13-57-04_heatmap.jpg"),
+                                 object("heatmaps/readme.txt")};
+  std::vector<ObjectInfo> heatmaps(all.begin() + 2, all.end());
+  mig::Plan plan = mig::make_plan(layout, all, heatmaps);
+  g_assert_cmpuint(plan.items.size(), ==, 4);
+  const mig::Item *video = find_item(plan, "clip_2025-10-20_13-57-04.mp4");
+  g_assert_true(video->action == mig::Action::kCopy);
+  assert_str(video->dest_key, "2025/10/20/13/clip_2025-10-20_13-57-04.mp4");
+  const mig::Item *map = find_item(plan, "heatmaps/clip_2025-10-20_13-57-04_heatmap.jpg");
+  g_assert_true(map->action == mig::Action::kCopy);
+  g_assert_true(map->area == mig::Area::kHeatmaps);
+  g_assert_true(find_item(plan, "heatmaps/readme.txt")->area == mig::Area::kHeatmaps);
+  g_assert_true(find_item(plan, "notes.txt")->action == mig::Action::kLeftAlone);
 }
 
 // --- planning ---
@@ -530,6 +559,7 @@ int main(int argc, char **argv) {
   g_test_add_func("/s3-migrate/plan/kinds", test_plan_kinds);
   g_test_add_func("/s3-migrate/plan/name-prefix", test_plan_name_prefix_filter);
   g_test_add_func("/s3-migrate/plan/custom-prefixes", test_plan_custom_prefixes);
+  g_test_add_func("/s3-migrate/plan/nested-prefixes", test_plan_nested_prefixes);
   g_test_add_func("/s3-migrate/apply/same-content", test_same_content);
   g_test_add_func("/s3-migrate/apply/copy-verify-cleanup",
                   test_apply_copies_verifies_then_cleans_up);

@@ -102,7 +102,8 @@ helper_status 0 "--help" --help
 helper_status 2 "--cleanup without --apply" "$S3_BUCKET" --cleanup
 helper_status 2 "no BUCKET_URL" --apply
 helper_status 2 "two BUCKET_URLs" "$S3_BUCKET" "$S3_BUCKET"
-helper_status 2 "overlapping prefixes" "$S3_BUCKET" --videos-prefix media/ --heatmaps-prefix media/maps/
+helper_status 2 "the same prefix for both areas" "$S3_BUCKET" --videos-prefix media --heatmaps-prefix media/
+helper_status 2 "a prefix where the dated folders go" "$S3_BUCKET" --videos-prefix media/ --heatmaps-prefix media/2025/
 helper_status 2 "--prefix without a value" "$S3_BUCKET" --prefix
 helper_status 1 "a missing bucket folder" "file://$tmp/missing" --apply
 expect_contains "a missing bucket folder is named" "$tmp/missing" "$(cat "$tmp/helper.log")"
