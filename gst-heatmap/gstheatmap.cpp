@@ -22,9 +22,8 @@
  *
  * ## Example launch line
  * |[
- * gst-launch-1.0 -e filesrc location=walkway.mp4 ! decodebin ! heatmap location=heatmap.jpg !
- * fakesink
- * ]| Writes heatmap.jpg when the file has been played to the end.
+ * gst-launch-1.0 -e filesrc location=in.mp4 ! decodebin ! heatmap location=heat.jpg ! fakesink
+ * ]| Writes heat.jpg when the file has been played to the end.
  * |[
  * gst-launch-1.0 -e v4l2src ! tee name=t t. ! queue ! videoconvert ! autovideosink \
  *     t. ! queue ! heatmap location=heatmap.jpg colormap=inferno ! fakesink
