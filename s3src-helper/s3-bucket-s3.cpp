@@ -11,8 +11,10 @@
 #include <cstring>
 #include <deque>
 #include <optional>
+#include <memory>
 #include <random>
 #include <thread>
+#include <vector>
 
 #include "s3-client.h"
 #include "s3-http.h"
@@ -331,6 +333,8 @@ struct Op {
   std::uint64_t offset = 0;
   std::int64_t length = -1;
   std::function<void(const char *, std::size_t)> sink;
+  // Set by execute(): an attempt failed without a reply, so it may have taken effect.
+  bool maybe_applied = false;
 };
 
 class S3Reader;
@@ -399,6 +403,9 @@ class S3Bucket : public Bucket {
       }
       if (!failure)
         return r;
+      if (r.curl_code != CURLE_OK && r.curl_code != CURLE_COULDNT_CONNECT &&
+          r.curl_code != CURLE_COULDNT_RESOLVE_HOST)
+        op.maybe_applied = true;
       if (this_attempt > 0)
         attempt = 0;  // progress was made: the budget is per stall
       if (!failure->retryable || attempt >= retries)
@@ -499,7 +506,7 @@ class S3Bucket : public Bucket {
     // Streamed: hashing the file first would read it twice.
     op.payload_hash = "UNSIGNED-PAYLOAD";
     add_put_headers(options, &op);
-    http::Response r = execute(op);
+    http::Response r = execute_put(op, options, [&] { return md5_of_fd(fd, path); });
     return put_result(key, op.body_size, options, r);
   }
 
@@ -512,7 +519,7 @@ class S3Bucket : public Bucket {
     op.has_body = true;
     op.payload_hash = sigv4::sha256_hex(data);
     add_put_headers(options, &op);
-    http::Response r = execute(op);
+    http::Response r = execute_put(op, options, [&] { return md5_of(data); });
     return put_result(key, data.size(), options, r);
   }
 
@@ -551,6 +558,55 @@ class S3Bucket : public Bucket {
   std::shared_ptr<Context> context() const { return ctx_; }
 
  private:
+  // With If-None-Match, a retry after a lost reply meets our own first write as "the key
+  // exists": it is ours when the stored ETag is the MD5 of what we sent.
+  http::Response execute_put(Op &op, const PutOptions &options,
+                             const std::function<std::string()> &our_md5) {
+    try {
+      return execute(op);
+    } catch (const Error &e) {
+      if (e.kind() != ErrorKind::kPreconditionFailed || !options.if_none_match || !op.maybe_applied)
+        throw;
+      ObjectInfo stored = head(op.key);
+      if (g_ascii_strcasecmp(stored.etag.c_str(), our_md5().c_str()) != 0)
+        throw;
+      log(LogLevel::kInfo, "PUT " + ctx_->object_name(op.key) +
+                               ": the reply was lost but the stored object is ours (same MD5)");
+      http::Response r;
+      r.status = 200;
+      r.headers["etag"] = "\"" + stored.etag + "\"";
+      r.headers["last-modified"] = stored.last_modified;
+      return r;
+    }
+  }
+
+  static std::string md5_of(std::string_view data) {
+    std::unique_ptr<gchar, decltype(&g_free)> s(
+        g_compute_checksum_for_data(G_CHECKSUM_MD5, reinterpret_cast<const guchar *>(data.data()),
+                                    data.size()),
+        g_free);
+    return s.get();
+  }
+
+  static std::string md5_of_fd(int fd, const std::string &path) {
+    std::unique_ptr<GChecksum, decltype(&g_checksum_free)> sum(g_checksum_new(G_CHECKSUM_MD5),
+                                                               g_checksum_free);
+    std::vector<char> buf(256 * 1024);
+    off_t pos = 0;
+    for (;;) {
+      ssize_t n = pread(fd, buf.data(), buf.size(), pos);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        throw Error(ErrorKind::kIo, "cannot read " + path + ": " + std::strerror(errno));
+      if (n == 0)
+        break;
+      g_checksum_update(sum.get(), reinterpret_cast<const guchar *>(buf.data()), n);
+      pos += n;
+    }
+    return g_checksum_get_string(sum.get());
+  }
+
   static void add_put_headers(const PutOptions &options, Op *op) {
     op->headers.emplace_back("content-type", options.content_type.empty()
                                                  ? std::string("application/octet-stream")

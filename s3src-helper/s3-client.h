@@ -105,6 +105,8 @@ struct ListPage {
 struct PutOptions {
   std::string content_type;    // empty: application/octet-stream
   bool if_none_match = false;  // fail with kPreconditionFailed when the key exists
+  // (S3 library note) If a retry follows a lost reply and then finds the key, the write counts
+  // as ours when the stored ETag is the MD5 of what was sent (an identical object).
 };
 
 // A sequential reader over one object: one streaming ranged GET; a dropped connection is resumed

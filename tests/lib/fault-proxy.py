@@ -13,6 +13,9 @@ Faults (each rule has a method, a regular expression searched in the request tar
   reset:K      forward, send the response headers and the first K body bytes, then reset the
                connection (TCP RST)
   close:K      like reset:K but a clean close (FIN) after K body bytes
+               (reset/close need a reply body longer than K; shorter replies pass unharmed)
+  drop         forward the request, let the server answer, discard the answer and reset the
+               connection: the request took effect but the client cannot know
   stall        read the request and never answer (the connection stays open until the client
                gives up or --stall-seconds passes)
   delay:MS     forward after waiting MS milliseconds
@@ -70,7 +73,7 @@ class Rule:
         self.action = str(action)
         self.count = int(count)
         kind, _, arg = self.action.partition(":")
-        if kind not in ("503", "500", "status", "reset", "close", "stall", "delay"):
+        if kind not in ("503", "500", "status", "reset", "close", "stall", "delay", "drop"):
             raise ValueError(f"unknown fault action '{self.action}'")
         if kind in ("status", "reset", "close", "delay") and not arg.isdigit():
             raise ValueError(f"fault action '{self.action}' needs a number after ':'")
@@ -358,7 +361,7 @@ class Handler(socketserver.BaseRequestHandler):
                 if expects:
                     # Answer 100 ourselves: the proxy reads the body before the upstream sees it.
                     headers = [(n, v) for n, v in headers if n.lower() != "expect"]
-                    if rule is None or rule.kind in ("reset", "close", "delay"):
+                    if rule is None or rule.kind in ("reset", "close", "delay", "drop"):
                         client.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
                 if rule is not None and rule.kind in ("503", "500", "status", "stall"):
                     if rule.kind == "stall":
@@ -431,6 +434,13 @@ class Handler(socketserver.BaseRequestHandler):
             up_length, up_chunked = 0, False
         else:
             up_length = int(up_length) if up_length is not None else (None if up_chunked else None)
+        if rule is not None and rule.kind == "drop":
+            # The server did the work; the client never hears about it.
+            relay_body(self.upstream, self.up_buf, up_length, up_chunked, lambda _d: None)
+            state.record(method, target, status, "drop: reply discarded, connection reset")
+            client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.close_upstream()
+            return None
         client.sendall(up_head)
         limit = rule.arg if rule is not None and rule.kind in ("reset", "close") else None
         leftover = relay_body(self.upstream, self.up_buf, up_length, up_chunked, client.sendall,

@@ -146,11 +146,8 @@ def main():
         # Control file: stall once (client times out), then normal; 500 for PUT.
         with open(control, "w") as f:
             json.dump({"rules": [{"method": "GET", "path": "^/s$", "action": "stall", "count": 1},
-                                 {"method": "PUT", "path": "^/p", "action": "500", "count": 1},
-                                 {"method": "*", "path": "^/d", "action": "delay:300",
-                                  "count": 1},
-                                 {"method": "GET", "path": "^/st", "action": "status:404",
-                                  "count": 1}]}, f)
+                                 {"method": "PUT", "path": "^/p", "action": "500", "count": 1}]},
+                      f)
         t0 = time.monotonic()
         try:
             get("/s", conn(timeout=1))
@@ -177,6 +174,20 @@ def main():
         r = c.getresponse()
         r.read()
         check(r.status == 200 and STORE["/e"] == b"12345", "Expect: 100-continue upload")
+        control_post("rules", json.dumps({"rules": [
+            {"method": "PUT", "path": "^/dropped", "action": "drop", "count": 1}]}).encode())
+        c = conn()
+        try:
+            c.request("PUT", "/dropped", body=b"took effect")
+            c.getresponse().read()
+            check(False, "drop")
+        except (ConnectionResetError, http.client.RemoteDisconnected):
+            check(STORE.get("/dropped") == b"took effect", "drop: request applied, reply lost")
+        with open(control, "w") as f:  # a new mtime: the control file applies again
+            json.dump({"rules": [{"method": "*", "path": "^/d$", "action": "delay:300",
+                                  "count": 1},
+                                 {"method": "GET", "path": "^/st", "action": "status:404",
+                                  "count": 1}]}, f)
         t0 = time.monotonic()
         check(get("/d") == (200, BLOB) and time.monotonic() - t0 >= 0.3, "delay:300")
         check(get("/st")[0] == 404, "status:404")

@@ -521,6 +521,23 @@ void test_faults() {
   s3::Error re = error_of([&] { read_all(*open(proxied(1))->open_reader("fault/blob", 0)); });
   g_assert_true(re.kind() == s3::ErrorKind::kServer);
 
+  // An atomic create whose reply is lost: the retry meets our own object (412), which the
+  // library recognises by its MD5; someone else's object still fails.
+  proxy_rules(
+      R"({"rules":[{"method":"PUT","path":"^/s3lib/fault/claim","action":"drop","count":1}]})");
+  before = proxy_faults();
+  s3::PutOptions once;
+  once.if_none_match = true;
+  s3::ObjectInfo claimed = b->put_data("fault/claim", "worker 7", once);
+  g_assert_cmpint(proxy_faults() - before, ==, 1);
+  assert_str(claimed.etag, md5_hex("worker 7"));
+  assert_str(get_all(*direct, "fault/claim"), "worker 7");
+  proxy_rules(
+      R"({"rules":[{"method":"PUT","path":"^/s3lib/fault/claim","action":"drop","count":1}]})");
+  g_assert_true(error_of([&] { b->put_data("fault/claim", "worker 8", once); }).kind() ==
+                s3::ErrorKind::kPreconditionFailed);
+  assert_str(get_all(*direct, "fault/claim"), "worker 7");
+
   // A stalled server: kTimeout after timeout_s, not a hang.
   proxy_rules(R"({"rules":[{"method":"*","path":"^/s3lib/fault/","action":"stall","count":-1}]})");
   t0 = Clock::now();
