@@ -58,7 +58,9 @@ GST_DEBUG_CATEGORY_STATIC(gst_heatmap_debug);
 #define DEFAULT_METHOD GST_HEATMAP_METHOD_MOG2
 #define DEFAULT_HISTORY 500
 #define MAX_HISTORY 100000
-#define DEFAULT_VAR_THRESHOLD 16.0
+#define DEFAULT_VAR_THRESHOLD -1.0  // the method's own usual value
+#define MOG2_VAR_THRESHOLD 16.0
+#define KNN_VAR_THRESHOLD 400.0
 #define MAX_VAR_THRESHOLD 10000.0
 #define DEFAULT_DETECT_SHADOWS TRUE
 #define DEFAULT_KEEP_SHADOWS FALSE
@@ -76,7 +78,7 @@ constexpr heatmap::Settings kCoreSettings{};
 constexpr heatmap::RenderSettings kCoreRender{};
 static_assert(kCoreSettings.downscale == DEFAULT_DOWNSCALE, "downscale default differs from core");
 static_assert(kCoreSettings.history == DEFAULT_HISTORY, "history default differs from core");
-static_assert(kCoreSettings.var_threshold == DEFAULT_VAR_THRESHOLD, "var-threshold default");
+static_assert(kCoreSettings.var_threshold == MOG2_VAR_THRESHOLD, "var-threshold default");
 static_assert(kCoreSettings.detect_shadows == DEFAULT_DETECT_SHADOWS, "detect-shadows default");
 static_assert(kCoreSettings.keep_shadows == DEFAULT_KEEP_SHADOWS, "keep-shadows default");
 static_assert(kCoreSettings.learning_rate == DEFAULT_LEARNING_RATE, "learning-rate default");
@@ -113,12 +115,20 @@ enum {
 
 namespace {
 
+// The core's model defaults, except var-threshold, which is "the method's own" until set.
+heatmap::Settings default_model_properties() {
+  heatmap::Settings settings;
+  settings.var_threshold = DEFAULT_VAR_THRESHOLD;
+  return settings;
+}
+
 // Property values; guarded by GST_OBJECT_LOCK because the application may set them while the
 // streaming thread reads them.
 struct Props {
   std::string location;      // empty: no JPEG
   std::string raw_location;  // empty: no PNG
-  heatmap::Settings model;   // handed to the accumulator at start and at every reset
+  // Handed to the accumulator at start and at every reset (var_threshold < 0 resolved first).
+  heatmap::Settings model = default_model_properties();
   heatmap::RenderSettings render;
   int quality = DEFAULT_QUALITY;
   guint frame_step = DEFAULT_FRAME_STEP;
@@ -214,6 +224,11 @@ static heatmap::Settings current_model_settings(GstHeatmap *self) {
   GST_OBJECT_LOCK(self);
   heatmap::Settings settings = self->priv.props.model;
   GST_OBJECT_UNLOCK(self);
+  // The two subtractors measure distance differently, so one fixed default would suit only
+  // one of them: `method=knn` alone must work as well as the default mog2.
+  if (settings.var_threshold < 0)
+    settings.var_threshold =
+        settings.method == heatmap::Method::kKnn ? KNN_VAR_THRESHOLD : MOG2_VAR_THRESHOLD;
   return settings;
 }
 
@@ -636,10 +651,11 @@ static void gst_heatmap_class_init(GstHeatmapClass *klass) {
       gobject_class, PROP_VAR_THRESHOLD,
       g_param_spec_double("var-threshold", "Foreground threshold",
                           "Distance from the background model above which a pixel counts as "
-                          "moving, 0..10000: squared Mahalanobis distance for mog2 (typically "
-                          "16), squared distance for knn (typically 400). Lower finds fainter "
-                          "motion and more noise. Takes effect at the next stream or flush",
-                          0.0, MAX_VAR_THRESHOLD, DEFAULT_VAR_THRESHOLD, kLive));
+                          "moving, 0..10000: squared Mahalanobis distance for mog2, squared "
+                          "distance for knn. -1: the method's usual value, 16 for mog2 and 400 "
+                          "for knn. Lower finds fainter motion and more noise. Takes effect at "
+                          "the next stream or flush",
+                          -1.0, MAX_VAR_THRESHOLD, DEFAULT_VAR_THRESHOLD, kLive));
   g_object_class_install_property(
       gobject_class, PROP_DETECT_SHADOWS,
       g_param_spec_boolean("detect-shadows", "Detect shadows",

@@ -340,6 +340,7 @@ GST_START_TEST(test_property_defaults) {
   };
   fail_unless_equals_float(def_double("downscale"), 0.25);
   fail_unless_equals_float(def_double("learning-rate"), -1.0);
+  fail_unless_equals_float(def_double("var-threshold"), -1.0);
   fail_unless_equals_int(
       G_PARAM_SPEC_INT(g_object_class_find_property(klass, "quality"))->default_value, 90);
   fail_unless_equals_int(
@@ -385,7 +386,7 @@ GST_START_TEST(test_properties_reject_out_of_range) {
   expect_rejected(e, "blur", -1.0);
   expect_rejected(e, "learning-rate", -2.0);
   expect_rejected(e, "learning-rate", 1.5);
-  expect_rejected(e, "var-threshold", -1.0);
+  expect_rejected(e, "var-threshold", -1.5);
   expect_rejected(e, "colormap", 99);
   expect_rejected(e, "method", 7);
   gdouble downscale;
@@ -900,6 +901,13 @@ GST_START_TEST(test_model_properties_reach_the_core) {
                      "learning-rate", 0.05, NULL);
       },
       knn);
+  // var-threshold -1 (default) means the method's usual value: 400 for knn, 16 for mog2.
+  heatmap::Settings knn_default;
+  knn_default.method = heatmap::Method::kKnn;
+  knn_default.var_threshold = 400;
+  check_model_settings([](GstElement *e) { gst_util_set_object_arg(G_OBJECT(e), "method", "knn"); },
+                       knn_default);
+  check_model_settings([](GstElement *) {}, heatmap::Settings());
   heatmap::Settings keep;  // shadows detected but counted; a short history
   keep.var_threshold = 25;
   keep.keep_shadows = true;
