@@ -354,6 +354,32 @@ GST_START_TEST(test_property_defaults) {
 }
 GST_END_TEST;
 
+GST_START_TEST(test_inspect_is_a_manual) {
+  // gst-inspect-1.0 heatmap is the user's manual: every own property explains itself.
+  Fixture f;
+  guint n = 0;
+  GParamSpec **specs = g_object_class_list_properties(G_OBJECT_GET_CLASS(f.element()), &n);
+  int own = 0;
+  for (guint i = 0; i < n; ++i) {
+    if (specs[i]->owner_type != G_OBJECT_TYPE(f.element()))
+      continue;
+    ++own;
+    const gchar *blurb = g_param_spec_get_blurb(specs[i]);
+    fail_unless(blurb != NULL && strlen(blurb) >= 40, "%s: blurb too short", specs[i]->name);
+  }
+  g_free(specs);
+  fail_unless_equals_int(own, 16);
+  GstElementFactory *factory = gst_element_get_factory(f.element());
+  const gchar *description =
+      gst_element_factory_get_metadata(factory, GST_ELEMENT_METADATA_DESCRIPTION);
+  fail_unless(description != NULL && strlen(description) > 100);
+  // Every OpenCV colormap is offered.
+  GParamSpec *colormap = g_object_class_find_property(G_OBJECT_GET_CLASS(f.element()), "colormap");
+  fail_unless_equals_int(G_PARAM_SPEC_ENUM(colormap)->enum_class->n_values,
+                         cv::COLORMAP_DEEPGREEN + 1);
+}
+GST_END_TEST;
+
 // Sets `name` to an out-of-range value and checks GLib refused it and the old value stayed.
 template <typename T>
 void expect_rejected(GstElement *e, const char *name, T bad) {
@@ -936,6 +962,7 @@ static Suite *heatmap_suite(void) {
   tcase_add_test(tc, test_read_only_frames_pass_unchanged);
   tcase_add_test(tc, test_properties_round_trip);
   tcase_add_test(tc, test_property_defaults);
+  tcase_add_test(tc, test_inspect_is_a_manual);
   tcase_add_test(tc, test_properties_reject_out_of_range);
   tcase_add_test(tc, test_eos_writes_jpeg_and_png_matching_core);
   tcase_add_test(tc, test_message_posted_without_location);
