@@ -339,6 +339,23 @@ struct Op {
 
 class S3Reader;
 
+// "bytes 0-9/1234" -> 1234.
+bool content_range_total(const std::string &content_range, std::uint64_t *total) {
+  std::size_t slash = content_range.rfind('/');
+  if (slash == std::string::npos || content_range.compare(slash + 1, std::string::npos, "*") == 0)
+    return false;
+  *total = std::strtoull(content_range.c_str() + slash + 1, nullptr, 10);
+  return true;
+}
+
+// How many bytes a ranged GET of op should deliver in all: its length, cut at the object's end.
+std::uint64_t expected_length(const Op &op, const std::string &content_range) {
+  std::uint64_t length = static_cast<std::uint64_t>(op.length), total = 0;
+  if (content_range_total(content_range, &total))
+    length = std::min(length, total > op.offset ? total - op.offset : 0);
+  return length;
+}
+
 class S3Bucket : public Bucket {
  public:
   S3Bucket(const Url &url, const Config &config) : ctx_(std::make_shared<Context>(url, config)) {}
@@ -366,6 +383,10 @@ class S3Bucket : public Bucket {
       request.body_fd = op.body_fd;
       request.body_size = op.body_size;
       request.has_body = op.has_body;
+      if (op.ranged) {
+        request.skip_if_200 = op.offset + delivered;
+        request.cap_if_200 = op.length < 0 ? -1 : op.length - static_cast<std::int64_t>(delivered);
+      }
       std::uint64_t this_attempt = 0;
       if (op.sink) {
         request.sink = [&](const char *data, std::size_t len) {
@@ -395,7 +416,8 @@ class S3Bucket : public Bucket {
           as_error.status = retryable_code(body.code) ? 500 : 400;
           failure = ctx_->http_failure(what, op.key, as_error, attempt + 1);
         }
-      } else if (op.ranged && op.length >= 0 && delivered < static_cast<std::uint64_t>(op.length)) {
+      } else if (op.ranged && op.length >= 0 &&
+                 delivered < expected_length(op, r.header("content-range"))) {
         // A clean end before the promised length: the connection was cut.
         failure = Failure{Error(ErrorKind::kServer, "the reply to " + what + " ended early after " +
                                                         std::to_string(delivered) + " bytes"),
@@ -743,13 +765,13 @@ class S3Reader : public Reader {
       // A server that ignores Range sends the whole object: skip up to where we are.
       if (r.status == 200)
         skip_ = request_offset_;
-      if (!has_end_) {
-        std::string cr = r.header("content-range");
-        std::size_t slash = cr.rfind('/');
-        if (r.status == 206 && slash != std::string::npos && cr.substr(slash + 1) != "*") {
-          end_ = std::strtoull(cr.c_str() + slash + 1, nullptr, 10);
-          has_end_ = true;
-        } else if (r.status == 200) {
+      std::uint64_t total = 0;
+      if (r.status == 206 && content_range_total(r.header("content-range"), &total)) {
+        // A range past the end is cut to the object, as S3 does.
+        end_ = has_end_ ? std::min(end_, total) : total;
+        has_end_ = true;
+      } else if (!has_end_) {
+        if (r.status == 200) {
           end_ = std::strtoull(r.header("content-length").c_str(), nullptr, 10);
           has_end_ = !r.header("content-length").empty();
         }

@@ -115,9 +115,23 @@ size_t Transfer::on_write(char *data, size_t size, size_t n, void *self) {
   }
   if (t->request_.pause_before_write && t->request_.pause_before_write())
     return CURL_WRITEFUNC_PAUSE;
+  const char *from = data;
+  size_t take = len;
+  if (t->response_.status == 200 && (t->request_.skip_if_200 > 0 || t->request_.cap_if_200 >= 0)) {
+    std::uint64_t begin = t->request_.skip_if_200;
+    std::uint64_t end = t->request_.cap_if_200 < 0
+                            ? UINT64_MAX
+                            : begin + static_cast<std::uint64_t>(t->request_.cap_if_200);
+    std::uint64_t lo = std::max(begin, t->body_pos_), hi = std::min(end, t->body_pos_ + len);
+    from = data + (lo - std::min(lo, t->body_pos_));
+    take = hi > lo ? static_cast<size_t>(hi - lo) : 0;
+  }
+  t->body_pos_ += len;
+  if (take == 0)
+    return len;
   try {
-    t->request_.sink(data, len);
-    t->response_.delivered += len;
+    t->request_.sink(from, take);
+    t->response_.delivered += take;
   } catch (...) {
     t->sink_error_ = std::current_exception();
     return CURL_WRITEFUNC_ERROR;

@@ -48,6 +48,10 @@ struct Request {
   // Asked before each 2xx chunk goes to the sink: true pauses the transfer (curl_easy_pause)
   // and curl hands the same chunk over again once it is resumed.
   std::function<bool()> pause_before_write;
+  // For a ranged GET: a server that ignores Range answers 200 with the whole object, so the
+  // sink then gets only bytes [skip_if_200, skip_if_200 + cap_if_200) (cap < 0: to the end).
+  std::uint64_t skip_if_200 = 0;
+  std::int64_t cap_if_200 = -1;
   int connect_timeout_s = 10;
   int timeout_s = 30;  // low-speed timeout: abort after this long with no data
   bool verify_tls = true;
@@ -94,6 +98,7 @@ class Transfer {
   Slist header_list_;
   char error_buf_[CURL_ERROR_SIZE] = {};
   std::uint64_t upload_pos_ = 0;
+  std::uint64_t body_pos_ = 0;  // bytes of a 2xx body seen by on_write
   std::exception_ptr sink_error_;
   CURL *easy_ = nullptr;
 };

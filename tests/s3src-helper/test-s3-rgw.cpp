@@ -320,6 +320,10 @@ void test_ranges_and_reader() {
   assert_str(get_all(*b, "range/blob", 1000000, 65536), data.substr(1000000, 65536));
   assert_str(get_all(*b, "range/blob", data.size() - 5), data.substr(data.size() - 5));
   g_assert_true(get_all(*b, "range/blob") == data);
+  // A length past the end is cut to the object, without retries.
+  assert_str(get_all(*b, "range/blob", data.size() - 50, 1000), data.substr(data.size() - 50));
+  auto past = b->open_reader("range/blob", data.size() - 70, 5000);
+  assert_str(read_all(*past), data.substr(data.size() - 70));
   g_assert_true(error_of([&] { get_all(*b, "range/blob", data.size() + 10); }).kind() ==
                 s3::ErrorKind::kRangeNotSatisfiable);
 
