@@ -1,6 +1,12 @@
 // test-s3-core.cpp: unit tests of the S3 library's pure parts: SigV4, URLs, config, XML, redaction.
 #include <glib.h>
 #include <glib/gstdio.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -647,6 +653,81 @@ void test_addressing() {
   }
 }
 
+// ---- a plain HTTP server that ignores Range (python3 -m http.server), anonymous access ----
+void test_server_ignoring_range() {
+  gchar *dir = g_dir_make_tmp("s3-norange-XXXXXX", nullptr);
+  std::string root = dir;
+  g_free(dir);
+  g_assert_cmpint(g_mkdir((root + "/bucket").c_str(), 0755), ==, 0);
+  std::string data(300000, '\0');
+  for (std::size_t i = 0; i < data.size(); i++)
+    data[i] = static_cast<char>(i * 131 % 253);
+  g_assert_true(
+      g_file_set_contents((root + "/bucket/obj").c_str(), data.data(), data.size(), nullptr));
+
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  g_assert_cmpint(bind(fd, reinterpret_cast<sockaddr *>(&addr), sizeof addr), ==, 0);
+  socklen_t alen = sizeof addr;
+  getsockname(fd, reinterpret_cast<sockaddr *>(&addr), &alen);
+  close(fd);
+  std::string port = std::to_string(ntohs(addr.sin_port));
+  const gchar *argv[] = {"/usr/bin/python3", "-m",          "http.server", port.c_str(), "--bind",
+                         "127.0.0.1",        "--directory", root.c_str(),  nullptr};
+  GPid pid = 0;
+  auto die_with_parent = [](gpointer) { prctl(PR_SET_PDEATHSIG, SIGTERM); };
+  g_assert_true(g_spawn_async(nullptr, const_cast<gchar **>(argv), nullptr,
+                              GSpawnFlags(G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDOUT_TO_DEV_NULL |
+                                          G_SPAWN_STDERR_TO_DEV_NULL),
+                              die_with_parent, nullptr, &pid, nullptr));
+  s3::Config config;
+  config.endpoint = "http://127.0.0.1:" + port;  // no keys: unsigned requests
+  config.retries = 0;
+  s3::Url u;
+  u.bucket = "bucket";
+  auto b = s3::open_bucket(u, config);
+  for (int i = 0; i < 100; i++) {
+    try {
+      b->head("obj");
+      break;
+    } catch (const s3::Error &) {
+      g_usleep(100000);
+    }
+  }
+  g_assert_cmpuint(b->head("obj").size, ==, data.size());
+  std::string got;
+  b->get("obj", 1000, 5000, [&](const char *d, std::size_t n) { got.append(d, n); });
+  g_assert_true(got == data.substr(1000, 5000));
+  got.clear();
+  b->get("obj", 299000, -1, [&](const char *d, std::size_t n) { got.append(d, n); });
+  g_assert_true(got == data.substr(299000));
+  auto r = b->open_reader("obj", 123456, -1, 65536);
+  got.clear();
+  char buf[10000];
+  while (std::size_t n = r->read(buf, sizeof buf))
+    got.append(buf, n);
+  g_assert_true(got == data.substr(123456));
+  auto r2 = b->open_reader("obj", 7, 100);
+  got.clear();
+  while (std::size_t n = r2->read(buf, sizeof buf))
+    got.append(buf, n);
+  g_assert_true(got == data.substr(7, 100));
+  try {
+    b->head("missing");
+    g_error("a missing object was found");
+  } catch (const s3::Error &e) {
+    g_assert_true(e.kind() == s3::ErrorKind::kNotFound);
+  }
+  kill(pid, SIGTERM);
+  waitpid(pid, nullptr, 0);
+  g_spawn_close_pid(pid);
+  g_unlink((root + "/bucket/obj").c_str());
+  g_rmdir((root + "/bucket").c_str());
+  g_rmdir(root.c_str());
+}
+
 }  // namespace
 
 int main(int argc, char **argv) {
@@ -661,5 +742,6 @@ int main(int argc, char **argv) {
   g_test_add_func("/s3/xml/error-and-copy", test_xml_error_and_copy);
   g_test_add_func("/s3/redact-url", test_redact_url);
   g_test_add_func("/s3/addressing-path-virtual-host", test_addressing);
+  g_test_add_func("/s3/http/server-ignoring-range", test_server_ignoring_range);
   return g_test_run();
 }
