@@ -409,25 +409,32 @@ class Handler(socketserver.BaseRequestHandler):
         """Relays one request and its response; returns leftover client bytes or None to close."""
         state = self.server.state
         client = self.request
+        bodiless = length == 0 and not chunked
+        body_taken = False
         for attempt in range(2):
+            reused = self.upstream is not None
             try:
                 self.connect_upstream()
                 self.upstream.sendall(build_head(first, headers))
+                if not body_taken:
+                    body_taken = True
+                    buf = relay_body(client, buf, length, chunked, self.upstream.sendall)
+                up_head, self.up_buf = read_head(self.upstream, self.up_buf)
                 break
-            except OSError:
-                # A kept-alive upstream connection may have been closed by the server meanwhile.
+            except (OSError, ClientGone):
+                # A kept-alive upstream connection the server closed meanwhile: the request can
+                # go again on a new one, unseen by the client, unless its body is spent.
                 self.close_upstream()
-                if attempt == 1:
+                if attempt == 1 or not reused or (body_taken and not bodiless):
                     raise
-        buf = relay_body(client, buf, length, chunked, self.upstream.sendall)
 
         while True:
-            up_head, self.up_buf = read_head(self.upstream, self.up_buf)
             status_line, up_headers = parse_headers(up_head)
             status = int(status_line.split(" ", 2)[1])
-            if 100 <= status < 200:
-                continue  # interim replies were already answered by the proxy
-            break
+            if not 100 <= status < 200:
+                break
+            # Interim replies were already answered by the proxy: wait for the final one.
+            up_head, self.up_buf = read_head(self.upstream, self.up_buf)
         up_length = header(up_headers, "content-length")
         up_chunked = "chunked" in (header(up_headers, "transfer-encoding") or "").lower()
         if method == "HEAD" or status in (204, 304):

@@ -43,6 +43,8 @@ class Upstream(http.server.BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
+        if self.path == "/silent-close":
+            self.close_connection = True  # like a server's idle timeout: no "Connection: close"
 
     def do_HEAD(self):
         self.send_response(200)
@@ -124,6 +126,17 @@ def main():
         check(after["requests"] - before["requests"] == 5, "5 requests counted")
         check(after["connections"] - before["connections"] == 2, "1 connection (+1 control)")
         check(after["by_method"]["GET"] >= 8, "counted by method")
+
+        # An upstream that drops a kept-alive connection silently: the proxy reconnects and
+        # the client sees nothing.
+        c = conn()
+        check(get("/silent-close", c) == (200, BLOB), "request before a silent upstream close")
+        time.sleep(0.2)
+        check(get("/after", c) == (200, BLOB), "next request on a fresh upstream connection")
+        c.request("PUT", "/silent-put", body=b"abc")
+        r = c.getresponse()
+        r.read()
+        check(r.status == 200 and STORE["/silent-put"] == b"abc", "PUT after it")
 
         # Control endpoint: reset after 1000 body bytes, once.
         rules = {"rules": [{"method": "GET", "path": "^/r", "action": "reset:1000", "count": 1}]}
