@@ -369,7 +369,9 @@ class S3Bucket : public Bucket {
     std::string etag;  // of the first reply, to make sure a resumed GET reads the same object
     for (int attempt = 0;; attempt++) {
       Pairs headers = op.headers;
-      if (op.ranged) {
+      // A whole-object GET asks for a range only to resume: a range on an empty object is
+      // answered 416.
+      if (op.ranged && (op.offset + delivered > 0 || op.length >= 0)) {
         std::uint64_t start = op.offset + delivered;
         std::string range = "bytes=" + std::to_string(start) + "-";
         if (op.length >= 0)
@@ -492,7 +494,6 @@ class S3Bucket : public Bucket {
       return 0;
     Op op;
     op.key = key;
-    op.ranged = offset > 0 || length >= 0;
     op.offset = offset;
     op.length = length;
     std::uint64_t total = 0;
@@ -725,10 +726,13 @@ class S3Reader : public Reader {
 
   void start_transfer() {
     sigv4::Pairs headers;
-    std::string range = "bytes=" + std::to_string(offset_) + "-";
-    if (has_end_)
-      range += std::to_string(end_ - 1);
-    headers.emplace_back("range", range);
+    // No Range for a whole object (a range on an empty object is answered 416).
+    if (offset_ > 0 || has_end_) {
+      std::string range = "bytes=" + std::to_string(offset_) + "-";
+      if (has_end_)
+        range += std::to_string(end_ - 1);
+      headers.emplace_back("range", range);
+    }
     if (!etag_.empty())
       headers.emplace_back("if-match", "\"" + etag_ + "\"");
     http::Request request = ctx_->build("GET", key_, {}, headers, sigv4::sha256_hex(""));
@@ -787,7 +791,6 @@ class S3Reader : public Reader {
       return;
     chunks_.emplace_back(data, len);
     buffered_ += len;
-    received_ += len;
   }
 
   void pump(bool wait) {
@@ -879,7 +882,6 @@ class S3Reader : public Reader {
   std::size_t buffered_ = 0;
   std::uint64_t skip_ = 0;
   std::uint64_t request_offset_ = 0;
-  std::uint64_t received_ = 0;
   std::string etag_;
   bool done_ = false;
   bool paused_ = false;

@@ -320,6 +320,16 @@ void test_ranges_and_reader() {
   assert_str(get_all(*b, "range/blob", 1000000, 65536), data.substr(1000000, 65536));
   assert_str(get_all(*b, "range/blob", data.size() - 5), data.substr(data.size() - 5));
   g_assert_true(get_all(*b, "range/blob") == data);
+  // An empty object: get, reader, copy.
+  s3::ObjectInfo empty = b->put_data("range/empty", "");
+  assert_str(empty.etag, md5_hex(""));
+  g_assert_cmpuint(b->head("range/empty").size, ==, 0);
+  assert_str(get_all(*b, "range/empty"), "");
+  auto er = b->open_reader("range/empty", 0);
+  assert_str(read_all(*er), "");
+  assert_str(b->copy("range/empty", "range/empty-copy").etag, md5_hex(""));
+  b->remove("range/empty-copy");
+
   // A length past the end is cut to the object, without retries.
   assert_str(get_all(*b, "range/blob", data.size() - 50, 1000), data.substr(data.size() - 50));
   auto past = b->open_reader("range/blob", data.size() - 70, 5000);
