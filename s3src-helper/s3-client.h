@@ -24,7 +24,8 @@ enum class Addressing {
 // S3_SESSION_TOKEN/AWS_SESSION_TOKEN, S3_FORCE_PATH_STYLE (true/false),
 // S3_VERIFY_TLS (default true). Callers override fields afterwards (flags, properties).
 struct Config {
-  std::string endpoint;  // "" = AWS; else e.g. http://127.0.0.1:9000 or https://x.r2.cloudflarestorage.com
+  // "" = AWS; else e.g. http://127.0.0.1:9000 or https://x.r2.cloudflarestorage.com
+  std::string endpoint;
   std::string region = "us-east-1";
   std::string access_key;
   std::string secret_key;
@@ -42,19 +43,19 @@ struct Config {
 
 // What went wrong, coarse enough for callers to act on.
 enum class ErrorKind {
-  kInvalidArgument,     // bad URL, bad option, unsupported operation for this backend
-  kNotFound,            // NoSuchKey / 404 / missing file
+  kInvalidArgument,  // bad URL, bad option, unsupported operation for this backend
+  kNotFound,         // NoSuchKey / 404 / missing file
   kNoSuchBucket,
-  kAccessDenied,        // 403 other than a bad signature
-  kSignatureMismatch,   // SignatureDoesNotMatch / InvalidAccessKeyId: check the keys
-  kClockSkew,           // RequestTimeTooSkewed: the local clock is off
-  kPreconditionFailed,  // 412 (If-None-Match: * on an existing key)
-  kRangeNotSatisfiable, // 416
-  kUnreachable,         // DNS/connect failure
-  kTimeout,             // connect or low-speed timeout
-  kServer,              // 5xx/429 after the retries ran out, or a malformed reply
-  kIo,                  // local file errors
-  kCancelled,           // Reader::cancel()
+  kAccessDenied,         // 403 other than a bad signature
+  kSignatureMismatch,    // SignatureDoesNotMatch / InvalidAccessKeyId: check the keys
+  kClockSkew,            // RequestTimeTooSkewed: the local clock is off
+  kPreconditionFailed,   // 412 (If-None-Match: * on an existing key)
+  kRangeNotSatisfiable,  // 416
+  kUnreachable,          // DNS/connect failure
+  kTimeout,              // connect or low-speed timeout
+  kServer,               // 5xx/429 after the retries ran out, or a malformed reply
+  kIo,                   // local file errors
+  kCancelled,            // Reader::cancel()
 };
 
 // One-line, human message; never contains a secret (signatures are cut from any URL in it).
