@@ -708,7 +708,19 @@ class S3Reader : public Reader {
       }
       if (!transfer_)
         start_transfer();
+      // Nothing buffered: let curl write straight into the caller's buffer (one copy less).
+      direct_ = static_cast<char *>(buf);
+      direct_room_ =
+          has_end_ ? static_cast<std::size_t>(std::min<std::uint64_t>(len, end_ - offset_)) : len;
+      direct_filled_ = 0;
       pump(true);
+      std::size_t got = direct_filled_;
+      direct_ = nullptr;
+      direct_room_ = direct_filled_ = 0;
+      if (got > 0) {
+        offset_ += got;
+        return got;  // a finished transfer is looked at by the next read()
+      }
       if (done_)
         finish_transfer();
     }
@@ -787,6 +799,13 @@ class S3Reader : public Reader {
       data += s;
       len -= s;
     }
+    if (direct_ != nullptr && chunks_.empty() && direct_filled_ < direct_room_) {
+      std::size_t take = std::min(len, direct_room_ - direct_filled_);
+      std::memcpy(direct_ + direct_filled_, data, take);
+      direct_filled_ += take;
+      data += take;
+      len -= take;
+    }
     if (len == 0)
       return;
     chunks_.emplace_back(data, len);
@@ -796,7 +815,7 @@ class S3Reader : public Reader {
   void pump(bool wait) {
     int running = 0;
     curl_multi_perform(multi_.get(), &running);
-    if (running > 0 && wait && buffered() == 0) {
+    if (running > 0 && wait && buffered() == 0 && direct_filled_ == 0) {
       curl_multi_poll(multi_.get(), nullptr, 0, 1000, nullptr);
       curl_multi_perform(multi_.get(), &running);
     }
@@ -878,6 +897,10 @@ class S3Reader : public Reader {
   std::unique_ptr<http::Transfer> transfer_;
   // Chunks as curl delivered them: consuming one never moves the others.
   std::deque<std::string> chunks_;
+  // The caller's buffer while read() waits with nothing buffered.
+  char *direct_ = nullptr;
+  std::size_t direct_room_ = 0;
+  std::size_t direct_filled_ = 0;
   std::size_t front_pos_ = 0;
   std::size_t buffered_ = 0;
   std::uint64_t skip_ = 0;
