@@ -111,6 +111,14 @@ if [[ $mode == s3 ]]; then
   check "missing credentials: exit 2" [ "$rc" = 2 ]
   check "missing credentials: clear message" grep -q "missing credentials for $S3_BUCKET" <<<"$out"
 fi
+if [[ $mode == s3 ]]; then
+  rc=0
+  out=$(S3_SECRET_KEY="wrong-$S3_SECRET_KEY-wrong" "$batch" 2>&1) || rc=$?
+  printf '%s\n' "$out" | sed 's/^/  [wrong-secret] /'
+  check "wrong secret: exit 1, nothing done" [ "$rc" = 1 ]
+  check "wrong secret: says to check the secret key" grep -qi "secret" <<<"$out"
+  check "wrong secret: not printed" bash -c "! grep -qF -- 'wrong-$S3_SECRET_KEY-wrong' <<<\"\$1\"" _ "$out"
+fi
 rc=0
 out=$(DOWNSCALE=2 "$batch" 2>&1) || rc=$?
 check "DOWNSCALE=2: exit 2" [ "$rc" = 2 ]
