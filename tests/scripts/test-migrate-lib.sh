@@ -296,4 +296,5 @@ def main():
 main()
 PY
 }
-mt() { python3 "$mt_py" "$@"; }
+# Debian's interpreter: python3-botocore comes from scripts/install-deps, whatever python3 is on PATH.
+mt() { /usr/bin/python3 "$mt_py" "$@"; }
