@@ -198,20 +198,10 @@ class LocalBucket : public Bucket {
     if (in.get() < 0)
       throw Error(errno == ENOENT ? ErrorKind::kNotFound : ErrorKind::kIo,
                   "cannot open " + path + ": " + std::strerror(errno));
-    return write_object(
-        key, options, [&](const std::function<void(const char *, std::size_t)> &out) {
-          std::vector<char> buf(kChunk);
-          for (;;) {
-            ssize_t n = ::read(in.get(), buf.data(), buf.size());
-            if (n < 0 && errno == EINTR)
-              continue;
-            if (n < 0)
-              throw Error(ErrorKind::kIo, "cannot read " + path + ": " + std::strerror(errno));
-            if (n == 0)
-              break;
-            out(buf.data(), static_cast<std::size_t>(n));
-          }
-        });
+    return write_object(key, options,
+                        [&](const std::function<void(const char *, std::size_t)> &out) {
+                          read_chunks(in.get(), path, out);
+                        });
   }
 
   ObjectInfo put_data(const std::string &key, std::string_view data,
@@ -354,17 +344,10 @@ class LocalBucket : public Bucket {
     if (fd.get() < 0)
       throw Error(ErrorKind::kIo, "cannot read " + path + ": " + std::strerror(errno));
     ChecksumPtr md5(g_checksum_new(G_CHECKSUM_MD5), g_checksum_free);
-    std::vector<char> buf(kChunk);
-    for (;;) {
-      ssize_t n = ::read(fd.get(), buf.data(), buf.size());
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0)
-        throw Error(ErrorKind::kIo, "cannot read " + path + ": " + std::strerror(errno));
-      if (n == 0)
-        break;
-      g_checksum_update(md5.get(), reinterpret_cast<const guchar *>(buf.data()), n);
-    }
+    read_chunks(fd.get(), path, [&](const char *data, std::size_t size) {
+      g_checksum_update(md5.get(), reinterpret_cast<const guchar *>(data),
+                        static_cast<gssize>(size));
+    });
     std::string etag = g_checksum_get_string(md5.get());
     std::lock_guard<std::mutex> lock(cache_mutex_);
     etag_cache_[path] = stamp + etag;

@@ -614,19 +614,11 @@ class S3Bucket : public Bucket {
   static std::string md5_of_fd(int fd, const std::string &path) {
     std::unique_ptr<GChecksum, decltype(&g_checksum_free)> sum(g_checksum_new(G_CHECKSUM_MD5),
                                                                g_checksum_free);
-    std::vector<char> buf(256 * 1024);
-    off_t pos = 0;
-    for (;;) {
-      ssize_t n = pread(fd, buf.data(), buf.size(), pos);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0)
-        throw Error(ErrorKind::kIo, "cannot read " + path + ": " + std::strerror(errno));
-      if (n == 0)
-        break;
-      g_checksum_update(sum.get(), reinterpret_cast<const guchar *>(buf.data()), n);
-      pos += n;
-    }
+    // From offset 0 with pread, like the upload (s3-http.cpp) reads this same descriptor.
+    read_chunks_at(fd, path, 0, [&](const char *data, std::size_t size) {
+      g_checksum_update(sum.get(), reinterpret_cast<const guchar *>(data),
+                        static_cast<gssize>(size));
+    });
     return g_checksum_get_string(sum.get());
   }
 

@@ -6,11 +6,48 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <vector>
 
 #include "s3-client.h"
 #include "s3-internal.h"
 
 namespace s3 {
+
+namespace internal {
+
+namespace {
+
+// The one read loop behind read_chunks() and read_chunks_at(): offset < 0 reads from the file
+// position, offset >= 0 preads from there.
+void read_loop(int fd, const std::string &path, off_t offset, const ChunkFn &fn) {
+  std::vector<char> buf(256 * 1024);
+  off_t pos = offset;
+  for (;;) {
+    ssize_t n =
+        offset < 0 ? ::read(fd, buf.data(), buf.size()) : ::pread(fd, buf.data(), buf.size(), pos);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0)
+      throw Error(ErrorKind::kIo, "cannot read " + path + ": " + std::strerror(errno));
+    if (n == 0)
+      break;
+    fn(buf.data(), static_cast<std::size_t>(n));
+    if (offset >= 0)
+      pos += n;
+  }
+}
+
+}  // namespace
+
+void read_chunks(int fd, const std::string &path, const ChunkFn &fn) {
+  read_loop(fd, path, -1, fn);
+}
+
+void read_chunks_at(int fd, const std::string &path, std::uint64_t offset, const ChunkFn &fn) {
+  read_loop(fd, path, static_cast<off_t>(offset), fn);
+}
+
+}  // namespace internal
 
 void Bucket::list_all(const std::string &prefix, const std::string &delimiter,
                       std::vector<ObjectInfo> *objects, std::vector<std::string> *prefixes) {

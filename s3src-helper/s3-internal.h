@@ -2,7 +2,9 @@
 // public.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -29,6 +31,14 @@ std::string http_date(std::int64_t unix_seconds);
 // RequestTimeTooSkewed against a real server).
 std::int64_t signing_time();
 void set_clock_skew_for_tests(std::int64_t seconds);
+
+// Hands the bytes of fd to fn in chunks of 256 KiB until end of file, retrying reads that a
+// signal interrupted; throws Error(kIo, "cannot read <path>: <reason>") on a failed read.
+// read_chunks() reads from the file position (and moves it); read_chunks_at() reads with pread()
+// from offset and leaves the file position alone.
+using ChunkFn = std::function<void(const char *, std::size_t)>;
+void read_chunks(int fd, const std::string &path, const ChunkFn &fn);
+void read_chunks_at(int fd, const std::string &path, std::uint64_t offset, const ChunkFn &fn);
 
 std::unique_ptr<Bucket> make_local_bucket(const Url &url);
 std::unique_ptr<Bucket> make_s3_bucket(const Url &url, const Config &config);
