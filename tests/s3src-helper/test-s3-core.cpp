@@ -19,15 +19,7 @@
 #include "s3-client.h"
 #include "s3-sigv4.h"
 #include "s3-xml.h"
-
-// g_assert_cmpstr() keeps only the pointers: a temporary std::string would be gone by then.
-#define assert_str(a, b)                                                                     \
-  do {                                                                                       \
-    std::string a_ = (a), b_ = (b);                                                          \
-    if (a_ != b_)                                                                            \
-      g_error("%s:%d: %s == %s failed:\n'%s'\n'%s'", __FILE__, __LINE__, #a, #b, a_.c_str(), \
-              b_.c_str());                                                                   \
-  } while (0)
+#include "test-util.h"
 
 namespace {
 
@@ -665,15 +657,7 @@ void test_server_ignoring_range() {
   g_assert_true(
       g_file_set_contents((root + "/bucket/obj").c_str(), data.data(), data.size(), nullptr));
 
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  g_assert_cmpint(bind(fd, reinterpret_cast<sockaddr *>(&addr), sizeof addr), ==, 0);
-  socklen_t alen = sizeof addr;
-  getsockname(fd, reinterpret_cast<sockaddr *>(&addr), &alen);
-  close(fd);
-  std::string port = std::to_string(ntohs(addr.sin_port));
+  std::string port = std::to_string(closed_port());
   const gchar *argv[] = {"/usr/bin/python3", "-m",          "http.server", port.c_str(), "--bind",
                          "127.0.0.1",        "--directory", root.c_str(),  nullptr};
   GPid pid = 0;

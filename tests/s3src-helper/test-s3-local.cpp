@@ -8,25 +8,9 @@
 #include <vector>
 
 #include "s3-client.h"
-
-// g_assert_cmpstr() keeps only the pointers: a temporary std::string would be gone by then.
-#define assert_str(a, b)                                                                     \
-  do {                                                                                       \
-    std::string a_ = (a), b_ = (b);                                                          \
-    if (a_ != b_)                                                                            \
-      g_error("%s:%d: %s == %s failed:\n'%s'\n'%s'", __FILE__, __LINE__, #a, #b, a_.c_str(), \
-              b_.c_str());                                                                   \
-  } while (0)
+#include "test-util.h"
 
 namespace {
-
-std::string md5_hex(const std::string &data) {
-  gchar *s = g_compute_checksum_for_data(
-      G_CHECKSUM_MD5, reinterpret_cast<const guchar *>(data.data()), data.size());
-  std::string out = s;
-  g_free(s);
-  return out;
-}
 
 struct TempDir {
   std::string path;
@@ -55,14 +39,6 @@ s3::ErrorKind error_of(F f) {
   }
   g_error("no error was thrown");
   return s3::ErrorKind::kIo;
-}
-
-std::string get_all(s3::Bucket &b, const std::string &key, std::uint64_t off = 0,
-                    std::int64_t len = -1) {
-  std::string out;
-  std::uint64_t n = b.get(key, off, len, [&](const char *d, std::size_t l) { out.append(d, l); });
-  g_assert_cmpuint(n, ==, out.size());
-  return out;
 }
 
 void test_put_get_head() {
@@ -104,11 +80,7 @@ void test_put_get_head() {
   // get_to_file
   std::string out = dir.path + "/../" + std::string(g_path_get_basename(dir.path.c_str())) + "-out";
   b->get_to_file("caf\xc3\xa9/\xe6\x97\xa5.bin", out);
-  gchar *contents = nullptr;
-  gsize len = 0;
-  g_assert_true(g_file_get_contents(out.c_str(), &contents, &len, nullptr));
-  g_assert_true(std::string(contents, len) == data);
-  g_free(contents);
+  g_assert_true(file_contents(out) == data);
   g_unlink(out.c_str());
 }
 

@@ -21,15 +21,7 @@
 
 #include "s3-client.h"
 #include "s3-internal.h"
-
-// g_assert_cmpstr() keeps only the pointers: a temporary std::string would be gone by then.
-#define assert_str(a, b)                                                                     \
-  do {                                                                                       \
-    std::string a_ = (a), b_ = (b);                                                          \
-    if (a_ != b_)                                                                            \
-      g_error("%s:%d: %s == %s failed:\n'%s'\n'%s'", __FILE__, __LINE__, #a, #b, a_.c_str(), \
-              b_.c_str());                                                                   \
-  } while (0)
+#include "test-util.h"
 
 namespace {
 
@@ -60,14 +52,6 @@ std::unique_ptr<s3::Bucket> open(const s3::Config &config, const char *bucket = 
   return s3::open_bucket(url, config);
 }
 
-std::string md5_hex(const std::string &data) {
-  gchar *s = g_compute_checksum_for_data(
-      G_CHECKSUM_MD5, reinterpret_cast<const guchar *>(data.data()), data.size());
-  std::string out = s;
-  g_free(s);
-  return out;
-}
-
 std::string pattern(std::size_t size, unsigned seed) {
   std::string data(size, '\0');
   std::uint32_t x = seed * 2654435761u + 1;
@@ -78,14 +62,6 @@ std::string pattern(std::size_t size, unsigned seed) {
     data[i] = static_cast<char>(x);
   }
   return data;
-}
-
-std::string get_all(s3::Bucket &b, const std::string &key, std::uint64_t off = 0,
-                    std::int64_t len = -1) {
-  std::string out;
-  std::uint64_t n = b.get(key, off, len, [&](const char *d, std::size_t l) { out.append(d, l); });
-  g_assert_cmpuint(n, ==, out.size());
-  return out;
 }
 
 std::string read_all(s3::Reader &r, std::size_t chunk = 65536) {
@@ -193,20 +169,6 @@ s3::Config proxied(int retries = 4, int timeout_s = 10) {
   c.retries = retries;
   c.timeout_s = timeout_s;
   return c;
-}
-
-// A loopback port that was free a moment ago: bound, then closed.
-int closed_port() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  g_assert_cmpint(fd, >=, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  g_assert_cmpint(bind(fd, reinterpret_cast<sockaddr *>(&addr), sizeof addr), ==, 0);
-  socklen_t len = sizeof addr;
-  getsockname(fd, reinterpret_cast<sockaddr *>(&addr), &len);
-  close(fd);
-  return ntohs(addr.sin_port);
 }
 
 // ---- tests ----
@@ -383,11 +345,7 @@ void test_put_file_streamed() {
   assert_str(h.content_type, "video/mp2t");
   std::string out = std::string(dir) + "/out.bin";
   b->get_to_file("big/streamed file.bin", out);
-  gchar *contents = nullptr;
-  gsize len = 0;
-  g_assert_true(g_file_get_contents(out.c_str(), &contents, &len, nullptr));
-  g_assert_true(std::string(contents, len) == data);
-  g_free(contents);
+  g_assert_true(file_contents(out) == data);
   g_unlink(path.c_str());
   g_unlink(out.c_str());
   g_rmdir(dir);
