@@ -37,6 +37,18 @@ const char *level_name(s3::LogLevel level) {
 
 }  // namespace
 
+OptionArg split_option(const std::string &arg) {
+  OptionArg option;
+  option.name = arg;
+  std::size_t eq = arg.find('=');
+  if (arg.rfind("--", 0) == 0 && eq != std::string::npos) {
+    option.name = arg.substr(0, eq);
+    option.value = arg.substr(eq + 1);
+    option.inline_value = true;
+  }
+  return option;
+}
+
 Common parse_common(std::vector<std::string> *args) {
   Common common;
   common.config = s3::Config::from_environment();
@@ -48,17 +60,10 @@ Common parse_common(std::vector<std::string> *args) {
       rest.insert(rest.end(), args->begin() + static_cast<long>(i), args->end());
       break;
     }
-    std::string name = arg;
-    std::string value;
-    bool has_inline_value = false;
-    if (arg.rfind("--", 0) == 0) {
-      std::size_t eq = arg.find('=');
-      if (eq != std::string::npos) {
-        name = arg.substr(0, eq);
-        value = arg.substr(eq + 1);
-        has_inline_value = true;
-      }
-    }
+    const OptionArg option = split_option(arg);
+    const std::string &name = option.name;
+    const std::string &value = option.value;
+    const bool has_inline_value = option.inline_value;
     auto take_value = [&]() -> std::string {
       if (has_inline_value)
         return value;

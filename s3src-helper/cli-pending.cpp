@@ -69,14 +69,10 @@ int run(std::vector<std::string> args) {
   std::string bucket_text;
   for (std::size_t i = 0; i < args.size(); ++i) {
     std::string arg = args[i];
-    std::string value;
-    bool inline_value = false;
-    std::size_t eq = arg.find('=');
-    if (arg.rfind("--", 0) == 0 && eq != std::string::npos) {
-      value = arg.substr(eq + 1);
-      arg = arg.substr(0, eq);
-      inline_value = true;
-    }
+    cli::OptionArg option = cli::split_option(arg);
+    arg = option.name;
+    std::string value = option.value;
+    const bool inline_value = option.inline_value;
     auto take = [&]() -> std::string {
       if (inline_value)
         return value;

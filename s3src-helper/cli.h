@@ -27,6 +27,15 @@ struct Common {
   bool verbose = false;
 };
 
+// One command-line argument split at its first '=' when it is a long option given as
+// "--name=value"; otherwise name is the whole argument and value is empty.
+struct OptionArg {
+  std::string name;
+  std::string value;
+  bool inline_value = false;  // the argument carried "=value"
+};
+OptionArg split_option(const std::string &arg);
+
 // Takes the common flags out of args (leaving the verb's own) and builds the configuration;
 // throws UsageError on a bad value. With verbose, routes s3 log lines to stderr.
 Common parse_common(std::vector<std::string> *args);

@@ -169,14 +169,10 @@ Parsed parse_verb_args(const std::vector<std::string> &args,
       operands_only = true;
       continue;
     }
-    std::string value;
-    bool inline_value = false;
-    std::size_t eq = arg.find('=');
-    if (arg.rfind("--", 0) == 0 && eq != std::string::npos) {
-      value = arg.substr(eq + 1);
-      arg = arg.substr(0, eq);
-      inline_value = true;
-    }
+    cli::OptionArg option = cli::split_option(arg);
+    arg = option.name;
+    std::string value = option.value;
+    const bool inline_value = option.inline_value;
     auto alias = aliases.find(arg);
     if (alias != aliases.end())
       arg = alias->second;
