@@ -509,6 +509,27 @@ void test_faults() {
   g_assert_true(error_of([&] { b->put_data("fault/claim", "worker 8", once); }).kind() ==
                 s3::ErrorKind::kPreconditionFailed);
   assert_str(get_all(*direct, "fault/claim"), "worker 7");
+  // The same for put_file: the library recognises its object by the MD5 of the file (2 MiB, so
+  // read in several chunks); a different file under that key still fails.
+  gchar *claim_dir = g_dir_make_tmp("s3lib-claim-XXXXXX", nullptr);
+  std::string claim_path = std::string(claim_dir) + "/claim.bin";
+  g_assert_true(g_file_set_contents(claim_path.c_str(), data.data(), data.size(), nullptr));
+  proxy_rules(
+      R"({"rules":[{"method":"PUT","path":"^/s3lib/fault/claim-file","action":"drop","count":1}]})");
+  before = proxy_faults();
+  s3::ObjectInfo claimed_file = b->put_file("fault/claim-file", claim_path, once);
+  g_assert_cmpint(proxy_faults() - before, ==, 1);
+  assert_str(claimed_file.etag, md5_hex(data));
+  g_assert_true(get_all(*direct, "fault/claim-file") == data);
+  g_assert_true(g_file_set_contents(claim_path.c_str(), "other", 5, nullptr));
+  proxy_rules(
+      R"({"rules":[{"method":"PUT","path":"^/s3lib/fault/claim-file","action":"drop","count":1}]})");
+  g_assert_true(error_of([&] { b->put_file("fault/claim-file", claim_path, once); }).kind() ==
+                s3::ErrorKind::kPreconditionFailed);
+  g_assert_true(get_all(*direct, "fault/claim-file") == data);
+  g_unlink(claim_path.c_str());
+  g_rmdir(claim_dir);
+  g_free(claim_dir);
 
   // A stalled server: kTimeout after timeout_s, not a hang.
   proxy_rules(R"({"rules":[{"method":"*","path":"^/s3lib/fault/","action":"stall","count":-1}]})");
