@@ -130,22 +130,29 @@ std::string trim(std::string_view s) {
   return std::string(s.substr(b, e - b));
 }
 
-std::string iso8601_time(std::int64_t unix_seconds) {
+std::tm utc_tm(std::int64_t unix_seconds) {
   std::time_t t = static_cast<std::time_t>(unix_seconds);
   std::tm tm{};
   gmtime_r(&t, &tm);
+  return tm;
+}
+
+std::string utc_strftime(std::int64_t unix_seconds, const char *format) {
+  std::tm tm = utc_tm(unix_seconds);
   char buf[64];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S.000Z", &tm);
+  std::strftime(buf, sizeof buf, format, &tm);
   return buf;
+}
+
+std::string iso8601_time(std::int64_t unix_seconds) {
+  return utc_strftime(unix_seconds, "%Y-%m-%dT%H:%M:%S.000Z");
 }
 
 std::string http_date(std::int64_t unix_seconds) {
   static const char *kDays[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
   static const char *kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                   "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-  std::time_t t = static_cast<std::time_t>(unix_seconds);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
+  std::tm tm = utc_tm(unix_seconds);
   char buf[64];
   std::snprintf(buf, sizeof buf, "%s, %02d %s %04d %02d:%02d:%02d GMT", kDays[tm.tm_wday],
                 tm.tm_mday, kMonths[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min,

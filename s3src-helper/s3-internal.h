@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <ctime>
 #include <functional>
 #include <memory>
 #include <string>
@@ -26,6 +27,9 @@ std::string trim(std::string_view s);
 // "2026-11-24T23:30:00.000Z" and "Tue, 24 Nov 2026 23:30:00 GMT" for a Unix time.
 std::string iso8601_time(std::int64_t unix_seconds);
 std::string http_date(std::int64_t unix_seconds);
+// Broken-down UTC time, and strftime() of it (results up to 63 characters).
+std::tm utc_tm(std::int64_t unix_seconds);
+std::string utc_strftime(std::int64_t unix_seconds, const char *format);
 
 // The time used for signing: the system clock, shifted by a test's skew (to provoke
 // RequestTimeTooSkewed against a real server).

@@ -61,12 +61,7 @@ std::string hmac_sha256(std::string_view key, std::string_view data) {
 }
 
 std::string amz_date(std::int64_t unix_seconds) {
-  std::time_t t = static_cast<std::time_t>(unix_seconds);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y%m%dT%H%M%SZ", &tm);
-  return buf;
+  return internal::utc_strftime(unix_seconds, "%Y%m%dT%H%M%SZ");
 }
 
 std::string canonical_query(const Pairs &query) {
