@@ -226,6 +226,16 @@ guint64 eos_frames_processed(Fixture *f) {
   return get_u64(heatmap_structure(msg.get()), "frames-processed");
 }
 
+// The raw-location PNG must hold exactly the counts of a core run on the same frames.
+void expect_png_equals_core(const std::string &png, const heatmap::Accumulator &core) {
+  const cv::Mat counts = cv::imread(png, cv::IMREAD_UNCHANGED);
+  fail_unless(!counts.empty(), "%s is not a readable PNG", png.c_str());
+  fail_unless_equals_int(counts.type(), CV_16UC1);
+  fail_unless(counts.size() == core.counts().size(), "size %dx%d, core %dx%d", counts.cols,
+              counts.rows, core.counts().cols, core.counts().rows);
+  fail_unless_equals_int(cv::countNonZero(counts != core.counts()), 0);
+}
+
 }  // namespace
 
 GST_START_TEST(test_caps_each_format_passes_frames_bit_identical) {
@@ -588,9 +598,7 @@ GST_START_TEST(test_flush_resets_accumulator) {
     push_and_expect_unchanged(f.h.get(), buffer);
   }
   fail_unless_equals_uint64(eos_frames_processed(&f), 12);
-  const cv::Mat counts = cv::imread(png, cv::IMREAD_UNCHANGED);
-  fail_unless(!counts.empty());
-  fail_unless_equals_int(cv::countNonZero(counts != core.counts()), 0);
+  expect_png_equals_core(png, core);
 }
 GST_END_TEST;
 
@@ -625,9 +633,7 @@ GST_START_TEST(test_frame_step_processes_every_nth_frame) {
     push_and_expect_unchanged(f.h.get(), buffer);  // every frame still comes out
   }
   fail_unless_equals_uint64(eos_frames_processed(&f), 4);  // frames 0, 3, 6, 9
-  const cv::Mat counts = cv::imread(png, cv::IMREAD_UNCHANGED);
-  fail_unless(!counts.empty());
-  fail_unless_equals_int(cv::countNonZero(counts != core.counts()), 0);
+  expect_png_equals_core(png, core);
 }
 GST_END_TEST;
 
@@ -905,11 +911,7 @@ void check_model_settings(const std::function<void(GstElement *)> &configure,
     push_and_expect_unchanged(f.h.get(), buffer);
   }
   fail_unless(gst_harness_push_event(f.h.get(), gst_event_new_eos()));
-  const cv::Mat counts = cv::imread(png, cv::IMREAD_UNCHANGED);
-  fail_unless(!counts.empty());
-  fail_unless(counts.size() == core.counts().size(), "size %dx%d, core %dx%d", counts.cols,
-              counts.rows, core.counts().cols, core.counts().rows);
-  fail_unless_equals_int(cv::countNonZero(counts != core.counts()), 0);
+  expect_png_equals_core(png, core);
 }
 
 GST_START_TEST(test_model_properties_reach_the_core) {
