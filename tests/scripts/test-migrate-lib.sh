@@ -49,6 +49,21 @@ run_migration() { # log_file args...
 
 summary_line() { grep '^Summary: ' <<<"$mig_out" || true; }
 
+# A dry run on $S3_BUCKET (fixture $tmp/fx with $n flat names) changes nothing (`what` says what
+# the listing snapshot holds) and plans exactly the expected pairs and counts.
+# shellcheck disable=SC2154  # tmp and n are set by the sourcing test
+check_dry_run() { # what
+  mt listing "$S3_BUCKET" >"$tmp/list0"
+  run_migration "$tmp/dry.log" --env-file "$tmp/empty.env"
+  expect_eq "dry run exits 1 (a conflict exists)" 1 "$mig_status"
+  mt listing "$S3_BUCKET" >"$tmp/list1"
+  expect_ok "dry run leaves $1" cmp "$tmp/list0" "$tmp/list1"
+  grep '^copy ' "$tmp/dry.log" | sed 's/^copy  *//' | sort >"$tmp/plan-pairs"
+  mt plan-pairs "$tmp/fx" | sort >"$tmp/want-pairs"
+  expect_ok "dry run prints exactly the expected old → new pairs ($n)" cmp "$tmp/want-pairs" "$tmp/plan-pairs"
+  expect_contains "plan counts" "Plan: $n to copy, 1 already copied, 0 to compare, 1 conflicts, 10 left alone, 40 already dated" "$mig_out"
+}
+
 # The python side: fixture generation, upload, snapshots, expected states.
 mt_py=""
 mt_setup() { # tmp_dir

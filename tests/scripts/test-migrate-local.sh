@@ -42,15 +42,7 @@ kill_after() { # lines log args...
   expect_eq "SIGKILL after $lines items hit a running migration" "" "$(grep '^Summary' "$log" || true)"
 }
 
-mt listing "$S3_BUCKET" >"$tmp/list0"
-run_migration "$tmp/dry.log" --env-file "$tmp/empty.env"
-expect_eq "dry run exits 1 (a conflict exists)" 1 "$mig_status"
-mt listing "$S3_BUCKET" >"$tmp/list1"
-expect_ok "dry run leaves every file as it was (names, sizes, inodes, mtimes)" cmp "$tmp/list0" "$tmp/list1"
-grep '^copy ' "$tmp/dry.log" | sed 's/^copy  *//' | sort >"$tmp/plan-pairs"
-mt plan-pairs "$tmp/fx" | sort >"$tmp/want-pairs"
-expect_ok "dry run prints exactly the expected old → new pairs ($n)" cmp "$tmp/want-pairs" "$tmp/plan-pairs"
-expect_contains "plan counts" "Plan: $n to copy, 1 already copied, 0 to compare, 1 conflicts, 10 left alone, 40 already dated" "$mig_out"
+check_dry_run "every file as it was (names, sizes, inodes, mtimes)"
 
 # The name filter plans exactly the flat names that start with it (videos and heatmaps).
 mt keys "$tmp/fx" migrate >"$tmp/migrate-keys"

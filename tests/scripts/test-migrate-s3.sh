@@ -43,15 +43,7 @@ echo "fixture: $n objects to migrate, $(mt listing "s3://$main_bucket" | wc -l) 
 
 # --- main bucket: dry run, apply, rerun, cleanup, rerun ------------------------------------------
 export S3_BUCKET=s3://$main_bucket
-mt listing "$S3_BUCKET" >"$tmp/list0"
-run_migration "$tmp/dry.log" --env-file "$tmp/empty.env"
-expect_eq "dry run exits 1 (a conflict exists)" 1 "$mig_status"
-mt listing "$S3_BUCKET" >"$tmp/list1"
-expect_ok "dry run leaves the listing (keys, sizes, ETags, dates) byte-identical" cmp "$tmp/list0" "$tmp/list1"
-grep '^copy ' "$tmp/dry.log" | sed 's/^copy  *//' | sort >"$tmp/plan-pairs"
-mt plan-pairs "$tmp/fx" | sort >"$tmp/want-pairs"
-expect_ok "dry run prints exactly the expected old → new pairs ($n)" cmp "$tmp/want-pairs" "$tmp/plan-pairs"
-expect_contains "plan counts" "Plan: $n to copy, 1 already copied, 0 to compare, 1 conflicts, 10 left alone, 40 already dated" "$mig_out"
+check_dry_run "the listing (keys, sizes, ETags, dates) byte-identical"
 expect_eq "left-alone keys listed" 10 "$(grep -c '^left alone ' "$tmp/dry.log")"
 expect_contains "conflict named" "conflict" "$(grep -F "$(mt keys "$tmp/fx" conflict)" "$tmp/dry.log")"
 
