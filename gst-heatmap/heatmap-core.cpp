@@ -340,6 +340,7 @@ struct Accumulator::Impl {
     cv::Mat mask;  // subtractor's mask at that frame: nonzero = moving (or shadow)
   };
   std::vector<Sample> samples;
+  std::vector<Sample> spare;  // buffers of thinned-out samples, reused by the next ones
 
   // The queue between the two, a ring of preallocated jobs.
   Job jobs[kQueue];
@@ -540,7 +541,6 @@ struct Accumulator::Impl {
       samples = std::move(kept);
     }
   }
-  std::vector<Sample> spare;
 
   // Per-pixel, per-channel median of the samples where the subtractor saw background; of all
   // samples where it rarely did (a spot where people stood all the time).
