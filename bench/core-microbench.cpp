@@ -1,7 +1,7 @@
 // core-microbench.cpp: per-frame cost of the heatmap core on 1080p I420 (not a test; prints ms).
 //
 // Build (it is deliberately not part of meson test), from the repository root:
-//   g++ -std=c++17 -O2 -I gst-heatmap bench/core-microbench.cpp gst-heatmap/heatmap-core.cpp
+//   g++ -std=c++17 -O2 -I gst-heatmap/core bench/core-microbench.cpp gst-heatmap/core/*.cpp
 //       -o /tmp/core-microbench $(pkg-config --cflags --libs opencv4 libjpeg libpng)
 // Usage: core-microbench VIDEO [FRAMES] [THREADS]
 // Decodes VIDEO with cv::VideoCapture, scales each frame to 1920x1080 I420 outside the timed

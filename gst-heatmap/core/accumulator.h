@@ -1,52 +1,15 @@
-// heatmap-core.h: motion accumulation and heatmap rendering, free of GObject/GStreamer.
+// accumulator.h: per-pixel motion counts of a stream, the model run on a worker thread.
 #pragma once
+
+#include "frame.h"
+#include "motion-model.h"
 
 #include <opencv2/core.hpp>
 
-#include <cstddef>
 #include <cstdint>
 #include <memory>
-#include <string>
-#include <vector>
 
 namespace heatmap {
-
-enum class Method { kMog2, kKnn };
-
-// Pixel layouts the accumulator reads directly, without a full-resolution colour conversion.
-enum class PixelFormat {
-  kGray8,  // 1 plane
-  kI420,   // 3 planes: Y, U, V (chroma subsampled 2x2)
-  kYV12,   // 3 planes: Y, V, U
-  kNV12,   // 2 planes: Y, interleaved UV (2x2)
-  kNV21,   // 2 planes: Y, interleaved VU (2x2)
-  kY42B,   // 3 planes, chroma subsampled 2x1
-  kY444,   // 3 planes, no subsampling
-  kBGR,    // packed 3 bytes
-  kRGB,
-  kBGRx,  // packed 4 bytes (also BGRA)
-  kRGBx,  // packed 4 bytes (also RGBA)
-  kxRGB,  // packed 4 bytes (also ARGB)
-  kxBGR,  // packed 4 bytes (also ABGR)
-};
-
-// How YUV maps to RGB when a colour background image is needed.
-enum class YuvMatrix { kBt601, kBt709 };
-
-// One plane of a frame: pointer to the first byte and bytes per row.
-struct Plane {
-  const std::uint8_t *data = nullptr;
-  std::size_t stride = 0;
-};
-
-struct FrameView {
-  PixelFormat format = PixelFormat::kGray8;
-  int width = 0;  // full-resolution size
-  int height = 0;
-  Plane planes[3];
-  YuvMatrix matrix = YuvMatrix::kBt601;
-  bool full_range = false;  // YUV: 0..255 (JPEG) instead of 16..235
-};
 
 struct Settings {
   double downscale = 0.25;  // (0, 1]: processing size = round(size * downscale), at least 1
@@ -67,13 +30,6 @@ struct Settings {
   // (KNN draws on OpenCV's per-thread RNG, so its counts can differ slightly from run to run
   // when threaded is false and the calling thread has used that RNG before.)
   bool threaded = true;
-};
-
-struct RenderSettings {
-  bool use_background = true;  // blend over the scene; false: colormap alone
-  double alpha = 0.6;          // [0, 1]: strength of the heat overlay at the hottest pixels
-  int colormap = 2;            // cv::ColormapTypes value, 2 = cv::COLORMAP_JET
-  double blur = 3.0;           // Gaussian sigma in output pixels, 0 = off
 };
 
 // Summary of an accumulation, as posted in the element's `heatmap` message.
@@ -134,27 +90,5 @@ class Accumulator {
 // subtractor mask: 0, 127 = shadow, 255) shows motion; shadows count only with keep_shadows.
 // The accumulator's own counting step, public so that aggregations can use it too.
 void count_foreground(const cv::Mat &mask, bool keep_shadows, cv::Mat &counts);
-
-// Downscales one 8-bit plane to `size` as cv::resize(INTER_AREA) does (mean over each source
-// area), with a faster path for exact 2x and 4x reductions; `scratch` is reusable working
-// memory. The accumulator's luma downscale, public for benchmarks and tests.
-void downscale_plane(const cv::Mat &src, cv::Mat &dst, cv::Size size,
-                     std::vector<std::uint16_t> &scratch);
-
-// Renders counts (CV_16UC1) into a BGR heatmap of the same size: the counts are smoothed
-// (Gaussian, sigma = blur, in float), divided by their maximum and coloured with the colormap;
-// each pixel is blended over the background with weight alpha * f(n), n the normalised smoothed
-// count, f(0) = 0 and f rising as (n/0.5)^1.5 to 1 at half the maximum. So pixels with no
-// motion (and none within the blur's reach) show the background exactly, faint motion barely
-// tints it and walkways stand out. A grey background is expanded to BGR; one of another size
-// is resized to the counts'. An empty background renders the colormap alone, as does
-// settings.use_background == false. All-zero counts give the background unchanged (or the
-// colormap's zero colour without one).
-cv::Mat render(const cv::Mat &counts, const cv::Mat &background, const RenderSettings &settings);
-
-// Atomic writers: write to a temporary file beside `path`, then rename. On failure they return
-// false, leave nothing behind, and set *error to a one-line message naming the path.
-bool write_jpeg(const std::string &path, const cv::Mat &bgr, int quality, std::string *error);
-bool write_counts_png(const std::string &path, const cv::Mat &counts, std::string *error);
 
 }  // namespace heatmap

@@ -1,0 +1,323 @@
+// accumulator.cpp: the Accumulator (frame queue, worker thread, counts) and count_foreground.
+#include "accumulator.h"
+
+#include "background.h"
+
+#include <opencv2/core/hal/intrin.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <condition_variable>
+#include <exception>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <utility>
+
+namespace heatmap {
+
+void count_foreground(const cv::Mat &mask, bool keep_shadows, cv::Mat &counts) {
+  CV_Assert(mask.type() == CV_8UC1 && counts.type() == CV_16UC1 && mask.size() == counts.size());
+  // After an opening the mask still holds only 0, 127 and 255 (erosion and dilation pick
+  // existing values), so one threshold both drops shadows and tests for motion.
+  const std::uint8_t threshold = keep_shadows ? kShadowValue : 255;
+  for (int y = 0; y < mask.rows; ++y) {
+    const std::uint8_t *m = mask.ptr<std::uint8_t>(y);
+    std::uint16_t *c = counts.ptr<std::uint16_t>(y);
+    int x = 0;
+#if CV_SIMD128
+    // 16 pixels at a time: compare gives 0xFF where moving; widened and masked to 1, a
+    // saturating 16-bit add counts it (the ceiling of 65535 comes free).
+    const cv::v_uint8x16 limit = cv::v_setall_u8(threshold);
+    const cv::v_uint16x8 one = cv::v_setall_u16(1);
+    for (; x + 16 <= mask.cols; x += 16) {
+      cv::v_uint16x8 lo, hi;
+      cv::v_expand(cv::v_load(m + x) >= limit, lo, hi);
+      cv::v_store(c + x, cv::v_load(c + x) + (lo & one));
+      cv::v_store(c + x + 8, cv::v_load(c + x + 8) + (hi & one));
+    }
+#endif
+    for (; x < mask.cols; ++x) {
+      c[x] = static_cast<std::uint16_t>(c[x] + ((m[x] >= threshold) & (c[x] != 0xFFFF)));
+    }
+  }
+}
+
+struct Accumulator::Impl {
+  // One downscaled frame on its way from the caller's thread to the model.
+  struct Job {
+    cv::Mat grey;
+    cv::Mat colour;  // BGR, only on the frames that refresh the colour background
+    bool has_colour = false;
+    std::uint64_t index = 0;
+    double rate = -1.0;
+    bool keep_shadows = false;
+    int open_kernel = 0;
+  };
+  static constexpr int kQueue = 3;
+
+  Settings settings;
+
+  // Caller-thread state.
+  int in_width = 0;
+  int in_height = 0;
+  cv::Size size;
+  std::uint64_t submitted = 0;
+  bool colour = false;
+  cv::Mat first_frame;  // fallback background (grey sources)
+  SampleSchedule schedule;
+  FrameScaler scaler;
+
+  // Model state: touched only by whoever runs process_job() (the worker, when threaded; the
+  // caller may touch it only after drain()).
+  MotionModel model;
+  cv::Mat counts;
+  SceneMedian samples;
+
+  // The queue between the two, a ring of preallocated jobs.
+  Job jobs[kQueue];
+  int head = 0;     // next job for the model
+  int pending = 0;  // jobs queued or being processed
+  bool stopping = false;
+  std::exception_ptr failure;
+  std::mutex lock;
+  std::condition_variable job_added;
+  std::condition_variable job_done;
+  std::thread worker;
+
+  ~Impl() {
+    if (worker.joinable()) {
+      {
+        std::lock_guard<std::mutex> guard(lock);
+        stopping = true;
+      }
+      job_added.notify_all();
+      worker.join();
+    }
+  }
+
+  void work() {
+    std::unique_lock<std::mutex> guard(lock);
+    for (;;) {
+      job_added.wait(guard, [this] { return stopping || pending > 0; });
+      if (pending == 0) {
+        return;  // stopping, nothing left
+      }
+      Job &job = jobs[head];
+      guard.unlock();
+      std::exception_ptr error;
+      try {
+        process_job(job);
+      } catch (...) {
+        error = std::current_exception();
+      }
+      guard.lock();
+      if (error && !failure) {
+        failure = error;
+      }
+      head = (head + 1) % kQueue;
+      --pending;
+      job_done.notify_all();
+    }
+  }
+
+  // Waits until the model has taken every submitted frame; rethrows a failure of the worker.
+  void drain() {
+    std::unique_lock<std::mutex> guard(lock);
+    job_done.wait(guard, [this] { return pending == 0; });
+    if (failure) {
+      std::exception_ptr error = failure;
+      failure = nullptr;
+      std::rethrow_exception(error);
+    }
+  }
+
+  // Returns the job to fill next, waiting while the queue is full.
+  Job &free_job() {
+    std::unique_lock<std::mutex> guard(lock);
+    job_done.wait(guard, [this] { return pending < kQueue; });
+    if (failure) {
+      std::exception_ptr error = failure;
+      failure = nullptr;
+      std::rethrow_exception(error);
+    }
+    return jobs[(head + pending) % kQueue];
+  }
+
+  void submit(Job &job) {
+    if (!settings.threaded) {
+      drain();  // threaded may just have been switched off: keep the order
+      process_job(job);
+      return;
+    }
+    if (!worker.joinable()) {
+      worker = std::thread([this] { work(); });
+    }
+    {
+      std::lock_guard<std::mutex> guard(lock);
+      ++pending;
+    }
+    job_added.notify_one();
+  }
+
+  void start(int width, int height) {
+    drain();
+    in_width = width;
+    in_height = height;
+    const double d = std::clamp(settings.downscale, 1e-6, 1.0);
+    size = cv::Size(std::max(1, static_cast<int>(std::lround(width * d))),
+                    std::max(1, static_cast<int>(std::lround(height * d))));
+    model.start(settings.method, settings.history, settings.var_threshold, settings.detect_shadows);
+    counts.create(size, CV_16UC1);
+    counts.setTo(0);
+    submitted = 0;
+    samples.clear();
+    schedule.reset();
+    first_frame.release();
+  }
+
+  void clear() {
+    drain();
+    in_width = in_height = 0;
+    size = cv::Size();
+    model.release();
+    counts.release();
+    samples.clear();
+    schedule.reset();
+    first_frame.release();
+    submitted = 0;
+  }
+
+  void process_job(Job &job) {
+    // While warming up the model learns at the automatic rate whatever the setting: with a
+    // fixed small rate KNN would take thousands of frames to fill its samples.
+    const bool warming = job.index < model.warmup();
+    model.apply(job.grey, warming ? -1.0 : job.rate);
+    if (!warming) {
+      count_foreground(model.opened(job.open_kernel), job.keep_shadows, counts);
+    }
+    if (job.has_colour) {
+      // While warming up the model knows nothing yet: an empty mask takes the frame as it is.
+      samples.add(job.index, job.colour, warming ? cv::Mat() : model.mask());
+    }
+  }
+
+  void add(const FrameView &f) {
+    validate(f);
+    if (model.empty() || f.width != in_width || f.height != in_height) {
+      start(f.width, f.height);
+    }
+    Job &job = free_job();
+    scaler.luma(f, size, job.grey);
+    colour = f.format != PixelFormat::kGray8;
+    job.has_colour = colour && schedule.take(submitted);
+    if (job.has_colour) {
+      scaler.colour(f, size, job.grey, job.colour);
+    }
+    if (submitted == 0 && !colour) {
+      job.grey.copyTo(first_frame);
+    }
+    job.index = submitted;
+    job.rate = settings.learning_rate < 0 ? -1.0 : std::min(settings.learning_rate, 1.0);
+    job.keep_shadows = settings.keep_shadows;
+    job.open_kernel = settings.open_kernel;
+    ++submitted;
+    submit(job);
+  }
+};
+
+Accumulator::Accumulator(const Settings &settings) : impl_(std::make_unique<Impl>()) {
+  impl_->settings = settings;
+}
+
+Accumulator::~Accumulator() = default;
+
+void Accumulator::reset() {
+  impl_->clear();
+}
+
+void Accumulator::set_settings(const Settings &settings) {
+  impl_->settings = settings;
+}
+
+const Settings &Accumulator::settings() const {
+  return impl_->settings;
+}
+
+void Accumulator::add_frame(const FrameView &frame) {
+  impl_->add(frame);
+}
+
+void Accumulator::add_frame(const cv::Mat &frame) {
+  if (frame.empty() || frame.dims != 2 || frame.depth() != CV_8U) {
+    throw std::invalid_argument("heatmap: a cv::Mat frame must be a non-empty 8-bit image");
+  }
+  FrameView view;
+  switch (frame.channels()) {
+    case 1:
+      view.format = PixelFormat::kGray8;
+      break;
+    case 3:
+      view.format = PixelFormat::kBGR;
+      break;
+    case 4:
+      view.format = PixelFormat::kBGRx;
+      break;
+    default:
+      throw std::invalid_argument("heatmap: a cv::Mat frame must have 1, 3 or 4 channels, not " +
+                                  std::to_string(frame.channels()));
+  }
+  view.width = frame.cols;
+  view.height = frame.rows;
+  view.planes[0].data = frame.data;
+  view.planes[0].stride = frame.step[0];
+  impl_->add(view);
+}
+
+const cv::Mat &Accumulator::counts() const {
+  impl_->drain();
+  return impl_->counts;
+}
+
+cv::Mat Accumulator::background() const {
+  impl_->drain();
+  const Impl &d = *impl_;
+  if (d.submitted == 0) {
+    return cv::Mat();
+  }
+  if (d.colour) {
+    return d.samples.median(d.size);
+  }
+  cv::Mat out;
+  if (d.submitted > 1) {
+    d.model.background_image(out);
+  }
+  if (out.empty() || out.size() != d.size) {
+    return d.first_frame.clone();
+  }
+  if (out.channels() == 3) {
+    cv::cvtColor(out, out, cv::COLOR_BGR2GRAY);
+  }
+  return out;
+}
+
+Stats Accumulator::stats() const {
+  impl_->drain();
+  const Impl &d = *impl_;
+  Stats s;
+  s.frames_processed = d.submitted;
+  if (d.counts.empty()) {
+    return s;
+  }
+  s.width = d.size.width;
+  s.height = d.size.height;
+  double max = 0;
+  cv::minMaxLoc(d.counts, nullptr, &max);
+  s.max_count = static_cast<std::uint16_t>(max);
+  s.motion_coverage = static_cast<double>(cv::countNonZero(d.counts)) / d.counts.total();
+  return s;
+}
+
+}  // namespace heatmap

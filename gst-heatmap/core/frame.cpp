@@ -1,0 +1,276 @@
+// frame.cpp: frame validation, plane access and the reduction of frames to processing size.
+#include "frame.h"
+
+#include <opencv2/core/hal/intrin.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include <stdexcept>
+#include <string>
+
+namespace heatmap {
+
+int planes_for(PixelFormat format) {
+  switch (format) {
+    case PixelFormat::kGray8:
+      return 1;
+    case PixelFormat::kI420:
+    case PixelFormat::kYV12:
+    case PixelFormat::kY42B:
+    case PixelFormat::kY444:
+      return 3;
+    case PixelFormat::kNV12:
+    case PixelFormat::kNV21:
+      return 2;
+    default:
+      return 1;
+  }
+}
+
+bool is_packed(PixelFormat format) {
+  switch (format) {
+    case PixelFormat::kBGR:
+    case PixelFormat::kRGB:
+    case PixelFormat::kBGRx:
+    case PixelFormat::kRGBx:
+    case PixelFormat::kxRGB:
+    case PixelFormat::kxBGR:
+      return true;
+    default:
+      return false;
+  }
+}
+
+int packed_channels(PixelFormat format) {
+  return (format == PixelFormat::kBGR || format == PixelFormat::kRGB) ? 3 : 4;
+}
+
+// Byte offsets of B, G and R inside one packed pixel.
+void packed_bgr_offsets(PixelFormat format, int offsets[3]) {
+  switch (format) {
+    case PixelFormat::kRGB:
+    case PixelFormat::kRGBx:
+      offsets[0] = 2, offsets[1] = 1, offsets[2] = 0;
+      break;
+    case PixelFormat::kxRGB:
+      offsets[0] = 3, offsets[1] = 2, offsets[2] = 1;
+      break;
+    case PixelFormat::kxBGR:
+      offsets[0] = 1, offsets[1] = 2, offsets[2] = 3;
+      break;
+    default:  // BGR, BGRx
+      offsets[0] = 0, offsets[1] = 1, offsets[2] = 2;
+      break;
+  }
+}
+
+// Chroma plane size (in chroma samples) of a planar/semi-planar YUV format.
+cv::Size chroma_size(PixelFormat format, int width, int height) {
+  switch (format) {
+    case PixelFormat::kY42B:
+      return {(width + 1) / 2, height};
+    case PixelFormat::kY444:
+      return {width, height};
+    default:  // 4:2:0
+      return {(width + 1) / 2, (height + 1) / 2};
+  }
+}
+
+// A read-only cv::Mat header over caller memory; OpenCV wants a non-const pointer.
+cv::Mat wrap(const Plane &plane, int rows, int cols, int type) {
+  return cv::Mat(rows, cols, type, const_cast<std::uint8_t *>(plane.data), plane.stride);
+}
+
+void validate(const FrameView &frame) {
+  if (frame.width <= 0 || frame.height <= 0) {
+    throw std::invalid_argument("heatmap: frame size " + std::to_string(frame.width) + "x" +
+                                std::to_string(frame.height) + " is not positive");
+  }
+  const int n = planes_for(frame.format);
+  for (int i = 0; i < n; ++i) {
+    std::size_t row_bytes;
+    if (i == 0) {
+      row_bytes = static_cast<std::size_t>(frame.width) *
+                  (is_packed(frame.format) ? packed_channels(frame.format) : 1);
+    } else {
+      const cv::Size c = chroma_size(frame.format, frame.width, frame.height);
+      const bool interleaved =
+          frame.format == PixelFormat::kNV12 || frame.format == PixelFormat::kNV21;
+      row_bytes = static_cast<std::size_t>(c.width) * (interleaved ? 2 : 1);
+    }
+    if (frame.planes[i].data == nullptr) {
+      throw std::invalid_argument("heatmap: frame plane " + std::to_string(i) + " is null");
+    }
+    if (frame.planes[i].stride < row_bytes) {
+      throw std::invalid_argument("heatmap: frame plane " + std::to_string(i) + " stride " +
+                                  std::to_string(frame.planes[i].stride) + " is below the " +
+                                  std::to_string(row_bytes) + " bytes of one row");
+    }
+  }
+}
+
+// 3x4 matrix taking (Y, U, V, 1) to (B, G, R) for cv::transform.
+cv::Matx34f yuv_to_bgr_matrix(YuvMatrix matrix, bool full_range) {
+  const double kr = matrix == YuvMatrix::kBt709 ? 0.2126 : 0.299;
+  const double kb = matrix == YuvMatrix::kBt709 ? 0.0722 : 0.114;
+  const double kg = 1.0 - kr - kb;
+  const double ys = full_range ? 1.0 : 255.0 / 219.0;
+  const double cs = full_range ? 1.0 : 255.0 / 224.0;
+  const double y0 = full_range ? 0.0 : 16.0;
+  const double rv = cs * 2.0 * (1.0 - kr);
+  const double bu = cs * 2.0 * (1.0 - kb);
+  const double gu = -cs * 2.0 * (1.0 - kb) * kb / kg;
+  const double gv = -cs * 2.0 * (1.0 - kr) * kr / kg;
+  // Row = ys*Y + a*U + b*V + offset, offset folding in the -16 and -128 biases.
+  auto row = [&](double a, double b) {
+    return cv::Vec4f(static_cast<float>(ys), static_cast<float>(a), static_cast<float>(b),
+                     static_cast<float>(-ys * y0 - 128.0 * (a + b)));
+  };
+  const cv::Vec4f b = row(bu, 0.0), g = row(gu, gv), r = row(0.0, rv);
+  return cv::Matx34f(b[0], b[1], b[2], b[3], g[0], g[1], g[2], g[3], r[0], r[1], r[2], r[3]);
+}
+
+namespace {
+
+// Box-filter downscale of one 8-bit plane by an integer factor f in both directions (f = 2 or 4),
+// when the output is exactly the input / f: the same filter as INTER_AREA (mean of each f x f
+// block, rounded), about 4x faster than cv::resize for the 1080p -> 480x270 default, which
+// matters because it runs on the streaming thread for every frame.
+bool box_downscale(const cv::Mat &src, cv::Mat &dst, cv::Size size,
+                   std::vector<std::uint16_t> &sum) {
+  if (src.type() != CV_8UC1) {
+    return false;
+  }
+  int f = 0;
+  for (int k : {2, 4}) {
+    if (size.width * k == src.cols && size.height * k == src.rows) {
+      f = k;
+    }
+  }
+  if (f == 0) {
+    return false;
+  }
+  dst.create(size, CV_8UC1);
+  const int w = src.cols;
+  sum.resize(static_cast<std::size_t>(w) + 32);
+  for (int oy = 0; oy < size.height; ++oy) {
+    std::uint16_t *acc = sum.data();
+    // Vertical: add f input rows into 16-bit sums.
+    {
+      const std::uint8_t *r[4] = {src.ptr<std::uint8_t>(oy * f), src.ptr<std::uint8_t>(oy * f + 1),
+                                  nullptr, nullptr};
+      if (f == 4) {
+        r[2] = src.ptr<std::uint8_t>(oy * f + 2);
+        r[3] = src.ptr<std::uint8_t>(oy * f + 3);
+      }
+      int x = 0;
+#if CV_SIMD128
+      for (; x + 16 <= w; x += 16) {
+        cv::v_uint16x8 lo, hi, l, h;
+        cv::v_expand(cv::v_load(r[0] + x), lo, hi);
+        for (int k = 1; k < f; ++k) {
+          cv::v_expand(cv::v_load(r[k] + x), l, h);
+          lo += l;
+          hi += h;
+        }
+        cv::v_store(acc + x, lo);
+        cv::v_store(acc + x + 8, hi);
+      }
+#endif
+      for (; x < w; ++x) {
+        unsigned v = 0;
+        for (int k = 0; k < f; ++k) {
+          v += r[k][x];
+        }
+        acc[x] = static_cast<std::uint16_t>(v);
+      }
+    }
+    // Horizontal: add f neighbouring sums, divide by f*f with rounding.
+    std::uint8_t *out = dst.ptr<std::uint8_t>(oy);
+    int ox = 0;
+#if CV_SIMD128
+    if (f == 4) {
+      for (; ox + 8 <= size.width; ox += 8) {
+        cv::v_uint16x8 a, b, c, d;
+        cv::v_load_deinterleave(acc + 4 * ox, a, b, c, d);
+        cv::v_rshr_pack_store<4>(out + ox, a + b + c + d);
+      }
+    } else {
+      for (; ox + 8 <= size.width; ox += 8) {
+        cv::v_uint16x8 a, b;
+        cv::v_load_deinterleave(acc + 2 * ox, a, b);
+        cv::v_rshr_pack_store<2>(out + ox, a + b);
+      }
+    }
+#endif
+    const unsigned half = static_cast<unsigned>(f * f / 2);
+    const int shift = f == 4 ? 4 : 2;
+    for (; ox < size.width; ++ox) {
+      unsigned v = 0;
+      for (int k = 0; k < f; ++k) {
+        v += acc[ox * f + k];
+      }
+      out[ox] = static_cast<std::uint8_t>((v + half) >> shift);
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+void downscale_plane(const cv::Mat &src, cv::Mat &dst, cv::Size size,
+                     std::vector<std::uint16_t> &scratch) {
+  if (!box_downscale(src, dst, size, scratch)) {
+    cv::resize(src, dst, size, 0, 0, cv::INTER_AREA);
+  }
+}
+
+// Makes `grey` at processing size (and for packed_ sources `packed_`).
+void FrameScaler::luma(const FrameView &f, cv::Size size, cv::Mat &grey) {
+  if (is_packed(f.format)) {
+    const int cn = packed_channels(f.format);
+    cv::resize(wrap(f.planes[0], f.height, f.width, CV_8UC(cn)), packed_, size, 0, 0,
+               cv::INTER_AREA);
+    int off[3];
+    packed_bgr_offsets(f.format, off);
+    // BT.601 luma weights, as cv::cvtColor(COLOR_BGR2GRAY) uses.
+    cv::Matx<float, 1, 4> w(0.f, 0.f, 0.f, 0.f);
+    w(0, off[0]) = 0.114f;
+    w(0, off[1]) = 0.587f;
+    w(0, off[2]) = 0.299f;
+    cv::transform(packed_, grey, cv::Mat(w).colRange(0, cn));
+  } else {
+    downscale_plane(wrap(f.planes[0], f.height, f.width, CV_8UC1), grey, size, scratch_);
+  }
+}
+
+void FrameScaler::colour(const FrameView &f, cv::Size size, const cv::Mat &grey, cv::Mat &bgr) {
+  bgr.create(size, CV_8UC3);
+  if (is_packed(f.format)) {
+    int off[3];
+    packed_bgr_offsets(f.format, off);
+    const int pairs[] = {off[0], 0, off[1], 1, off[2], 2};
+    cv::mixChannels(&packed_, 1, &bgr, 1, pairs, 3);
+    return;
+  }
+  const cv::Size c = chroma_size(f.format, f.width, f.height);
+  yuv_.create(size, CV_8UC3);
+  if (f.format == PixelFormat::kNV12 || f.format == PixelFormat::kNV21) {
+    cv::resize(wrap(f.planes[1], c.height, c.width, CV_8UC2), chroma_[0], size, 0, 0,
+               cv::INTER_AREA);
+    const bool vu = f.format == PixelFormat::kNV21;
+    const cv::Mat src[] = {grey, chroma_[0]};
+    const int pairs[] = {0, 0, 1, vu ? 2 : 1, 2, vu ? 1 : 2};
+    cv::mixChannels(src, 2, &yuv_, 1, pairs, 3);
+  } else {
+    const bool vu = f.format == PixelFormat::kYV12;
+    downscale_plane(wrap(f.planes[vu ? 2 : 1], c.height, c.width, CV_8UC1), chroma_[0], size,
+                    scratch_);
+    downscale_plane(wrap(f.planes[vu ? 1 : 2], c.height, c.width, CV_8UC1), chroma_[1], size,
+                    scratch_);
+    const cv::Mat src[] = {grey, chroma_[0], chroma_[1]};
+    cv::merge(src, 3, yuv_);
+  }
+  cv::transform(yuv_, bgr, yuv_to_bgr_matrix(f.matrix, f.full_range));
+}
+
+}  // namespace heatmap

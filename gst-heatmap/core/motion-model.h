@@ -1,0 +1,52 @@
+// motion-model.h: how motion is decided: the background subtractor and the mask's clean-up.
+#pragma once
+
+#include <opencv2/core.hpp>
+#include <opencv2/video/background_segm.hpp>
+
+#include <cstdint>
+
+namespace heatmap {
+
+enum class Method { kMog2, kKnn };
+
+// MOG2 and KNN mark shadows with this value in the foreground mask.
+constexpr std::uint8_t kShadowValue = 127;
+
+// Frames the model needs before its mask means anything: MOG2 marks the whole first frame as
+// foreground, KNN the first four (its sample sets are still filling).
+std::uint64_t warmup_frames(Method method);
+
+// One background subtractor at processing size, plus the morphological opening of its mask.
+// Not thread-safe; used by one thread at a time.
+class MotionModel {
+ public:
+  // (Re)creates the subtractor; forgets everything learned.
+  void start(Method method, int history, double var_threshold, bool detect_shadows);
+  void release();
+  bool empty() const { return model_.empty(); }
+  // Frames after start() whose masks mean nothing (see warmup_frames()).
+  std::uint64_t warmup() const { return warmup_; }
+
+  // Classifies `grey` (CV_8UC1) and learns from it at `rate` (-1: automatic). The mask
+  // (0, kShadowValue, 255) is then in mask().
+  void apply(const cv::Mat &grey, double rate);
+  const cv::Mat &mask() const { return mask_; }
+  // mask() after a morphological opening with an elliptic kernel of `kernel` pixels (0: mask()
+  // itself). The opening keeps the values 0, kShadowValue and 255 (erosion and dilation pick
+  // existing values).
+  const cv::Mat &opened(int kernel);
+  // The subtractor's own background image (may be empty, BGR or grey).
+  void background_image(cv::Mat &out) const;
+
+ private:
+  cv::Ptr<cv::BackgroundSubtractor> model_;
+  std::uint64_t warmup_ = 1;
+  cv::Mat kernel_;
+  int kernel_size_ = 0;
+  cv::Mat mask_;    // subtractor output
+  cv::Mat eroded_;  // opening scratch
+  cv::Mat opened_;
+};
+
+}  // namespace heatmap
