@@ -55,10 +55,13 @@ struct Accumulator::Impl {
     double rate = -1.0;
     bool keep_shadows = false;
     int open_kernel = 0;
+    std::int64_t tag = -1;
   };
   static constexpr int kQueue = 3;
 
   Settings settings;
+  Mask mask_source;
+  MotionObserver observer;
 
   // Caller-thread state.
   int in_width = 0;
@@ -74,6 +77,9 @@ struct Accumulator::Impl {
   // caller may touch it only after drain()).
   MotionModel model;
   cv::Mat counts;
+  cv::Mat mask;    // processing size, 255 = counted; empty: everything counts
+  cv::Mat masked;  // the opened motion mask with the masked pixels cleared
+  cv::Mat motion;  // what the observer gets
   SceneMedian samples;
 
   // The queue between the two, a ring of preallocated jobs.
@@ -172,6 +178,7 @@ struct Accumulator::Impl {
     model.start(settings.method, settings.history, settings.var_threshold, settings.detect_shadows);
     counts.create(size, CV_16UC1);
     counts.setTo(0);
+    mask = mask_source.raster(size);
     submitted = 0;
     samples.clear();
     schedule.reset();
@@ -184,6 +191,7 @@ struct Accumulator::Impl {
     size = cv::Size();
     model.release();
     counts.release();
+    mask.release();
     samples.clear();
     schedule.reset();
     first_frame.release();
@@ -196,7 +204,22 @@ struct Accumulator::Impl {
     const bool warming = job.index < model.warmup();
     model.apply(job.grey, warming ? -1.0 : job.rate);
     if (!warming) {
-      count_foreground(model.opened(job.open_kernel), job.keep_shadows, counts);
+      const cv::Mat *fg = &model.opened(job.open_kernel);
+      if (!mask.empty()) {
+        // 0/127/255 AND 0/255 keeps the subtractor's values where the mask counts.
+        cv::bitwise_and(*fg, mask, masked);
+        fg = &masked;
+      }
+      count_foreground(*fg, job.keep_shadows, counts);
+      if (observer) {
+        cv::compare(*fg, job.keep_shadows ? kShadowValue : 255, motion, cv::CMP_GE);
+      }
+    } else if (observer) {
+      motion.create(size, CV_8UC1);
+      motion.setTo(0);
+    }
+    if (observer) {
+      observer(job.tag, motion);
     }
     if (job.has_colour) {
       // While warming up the model knows nothing yet: an empty mask takes the frame as it is.
@@ -204,7 +227,7 @@ struct Accumulator::Impl {
     }
   }
 
-  void add(const FrameView &f) {
+  void add(const FrameView &f, std::int64_t tag) {
     validate(f);
     if (model.empty() || f.width != in_width || f.height != in_height) {
       start(f.width, f.height);
@@ -223,6 +246,7 @@ struct Accumulator::Impl {
     job.rate = settings.learning_rate < 0 ? -1.0 : std::min(settings.learning_rate, 1.0);
     job.keep_shadows = settings.keep_shadows;
     job.open_kernel = settings.open_kernel;
+    job.tag = tag;
     ++submitted;
     submit(job);
   }
@@ -247,10 +271,29 @@ const Settings &Accumulator::settings() const {
 }
 
 void Accumulator::add_frame(const FrameView &frame) {
-  impl_->add(frame);
+  impl_->add(frame, -1);
 }
 
-void Accumulator::add_frame(const cv::Mat &frame) {
+void Accumulator::add_frame(const FrameView &frame, std::int64_t tag) {
+  impl_->add(frame, tag);
+}
+
+void Accumulator::set_mask(const Mask &mask) {
+  impl_->drain();
+  impl_->mask_source = mask;
+}
+
+cv::Mat Accumulator::mask() const {
+  impl_->drain();
+  return impl_->mask;
+}
+
+void Accumulator::set_motion_observer(MotionObserver observer) {
+  impl_->drain();
+  impl_->observer = std::move(observer);
+}
+
+void Accumulator::add_frame(const cv::Mat &frame, std::int64_t tag) {
   if (frame.empty() || frame.dims != 2 || frame.depth() != CV_8U) {
     throw std::invalid_argument("heatmap: a cv::Mat frame must be a non-empty 8-bit image");
   }
@@ -273,7 +316,7 @@ void Accumulator::add_frame(const cv::Mat &frame) {
   view.height = frame.rows;
   view.planes[0].data = frame.data;
   view.planes[0].stride = frame.step[0];
-  impl_->add(view);
+  impl_->add(view, tag);
 }
 
 const cv::Mat &Accumulator::counts() const {

@@ -2,11 +2,13 @@
 #pragma once
 
 #include "frame.h"
+#include "mask.h"
 #include "motion-model.h"
 
 #include <opencv2/core.hpp>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 
 namespace heatmap {
@@ -65,8 +67,26 @@ class Accumulator {
   // moving, KNN the first four), so they count in frames_processed but never in the counts;
   // they are learned at the automatic rate whatever learning_rate says.
   void add_frame(const FrameView &frame);
+  // The same with a caller's tag (e.g. the frame's stream time), handed to the motion observer.
+  void add_frame(const FrameView &frame, std::int64_t tag);
   // Feeds a cv::Mat: CV_8UC1 (grey), CV_8UC3 (BGR) or CV_8UC4 (BGRx).
-  void add_frame(const cv::Mat &frame);
+  void add_frame(const cv::Mat &frame, std::int64_t tag = -1);
+
+  // Which pixels count: masked pixels (0 in mask.raster()) never count and are excluded from
+  // the model's global estimates. Applies from the next model start (first frame after a
+  // reset or a change of frame size), like downscale. An empty Mask counts everything.
+  void set_mask(const Mask &mask);
+  // The mask at processing size (CV_8UC1, 255 = counted), empty without a mask or before the
+  // first frame.
+  cv::Mat mask() const;
+
+  // Called for every processed frame, in order, on the thread that runs the model (the
+  // worker, when threaded), with the frame's tag and its counted motion: CV_8UC1 at processing
+  // size, 255 where the frame adds to the counts, else 0 (all 0 while the model warms up).
+  // The Mat is only valid during the call. Queries (counts(), stats(), ...) wait for queued
+  // frames, so after one of them every frame given so far has been observed.
+  using MotionObserver = std::function<void(std::int64_t tag, const cv::Mat &motion)>;
+  void set_motion_observer(MotionObserver observer);
 
   // Raw counts, CV_16UC1 at processing size; empty before the first frame.
   const cv::Mat &counts() const;

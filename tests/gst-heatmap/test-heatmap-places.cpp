@@ -1,4 +1,5 @@
 // test-heatmap-places.cpp: unit tests of the GObject-free mask, zones, sidecar and CSV code.
+#include "accumulator.h"
 #include "mask.h"
 #include "sidecar.h"
 #include "zones.h"
@@ -465,6 +466,76 @@ void test_atomic_write_errors() {
   g_assert_false(g_file_test(dir.c_str(), G_FILE_TEST_EXISTS));
 }
 
+// ---- the accumulator with a mask and a motion observer ----
+
+// A textured scene with a bright square sweeping left to right across the whole picture and a
+// noisy "TV" (new random pixels every frame) in the top-right quarter.
+cv::Mat sweep_frame(const cv::Mat &scene, int f, int frames, cv::RNG &rng) {
+  cv::Mat frame = scene.clone();
+  const int side = scene.rows / 4;
+  const int x = (scene.cols - side) * f / (frames - 1);
+  frame(cv::Rect(x, scene.rows / 2, side, side)).setTo(cv::Scalar(250, 250, 250));
+  cv::Mat tv = frame(cv::Rect(scene.cols * 3 / 4, 0, scene.cols / 4, scene.rows / 4));
+  rng.fill(tv, cv::RNG::UNIFORM, 0, 256);
+  return frame;
+}
+
+cv::Mat textured(cv::Size size) {
+  cv::RNG rng(7);
+  cv::Mat coarse(size.height / 8 + 1, size.width / 8 + 1, CV_8UC3);
+  rng.fill(coarse, cv::RNG::UNIFORM, 40, 200);
+  cv::Mat scene;
+  cv::resize(coarse, scene, size, 0, 0, cv::INTER_CUBIC);
+  return scene;
+}
+
+void test_masked_pixels_never_count() {
+  const cv::Size size(320, 240);
+  const cv::Mat scene = textured(size);
+  heatmap::Mask mask;
+  std::string error;
+  // The right half is masked: the sweeping square crosses it, the TV is inside it.
+  g_assert_true(heatmap::Mask::from_bytes(
+      R"({"exclude": [{"name": "right", "polygon": [[0.5,0],[1,0],[1,1],[0.5,1]]}]})", "m", &mask,
+      &error));
+  for (bool threaded : {false, true}) {
+    heatmap::Settings settings;
+    settings.downscale = 0.5;
+    settings.threaded = threaded;
+    heatmap::Accumulator masked(settings), plain(settings);
+    masked.set_mask(mask);
+    std::vector<std::int64_t> tags;
+    cv::Mat observed(size.height / 2, size.width / 2, CV_16UC1, cv::Scalar(0));
+    masked.set_motion_observer([&](std::int64_t tag, const cv::Mat &motion) {
+      tags.push_back(tag);
+      g_assert_true(motion.size() == observed.size());
+      cv::add(observed, motion / 255, observed, cv::noArray(), CV_16U);
+    });
+    cv::RNG rng_a(1), rng_b(1);
+    const int frames = 60;
+    for (int f = 0; f < frames; ++f) {
+      masked.add_frame(sweep_frame(scene, f, frames, rng_a), 1000 + f);
+      plain.add_frame(sweep_frame(scene, f, frames, rng_b));
+    }
+    const cv::Mat counts = masked.counts();
+    const int half = counts.cols / 2;
+    // Without the mask the right half is busy (square + TV); with it, exactly zero.
+    g_assert_cmpint(cv::countNonZero(plain.counts().colRange(half, counts.cols)), >, 100);
+    g_assert_cmpint(cv::countNonZero(counts.colRange(half, counts.cols)), ==, 0);
+    g_assert_cmpint(cv::countNonZero(counts.colRange(0, half)), >, 100);
+    g_assert_cmpint(cv::countNonZero(masked.mask().colRange(half, counts.cols)), ==, 0);
+    g_assert_cmpint(cv::countNonZero(masked.mask().colRange(0, half)), ==, half * counts.rows);
+    // The observer saw every frame, in order, and exactly the counted motion.
+    g_assert_cmpuint(tags.size(), ==, frames);
+    for (int f = 0; f < frames; ++f)
+      g_assert_cmpint(tags[f], ==, 1000 + f);
+    g_assert_cmpint(cv::norm(observed, counts, cv::NORM_INF), ==, 0);
+    // The counts left of the mask equal the unmasked run's.
+    g_assert_cmpint(
+        cv::norm(counts.colRange(0, half), plain.counts().colRange(0, half), cv::NORM_INF), ==, 0);
+  }
+}
+
 }  // namespace
 
 int main(int argc, char **argv) {
@@ -480,5 +551,6 @@ int main(int argc, char **argv) {
   g_test_add_func("/places/sidecar/round-trip", test_sidecar_round_trip);
   g_test_add_func("/places/sidecar/csv", test_zones_csv);
   g_test_add_func("/places/sidecar/atomic-write", test_atomic_write_errors);
+  g_test_add_func("/places/accumulator/masked-pixels-never-count", test_masked_pixels_never_count);
   return g_test_run();
 }
