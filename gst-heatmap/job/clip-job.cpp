@@ -563,6 +563,13 @@ void check_settings(const JobSettings &settings) {
     throw SettingsError("the heatmaps prefix must be non-empty and differ from the videos prefix");
   if (settings.pipeline_timeout_s < 1)
     throw SettingsError("the pipeline timeout must be at least 1 second");
+  if (url.scheme == s3::Url::Scheme::kS3) {
+    GstElementFactory *s3src = gst_element_factory_find("s3src");
+    if (s3src == nullptr)
+      throw SettingsError(
+          "the GStreamer element 's3src' (s3:// URIs) is missing (GST_PLUGIN_PATH, or install it)");
+    gst_object_unref(s3src);
+  }
   make_heatmap(settings, nullptr);
 }
 

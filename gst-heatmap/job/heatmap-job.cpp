@@ -1,6 +1,7 @@
 // heatmap-job.cpp: the heatmap-job tool: renders and uploads one clip's heatmap (the per-clip job
 // of heatmap-batch, run once per clip in its own process).
 #include <signal.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <gst/gst.h>
@@ -71,9 +72,12 @@ int parse_seconds(const std::string &text) {
 
 // The default action for crash signals, whatever the parent left: a crashed pipeline must end
 // the process at once instead of spinning in a handler while holding a batch slot.
+// No core file either: a clip that crashes the decoder would leave one per run.
 void default_crash_signals() {
   for (int sig : {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT})
     signal(sig, SIG_DFL);
+  struct rlimit no_core = {0, 0};
+  setrlimit(RLIMIT_CORE, &no_core);
 }
 
 }  // namespace

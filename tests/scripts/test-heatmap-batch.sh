@@ -131,8 +131,8 @@ check "bad flag: exit 2" [ "$rc" = 2 ]
 run_batch dry --dry-run --date-prefix 2025/10/20/
 check "dry run: exit 0" [ "$(cat "$tmp/dry.rc")" = 0 ]
 check "dry run: lists the 6 pending clips of the date" [ "$(grep -c $' bytes\t-> ' "$tmp/dry.log")" = 6 ]
-check "dry run: prints the first pipeline" \
-  grep -q "first pipeline: .*uridecodebin uri=.*clip_2025-10-20_13-00-00.mp4 .*heatmap location=" "$tmp/dry.log"
+check "dry run: prints the first clip's heatmap-job command, key last" \
+  grep -q "^first job: .*heatmap-job .*-- raw_videos/2025/10/20/13/clip_2025-10-20_13-00-00.mp4$" "$tmp/dry.log"
 check "dry run: bucket unchanged" [ "$(listing "")" = "$all_before" ]
 
 # --- cron-like: empty environment, cwd /, no terminal; settings only from an env file ----------------
@@ -249,7 +249,7 @@ check "--force: redid the oldest clip of the date" grep -q "ok raw_videos/2025/1
 check "--force: overwrote its heatmap (new ETag)" \
   [ "$(listing heatmaps/2025/10/21/09/clip_2025-10-21_09-00-00)" != "$before_force" ]
 check "CLEANUP_LOCAL_FILES=false: path logged and kept" \
-  bash -c "d=\$(grep -o 'local files kept in [^ ]*' '$tmp/force.log' | head -1 | cut -d' ' -f5); [ -n \"\$d\" ] && ls \"\$d\"/*_heatmap.jpg >/dev/null"
+  bash -c "d=\$(grep -o 'local files kept in [^ ]*' '$tmp/force.log' | head -1 | cut -d' ' -f5); [ -n \"\$d\" ] && ls \"\$d\"/heatmap.jpg >/dev/null"
 "$helper" get "$S3_BUCKET/heatmaps/2025/10/21/09/clip_2025-10-21_09-00-00_heatmap.png" "$tmp/h2.png"
 check "--env-file DOWNSCALE=0.5 gives a 160x90 PNG" \
   [ "$(od -An -tx1 -j16 -N8 "$tmp/h2.png" | tr -d ' \n')" = "000000a00000005a" ]
