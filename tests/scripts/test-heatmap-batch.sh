@@ -323,6 +323,33 @@ fi
 check "hostile keys: the .env marker is in no output" \
   bash -c "! grep -qF -- \"\$(cut -d= -f2 '$tmp/cwd/.env')\" '$tmp/hostile.log'"
 
+# --- an endpoint that accepts and never answers cannot hold the lock ----------------------------------
+python3 - "$tmp/silent.port" <<'PY' &
+import os, socket, sys, time
+server = socket.socket()
+server.bind(("127.0.0.1", 0))
+server.listen(8)
+with open(sys.argv[1] + ".tmp", "w") as f:
+    f.write(str(server.getsockname()[1]))
+os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+held = []
+while True:
+    conn, _ = server.accept()
+    held.append(conn)  # read nothing, answer nothing
+PY
+silent_pid=$!
+for _ in $(seq 100); do [[ -s $tmp/silent.port ]] && break; sleep 0.1; done
+rc=0
+S3_BUCKET=s3://silent S3_ENDPOINT=http://127.0.0.1:$(cat "$tmp/silent.port") S3_ACCESS_KEY=test \
+  S3_SECRET_KEY=silent-secret LOCK_FILE=$tmp/silent.lock LIST_TIMEOUT=3 \
+  "$batch" >"$tmp/silent.log" 2>&1 || rc=$?
+kill "$silent_pid" 2>/dev/null || true
+wait "$silent_pid" 2>/dev/null || true
+sed 's/^/  [silent] /' "$tmp/silent.log"
+check "silent endpoint: exit 1" [ "$rc" = 1 ]
+check "silent endpoint: the listing's time limit is named" grep -q "took longer than 3s (LIST_TIMEOUT)" "$tmp/silent.log"
+check "silent endpoint: the lock is free again" flock -n "$tmp/silent.lock" true
+
 # --- a pipeline that crashes ends its clip at once (no crash handler holding the slot) --------------
 # The test-only crashtest plugin's decoder raises SIGSEGV on a clip starting with its magic line.
 { echo GST-HEATMAP-CRASH-TEST; head -c 4000 /dev/urandom; } >"$tmp/clips/crash.mp4"
