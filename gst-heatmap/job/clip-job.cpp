@@ -20,11 +20,14 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
+#include <iterator>
 #include <memory>
 #include <mutex>
 #include <sstream>
 
 #include "s3-pending.h"
+#include "sidecar.h"
 
 namespace heatmap_job {
 namespace {
@@ -432,6 +435,32 @@ PipelineOutcome run_pipeline(const JobSettings &settings, const std::string &uri
   return out;
 }
 
+// The element only knows the private folder's fixed names: the sidecar must name the objects
+// beside it ("files") and the clip it came from ("source"), so both are set here. Returns "" or
+// a one-line error.
+std::string patch_sidecar(const WorkDir &dir, const std::string &stem, const std::string &source) {
+  const std::string path = dir.file("heatmap.json");
+  std::string error;
+  heatmap::Sidecar sidecar;
+  std::ifstream in(path, std::ios::binary);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (!heatmap::parse_sidecar(text, "heatmap.json", &sidecar, &error))
+    return "the element wrote an unreadable sidecar: " + error;
+  const std::string name = heatmap::base_name(stem);
+  sidecar.source = heatmap::sanitize_source(source);
+  sidecar.files.jpeg = name + "_heatmap.jpg";
+  sidecar.files.png = name + "_heatmap.png";
+  sidecar.files.scene.reset();
+  sidecar.files.csv.reset();
+  if (non_empty_file(dir.file("scene.jpg")))
+    sidecar.files.scene = name + "_scene.jpg";
+  if (non_empty_file(dir.file("heatmap.csv")))
+    sidecar.files.csv = name + "_heatmap.csv";
+  if (!heatmap::write_sidecar(path, sidecar, &error))
+    return error;
+  return {};
+}
+
 // --- uploads -----------------------------------------------------------------------------------
 
 enum class Put { kWritten, kExists };
@@ -641,6 +670,16 @@ JobResult run_clip_job(const JobSettings &settings, const std::string &video_key
     result.status = outcome.status;
     result.message = one_line(outcome.message);
     return finish(result);
+  }
+
+  if (non_empty_file(dir->file("heatmap.json"))) {
+    s3::Url clip = object;
+    std::string error = patch_sidecar(*dir, stem, clip.str());
+    if (!error.empty()) {
+      result.status = Status::kPermanent;
+      result.message = one_line(error);
+      return finish(result);
+    }
   }
 
   // Every file the element wrote, the JPEG (the done marker) last. Without force each goes up
