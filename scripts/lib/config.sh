@@ -12,12 +12,22 @@
 #                                  file:///abs/path, and prefixes to end in "/".
 #   config_is_local                true when S3_BUCKET (after config_validate) is a file:// folder
 #   config_lock_file               prints LOCK_FILE, or the default lock of S3_BUCKET shared by
-#                                  every tool that writes to the bucket (after config_validate)
+#                                  every tool that writes to the bucket (after config_validate),
+#                                  in a private folder: /run/lock/gst-heatmap as root, else
+#                                  $XDG_RUNTIME_DIR/gst-heatmap, else ~/.cache/gst-heatmap
+#   config_lock_acquire TOOL       opens that file without following symlinks and takes the lock
+#                                  (flock, no waiting); sets CONFIG_LOCK_FD. Returns 0, or
+#                                  CONFIG_EXIT_LOCKED (75) with one line when another run holds
+#                                  it, or 2 with one line when the file is unsafe or unusable
 #   config_print                   the effective settings, secrets masked (for --verbose)
-# Flags are applied by the caller after config_load, so they beat everything else.
-# Variables set in the shell (normally: the process environment) win over the .env file, even
-# when empty. S3_* connection values also accept the AWS_* names (S3_* wins); every S3_* value is
-# exported so that s3src-helper and the s3src element see the same settings.
+# Precedence (docs/configuration.md is the one place that defines it; the C++ parser
+# s3src-helper/s3/dotenv.h follows it): flags (applied by the caller after config_load) >
+# process environment > .env file > defaults. A variable set in the environment wins even when
+# empty. S3_* connection settings also accept their AWS_* names: inside one source the S3_* name
+# wins; across sources the environment wins, so AWS_REGION in the environment beats S3_REGION in
+# .env. Every S3_* value is exported and the AWS_* aliases are removed from the environment, so
+# s3src-helper and the s3src element see exactly the values chosen here.
+# No message ever shows the value of a secret or the text of a malformed line.
 
 # Name -> default. Order of CONFIG_VARS is the order of config_print.
 declare -gA CONFIG_DEFAULTS=()
@@ -54,17 +64,25 @@ config_register JOBS ""
 config_register PIPELINE_TIMEOUT "1800"
 config_register WORK_DIR ""
 config_register LOCK_FILE ""
+config_register S3_FORCE_PATH_STYLE ""
+config_register S3_VERIFY_TLS ""
 
-# Connection variables and their AWS alias (the C++ side reads the same pairs).
+# Connection variables and their AWS aliases, most specific first (the C++ side, s3::Config and
+# s3/dotenv.cpp, reads the same groups in the same order).
 declare -gA CONFIG_ALIASES=(
-  [S3_ENDPOINT]=AWS_ENDPOINT_URL
-  [S3_REGION]=AWS_REGION
+  [S3_ENDPOINT]="AWS_ENDPOINT_URL_S3 AWS_ENDPOINT_URL"
+  [S3_REGION]="AWS_REGION AWS_DEFAULT_REGION"
   [S3_ACCESS_KEY]=AWS_ACCESS_KEY_ID
   [S3_SECRET_KEY]=AWS_SECRET_ACCESS_KEY
   [S3_SESSION_TOKEN]=AWS_SESSION_TOKEN
 )
 # Never printed.
-declare -gA CONFIG_SECRETS=([S3_SECRET_KEY]=1 [S3_SESSION_TOKEN]=1)
+declare -gA CONFIG_SECRETS=([S3_SECRET_KEY]=1 [S3_SESSION_TOKEN]=1 [AWS_SECRET_ACCESS_KEY]=1
+  [AWS_SESSION_TOKEN]=1)
+# Exit status of a tool that finds the bucket's lock held by another run (EX_TEMPFAIL: try later).
+# shellcheck disable=SC2034  # used by the tools that source this file
+CONFIG_EXIT_LOCKED=75
+CONFIG_LOCK_FD=""
 
 # Colormap nicks of the heatmap element (OpenCV's colormaps).
 CONFIG_COLORMAPS="autumn bone jet winter rainbow ocean summer spring cool hsv pink hot parula magma inferno plasma viridis cividis twilight twilight-shifted turbo deepgreen"
@@ -105,7 +123,7 @@ config__parse_value() {
     rest=${raw:i+1}
     rest=${rest#"${rest%%[![:blank:]]*}"}
     if [[ -n $rest && $rest != '#'* ]]; then
-      config__why="unexpected text after the closing quote: $rest"
+      config__why="unexpected text after the closing quote (not shown)"
       return 1
     fi
     return 0
@@ -136,7 +154,12 @@ config__parse_file() {
       line=${BASH_REMATCH[1]}
     fi
     if [[ ! $line =~ ^([A-Za-z_][A-Za-z0-9_]*)[[:blank:]]*=(.*)$ ]]; then
-      config__err "config: $file:$lineno: expected KEY=value, got: $line"
+      # The line may be a secret pasted without its key: only a known setting name is shown.
+      key=""
+      if [[ $line =~ ^([A-Za-z_][A-Za-z0-9_]*) ]] && config__is_known "${BASH_REMATCH[1]}"; then
+        key="${BASH_REMATCH[1]}: "
+      fi
+      config__err "config: $file:$lineno: ${key}expected KEY=value (the line is not shown: it may hold a secret)"
       status=2
       continue
     fi
@@ -147,7 +170,7 @@ config__parse_file() {
       status=2
       continue
     fi
-    if [[ ! -v "CONFIG_DEFAULTS[$key]" ]] && ! config__is_alias "$key"; then
+    if ! config__is_known "$key"; then
       config__err "config: warning: $file:$lineno: unknown setting $key (ignored)"
       continue
     fi
@@ -160,10 +183,12 @@ config__parse_file() {
 config__is_alias() {
   local k
   for k in "${!CONFIG_ALIASES[@]}"; do
-    [[ ${CONFIG_ALIASES[$k]} == "$1" ]] && return 0
+    [[ " ${CONFIG_ALIASES[$k]} " == *" $1 "* ]] && return 0
   done
   return 1
 }
+
+config__is_known() { [[ -v "CONFIG_DEFAULTS[$1]" ]] || config__is_alias "$1"; }
 
 config_load() {
   local file=${1-} name alias
@@ -173,25 +198,42 @@ config_load() {
     config__parse_file "$file" || return 2
   fi
   for name in "${CONFIG_VARS[@]}"; do
-    alias=${CONFIG_ALIASES[$name]-}
-    if [[ -v $name ]]; then
-      : # already set in the environment (or by the caller): it wins
-    elif [[ -n $alias && -v $alias ]]; then
-      printf -v "$name" '%s' "${!alias}"
-    elif [[ -v "CONFIG_FILE_VALUES[$name]" ]]; then
-      printf -v "$name" '%s' "${CONFIG_FILE_VALUES[$name]}"
-    elif [[ -n $alias && -v "CONFIG_FILE_VALUES[$alias]" ]]; then
-      printf -v "$name" '%s' "${CONFIG_FILE_VALUES[$alias]}"
-    else
-      printf -v "$name" '%s' "${CONFIG_DEFAULTS[$name]}"
-    fi
+    config__resolve "$name"
   done
-  # Every S3_* setting is exported: the C++ tools read the connection ones from the environment.
+  # Every S3_* setting is exported: the C++ tools read the connection ones from the environment,
+  # and only these (the aliases could otherwise disagree with what was chosen here).
   for name in "${CONFIG_VARS[@]}"; do
     # shellcheck disable=SC2163  # exporting the variable named by $name
     [[ $name == S3_* ]] && export "$name"
+    for alias in ${CONFIG_ALIASES[$name]-}; do
+      unset "$alias"
+    done
   done
   return 0
+}
+
+# Sets variable $1 from the first of: its name in the environment, its aliases there, its name
+# in the file, its aliases there, its default.
+config__resolve() {
+  local name=$1 alias
+  [[ -v $name ]] && return 0 # set in the environment (or by the caller), even empty: it wins
+  for alias in ${CONFIG_ALIASES[$name]-}; do
+    if [[ -v $alias ]]; then
+      printf -v "$name" '%s' "${!alias}"
+      return 0
+    fi
+  done
+  if [[ -v "CONFIG_FILE_VALUES[$name]" ]]; then
+    printf -v "$name" '%s' "${CONFIG_FILE_VALUES[$name]}"
+    return 0
+  fi
+  for alias in ${CONFIG_ALIASES[$name]-}; do
+    if [[ -v "CONFIG_FILE_VALUES[$alias]" ]]; then
+      printf -v "$name" '%s' "${CONFIG_FILE_VALUES[$alias]}"
+      return 0
+    fi
+  done
+  printf -v "$name" '%s' "${CONFIG_DEFAULTS[$name]}"
 }
 
 # Where a value came from, for messages: "(from .env:3)" or "".
@@ -211,6 +253,20 @@ config__bool() {
     false | no | off | 0) printf -v "$name" false ;;
     *) return 1 ;;
   esac
+}
+
+# Checks that variable $1 is a whole decimal number in $2..$3 and rewrites it without leading
+# zeros, so that bash arithmetic later never reads "08" as a bad octal number. Length is checked
+# before any arithmetic: a 30-digit value must not wrap around.
+config__uint() {
+  local name=$1 min=$2 max=$3 v
+  v=${!name}
+  [[ $v =~ ^[0-9]+$ ]] || return 1
+  v=${v#"${v%%[!0]*}"}
+  v=${v:-0}
+  ((${#v} <= ${#max})) || return 1
+  ((10#$v >= min && 10#$v <= max)) || return 1
+  printf -v "$name" '%d' "$((10#$v))"
 }
 
 # A decimal number (no sign, no exponent).
@@ -239,20 +295,24 @@ config_validate() {
     config__err "ALPHA must be in [0,1] (or empty for the element's default): got $ALPHA$(config__origin ALPHA)"
     bad=1
   fi
-  if [[ ! $MAX_VIDEOS_PER_RUN =~ ^[0-9]+$ ]] || ((10#$MAX_VIDEOS_PER_RUN > 1000000)); then
-    config__err "MAX_VIDEOS_PER_RUN must be a whole number >= 0 (0 = no limit): got ${MAX_VIDEOS_PER_RUN:-(empty)}$(config__origin MAX_VIDEOS_PER_RUN)"
+  if ! config__uint MAX_VIDEOS_PER_RUN 0 1000000; then
+    config__err "MAX_VIDEOS_PER_RUN must be a whole number in 0..1000000 (0 = no limit): got ${MAX_VIDEOS_PER_RUN:-(empty)}$(config__origin MAX_VIDEOS_PER_RUN)"
     bad=1
-  else
-    MAX_VIDEOS_PER_RUN=$((10#$MAX_VIDEOS_PER_RUN))
   fi
-  if [[ -n $JOBS ]] && { [[ ! $JOBS =~ ^[0-9]+$ ]] || ((10#$JOBS < 1 || 10#$JOBS > 256)); }; then
+  if [[ -n $JOBS ]] && ! config__uint JOBS 1 256; then
     config__err "JOBS must be a whole number in 1..256 (or empty for the number of cores): got $JOBS$(config__origin JOBS)"
     bad=1
   fi
-  if [[ ! $PIPELINE_TIMEOUT =~ ^[0-9]+$ ]] || ((10#$PIPELINE_TIMEOUT < 1)); then
-    config__err "PIPELINE_TIMEOUT must be a whole number of seconds >= 1: got ${PIPELINE_TIMEOUT:-(empty)}$(config__origin PIPELINE_TIMEOUT)"
+  if ! config__uint PIPELINE_TIMEOUT 1 604800; then
+    config__err "PIPELINE_TIMEOUT must be a whole number of seconds in 1..604800: got ${PIPELINE_TIMEOUT:-(empty)}$(config__origin PIPELINE_TIMEOUT)"
     bad=1
   fi
+  for name in S3_FORCE_PATH_STYLE S3_VERIFY_TLS; do
+    if [[ -n ${!name} ]] && ! config__bool "$name"; then
+      config__err "$name must be true or false (or empty for the default): got '${!name}'$(config__origin "$name")"
+      bad=1
+    fi
+  done
   v=${COLORMAP,,}
   v=${v//_/-}
   if [[ " $CONFIG_COLORMAPS " != *" $v "* ]]; then
@@ -286,7 +346,11 @@ config_validate() {
     bad=1
   fi
 
-  if [[ -n $S3_ENDPOINT && ! $S3_ENDPOINT =~ ^https?://[^/[:space:]]+/?$ ]]; then
+  if [[ $S3_ENDPOINT == *://*@* ]]; then
+    # user:password@host would put a credential in every log line that names the endpoint.
+    config__err "S3_ENDPOINT must not contain user information (user:password@): use S3_ACCESS_KEY and S3_SECRET_KEY$(config__origin S3_ENDPOINT)"
+    bad=1
+  elif [[ -n $S3_ENDPOINT && ! $S3_ENDPOINT =~ ^https?://[^/[:space:]]+/?$ ]]; then
     config__err "S3_ENDPOINT must look like http(s)://host[:port]: got $S3_ENDPOINT$(config__origin S3_ENDPOINT)"
     bad=1
   fi
@@ -342,14 +406,85 @@ config_validate() {
 
 config_is_local() { [[ $S3_BUCKET == file://* ]]; }
 
+# The private folder of the default lock files: /run/lock/gst-heatmap as root, else
+# $XDG_RUNTIME_DIR/gst-heatmap, else ~/.cache/gst-heatmap. Created 0700; refused (return 2, one
+# line) when it is a symlink, someone else's, or open to others, since anyone who can write
+# there can squat or redirect the lock.
+config__lock_dir() {
+  local base dir uid
+  uid=$(id -u)
+  if ((uid == 0)); then
+    base=/run/lock
+  elif [[ ${XDG_RUNTIME_DIR-} == /* && -d $XDG_RUNTIME_DIR && ! -L $XDG_RUNTIME_DIR && -O $XDG_RUNTIME_DIR ]]; then
+    base=$XDG_RUNTIME_DIR
+  elif [[ ${HOME-} == /* && -d $HOME ]]; then
+    base=$HOME/.cache
+    mkdir -p -- "$base" 2>/dev/null || true
+  else
+    config__err "config: no folder for the lock file (HOME is not set): set LOCK_FILE"
+    return 2
+  fi
+  dir=$base/gst-heatmap
+  mkdir -m 700 -- "$dir" 2>/dev/null || true
+  if [[ -L $dir || ! -d $dir || ! -O $dir ]]; then
+    config__err "config: the lock folder $dir is not a folder of user $uid (symlink or someone else's): remove it or set LOCK_FILE"
+    return 2
+  fi
+  if [[ $(stat -c %a -- "$dir") != 700 ]] && ! chmod 700 -- "$dir"; then
+    config__err "config: cannot make the lock folder $dir private (chmod 700)"
+    return 2
+  fi
+  printf '%s\n' "$dir"
+}
+
 config_lock_file() {
-  local id
+  local id dir
   if [[ -n $LOCK_FILE ]]; then
     printf '%s\n' "$LOCK_FILE"
     return
   fi
+  dir=$(config__lock_dir) || return 2
   id=$(printf '%s' "$S3_BUCKET" | cksum | cut -d' ' -f1)
-  printf '%s\n' "${XDG_RUNTIME_DIR:-/tmp}/heatmap-batch-$id.lock"
+  printf '%s\n' "$dir/heatmap-batch-$id.lock"
+}
+
+config_lock_acquire() {
+  local tool=$1 file fd opened named uid
+  file=$(config_lock_file) || return 2
+  uid=$(id -u)
+  if [[ -L $file ]]; then
+    config__err "$tool: the lock file $file is a symbolic link; not following it (remove it or set LOCK_FILE)"
+    return 2
+  fi
+  if [[ -e $file && ! -f $file ]]; then
+    config__err "$tool: the lock file $file is not a regular file"
+    return 2
+  fi
+  if ! { exec {fd}>>"$file"; } 2>/dev/null; then
+    config__err "$tool: cannot open the lock file $file"
+    return 2
+  fi
+  # bash cannot open with O_NOFOLLOW: check after the fact that what was opened is the file
+  # at that name itself (lstat), not something a symlink swapped in meanwhile pointed to.
+  opened=$(stat -L -c '%d:%i:%u' "/proc/self/fd/$fd" 2>/dev/null || true)
+  named=$(stat -c '%d:%i:%u' -- "$file" 2>/dev/null || true)
+  if [[ -z $opened || $opened != "$named" ]]; then
+    exec {fd}>&-
+    config__err "$tool: the lock file $file changed while it was opened (symlink race?); not using it"
+    return 2
+  fi
+  if [[ ${opened##*:} != "$uid" && ${opened##*:} != 0 ]]; then
+    exec {fd}>&-
+    config__err "$tool: the lock file $file belongs to user ${opened##*:}, who could hold it forever: remove it or set LOCK_FILE"
+    return 2
+  fi
+  if ! flock -n "$fd"; then
+    exec {fd}>&-
+    config__err "$tool: another run on $S3_BUCKET is in progress (lock $file held); exiting with status $CONFIG_EXIT_LOCKED"
+    return "$CONFIG_EXIT_LOCKED"
+  fi
+  # shellcheck disable=SC2034  # for the caller (the lock lives as long as this descriptor)
+  CONFIG_LOCK_FD=$fd
 }
 
 config_print() {
