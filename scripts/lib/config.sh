@@ -128,21 +128,31 @@ config__parse_value() {
     fi
     return 0
   fi
-  # Unquoted: a "#" starts a comment only at the start or after a blank (so a#b stays a#b).
+  # Unquoted: a "#" starts a comment only at the start or after a blank (so a#b stays a#b);
+  # the first such "#" ends the value.
   if [[ $raw == '#'* ]]; then
     raw=""
-  elif [[ $raw =~ ^(.*[^[:blank:]])?[[:blank:]]+#.*$ ]]; then
-    raw=${BASH_REMATCH[1]}
   fi
+  raw=${raw%%[[:blank:]]#*}
   raw=${raw%"${raw##*[![:blank:]]}"}
   config__value=$raw
 }
 
 # Reads the file into CONFIG_FILE_VALUES. Returns 2 on errors (all reported).
+# Bytes, not characters: the C locale makes the patterns and ${#x} agree with the C++ parser
+# (s3src-helper/s3/dotenv.cpp) on any input, valid UTF-8 or not. Every key is stored (unknown
+# ones only warn), so that tests can compare both parsers.
 config__parse_file() {
-  local file=$1 line lineno=0 status=0 key body
+  local file=$1 line lineno=0 status=0 key body size
+  local LC_ALL=C
   if [[ ! -f $file || ! -r $file ]]; then
     config__err "config: cannot read env file: $file"
+    return 2
+  fi
+  # bash's read drops NUL bytes silently; a file with any is not a settings file.
+  size=$(wc -c <"$file")
+  if [[ $(tr -d '\000' <"$file" | wc -c) != "$size" ]]; then
+    config__err "config: $file: contains NUL bytes (not a text file)"
     return 2
   fi
   while IFS= read -r line || [[ -n $line ]]; do
@@ -172,7 +182,6 @@ config__parse_file() {
     fi
     if ! config__is_known "$key"; then
       config__err "config: warning: $file:$lineno: unknown setting $key (ignored)"
-      continue
     fi
     CONFIG_FILE_VALUES[$key]=$config__value
     CONFIG_FILE_WHERE[$key]="$file:$lineno"
