@@ -143,15 +143,15 @@ config__parse_value() {
 # (s3src-helper/s3/dotenv.cpp) on any input, valid UTF-8 or not. Every key is stored (unknown
 # ones only warn), so that tests can compare both parsers.
 config__parse_file() {
-  local file=$1 line lineno=0 status=0 key body size
+  local file=$1 line lineno=0 status=0 key body
   local LC_ALL=C
   if [[ ! -f $file || ! -r $file ]]; then
     config__err "config: cannot read env file: $file"
     return 2
   fi
-  # bash's read drops NUL bytes silently; a file with any is not a settings file.
-  size=$(wc -c <"$file")
-  if [[ $(tr -d '\000' <"$file" | wc -c) != "$size" ]]; then
+  # bash's read drops NUL bytes silently; a file with any is not a settings file. (read -d ''
+  # succeeds only when it met a NUL.)
+  if IFS= read -r -d '' _ <"$file"; then
     config__err "config: $file: contains NUL bytes (not a text file)"
     return 2
   fi
