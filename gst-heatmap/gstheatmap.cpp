@@ -211,6 +211,9 @@ GType gst_heatmap_method_get_type(void) {
   static const GEnumValue values[] = {
       {GST_HEATMAP_METHOD_MOG2, "Mixture of Gaussians (OpenCV MOG2), marks shadows", "mog2"},
       {GST_HEATMAP_METHOD_KNN, "K nearest neighbours (OpenCV KNN), marks shadows", "knn"},
+      {GST_HEATMAP_METHOD_SCENE,
+       "Colour scene model compensating camera movement and lighting changes, marks shadows",
+       "scene"},
       {0, NULL, NULL},
   };
   if (g_once_init_enter(&type)) {
@@ -425,7 +428,8 @@ static void gst_heatmap_finish(GstHeatmap *self) {
       "frames-processed", G_TYPE_UINT64, static_cast<guint64>(stats.frames_processed), "width",
       G_TYPE_INT, stats.width, "height", G_TYPE_INT, stats.height, "max-count", G_TYPE_UINT,
       static_cast<guint>(stats.max_count), "motion-coverage", G_TYPE_DOUBLE, stats.motion_coverage,
-      NULL);
+      "lighting-events", G_TYPE_UINT, stats.lighting_events, "camera-shift", G_TYPE_DOUBLE,
+      stats.camera_shift, "camera-moved", G_TYPE_BOOLEAN, stats.camera_moved ? TRUE : FALSE, NULL);
   gst_element_post_message(GST_ELEMENT(self), gst_message_new_element(GST_OBJECT(self), s));
 }
 
@@ -476,8 +480,17 @@ static void gst_heatmap_set_property(GObject *object, guint prop_id, const GValu
       p.render.colormap = g_value_get_enum(value);
       break;
     case PROP_METHOD:
-      p.model.method = g_value_get_enum(value) == GST_HEATMAP_METHOD_KNN ? heatmap::Method::kKnn
-                                                                         : heatmap::Method::kMog2;
+      switch (g_value_get_enum(value)) {
+        case GST_HEATMAP_METHOD_KNN:
+          p.model.method = heatmap::Method::kKnn;
+          break;
+        case GST_HEATMAP_METHOD_SCENE:
+          p.model.method = heatmap::Method::kScene;
+          break;
+        default:
+          p.model.method = heatmap::Method::kMog2;
+          break;
+      }
       break;
     case PROP_HISTORY:
       p.model.history = g_value_get_int(value);
@@ -538,8 +551,9 @@ static void gst_heatmap_get_property(GObject *object, guint prop_id, GValue *val
       g_value_set_enum(value, p.render.colormap);
       break;
     case PROP_METHOD:
-      g_value_set_enum(value, p.model.method == heatmap::Method::kKnn ? GST_HEATMAP_METHOD_KNN
-                                                                      : GST_HEATMAP_METHOD_MOG2);
+      g_value_set_enum(value, p.model.method == heatmap::Method::kKnn     ? GST_HEATMAP_METHOD_KNN
+                              : p.model.method == heatmap::Method::kScene ? GST_HEATMAP_METHOD_SCENE
+                                                                          : GST_HEATMAP_METHOD_MOG2);
       break;
     case PROP_HISTORY:
       g_value_set_int(value, p.model.history);

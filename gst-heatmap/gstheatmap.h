@@ -37,6 +37,7 @@ typedef enum {
 typedef enum {
   GST_HEATMAP_METHOD_MOG2 = 0,
   GST_HEATMAP_METHOD_KNN = 1,
+  GST_HEATMAP_METHOD_SCENE = 2,
 } GstHeatmapMethod;
 
 #define GST_TYPE_HEATMAP_COLORMAP (gst_heatmap_colormap_get_type())

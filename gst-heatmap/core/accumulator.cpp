@@ -50,6 +50,7 @@ struct Accumulator::Impl {
   struct Job {
     cv::Mat grey;
     cv::Mat colour;  // BGR, only on the frames that refresh the colour background
+    cv::Mat u, v;    // chroma at processing size (scene model, colour sources)
     bool has_colour = false;
     std::uint64_t index = 0;
     double rate = -1.0;
@@ -69,6 +70,8 @@ struct Accumulator::Impl {
   cv::Size size;
   std::uint64_t submitted = 0;
   bool colour = false;
+  YuvMatrix matrix = YuvMatrix::kBt601;  // of the latest frame, for the scene model's background
+  bool full_range = false;
   cv::Mat first_frame;  // fallback background (grey sources)
   SampleSchedule schedule;
   FrameScaler scaler;
@@ -198,7 +201,32 @@ struct Accumulator::Impl {
     submitted = 0;
   }
 
+  // Counts one classified frame of the scene model.
+  void count_mask(const cv::Mat &mask, bool counted, bool keep_shadows, int open_kernel) {
+    if (counted) {
+      count_foreground(model.open(mask, open_kernel), keep_shadows, counts);
+    }
+  }
+
+  // drain(), then lets the scene model classify the frames it still holds back (a stream
+  // shorter than its look-ahead), so that queries see every frame.
+  void settle() {
+    drain();
+    if (model.method() == Method::kScene && !model.empty()) {
+      const bool keep = settings.keep_shadows;
+      const int open = settings.open_kernel;
+      model.scene().flush(
+          [&](const cv::Mat &m, bool counted) { count_mask(m, counted, keep, open); });
+    }
+  }
+
   void process_job(Job &job) {
+    if (model.method() == Method::kScene) {
+      model.scene().apply(job.grey, job.u, job.v, job.rate, [&](const cv::Mat &m, bool counted) {
+        count_mask(m, counted, job.keep_shadows, job.open_kernel);
+      });
+      return;
+    }
     // While warming up the model learns at the automatic rate whatever the setting: with a
     // fixed small rate KNN would take thousands of frames to fill its samples.
     const bool warming = job.index < model.warmup();
@@ -235,7 +263,13 @@ struct Accumulator::Impl {
     Job &job = free_job();
     scaler.luma(f, size, job.grey);
     colour = f.format != PixelFormat::kGray8;
-    job.has_colour = colour && schedule.take(submitted);
+    matrix = f.matrix;
+    full_range = f.full_range;
+    if (model.method() == Method::kScene) {
+      scaler.chroma(f, size, job.u, job.v);
+    }
+    // The scene model learns the colour scene itself: no samples needed.
+    job.has_colour = colour && model.method() != Method::kScene && schedule.take(submitted);
     if (job.has_colour) {
       scaler.colour(f, size, job.grey, job.colour);
     }
@@ -320,15 +354,27 @@ void Accumulator::add_frame(const cv::Mat &frame, std::int64_t tag) {
 }
 
 const cv::Mat &Accumulator::counts() const {
-  impl_->drain();
+  impl_->settle();
   return impl_->counts;
 }
 
 cv::Mat Accumulator::background() const {
-  impl_->drain();
+  impl_->settle();
   const Impl &d = *impl_;
   if (d.submitted == 0) {
     return cv::Mat();
+  }
+  if (d.model.method() == Method::kScene) {
+    cv::Mat y, u, v;
+    d.model.scene().background(y, u, v);
+    if (u.empty()) {
+      return y;
+    }
+    cv::Mat yuv, bgr;
+    const cv::Mat planes[] = {y, u, v};
+    cv::merge(planes, 3, yuv);
+    cv::transform(yuv, bgr, yuv_to_bgr_matrix(d.matrix, d.full_range));
+    return bgr;
   }
   if (d.colour) {
     return d.samples.median(d.size);
@@ -347,7 +393,7 @@ cv::Mat Accumulator::background() const {
 }
 
 Stats Accumulator::stats() const {
-  impl_->drain();
+  impl_->settle();
   const Impl &d = *impl_;
   Stats s;
   s.frames_processed = d.submitted;
@@ -360,6 +406,12 @@ Stats Accumulator::stats() const {
   cv::minMaxLoc(d.counts, nullptr, &max);
   s.max_count = static_cast<std::uint16_t>(max);
   s.motion_coverage = static_cast<double>(cv::countNonZero(d.counts)) / d.counts.total();
+  if (d.model.method() == Method::kScene) {
+    const SceneEvents &e = d.model.scene().events();
+    s.lighting_events = e.lighting_events;
+    s.camera_shift = e.camera_shift;
+    s.camera_moved = e.camera_moved;
+  }
   return s;
 }
 

@@ -41,6 +41,10 @@ struct Stats {
   int height = 0;
   std::uint16_t max_count = 0;
   double motion_coverage = 0.0;  // fraction of pixels with count > 0
+  // From the scene model (method kScene; zero/false for MOG2 and KNN):
+  unsigned lighting_events = 0;  // sudden global lighting changes re-learned (frames not counted)
+  double camera_shift = 0.0;     // largest compensated camera offset, processing pixels
+  bool camera_moved = false;     // the camera stayed shifted: the map may be smeared
 };
 
 // Accumulates, per pixel at processing resolution, the number of processed frames in which the

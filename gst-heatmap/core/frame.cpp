@@ -273,4 +273,45 @@ void FrameScaler::colour(const FrameView &f, cv::Size size, const cv::Mat &grey,
   cv::transform(yuv_, bgr, yuv_to_bgr_matrix(f.matrix, f.full_range));
 }
 
+void FrameScaler::chroma(const FrameView &f, cv::Size size, cv::Mat &u, cv::Mat &v) {
+  if (f.format == PixelFormat::kGray8) {
+    u.release();
+    v.release();
+    return;
+  }
+  if (is_packed(f.format)) {
+    const int cn = packed_channels(f.format);
+    int off[3];
+    packed_bgr_offsets(f.format, off);
+    // BT.601 full-range differences: U = 128 + 0.564 (B - Y), V = 128 + 0.713 (R - Y).
+    const float kb = 0.114f, kg = 0.587f, kr = 0.299f;
+    // Affine rows (one weight per packed byte, then the offset) for cv::transform.
+    cv::Mat wu = cv::Mat::zeros(1, cn + 1, CV_32F), wv = cv::Mat::zeros(1, cn + 1, CV_32F);
+    wu.at<float>(off[0]) = 0.564f * (1.f - kb);
+    wu.at<float>(off[1]) = -0.564f * kg;
+    wu.at<float>(off[2]) = -0.564f * kr;
+    wv.at<float>(off[0]) = -0.713f * kb;
+    wv.at<float>(off[1]) = -0.713f * kg;
+    wv.at<float>(off[2]) = 0.713f * (1.f - kr);
+    wu.at<float>(cn) = wv.at<float>(cn) = 128.f;
+    cv::transform(packed_, u, wu);
+    cv::transform(packed_, v, wv);
+    return;
+  }
+  const cv::Size c = chroma_size(f.format, f.width, f.height);
+  if (f.format == PixelFormat::kNV12 || f.format == PixelFormat::kNV21) {
+    cv::resize(wrap(f.planes[1], c.height, c.width, CV_8UC2), chroma_[0], size, 0, 0,
+               cv::INTER_AREA);
+    cv::Mat uv[2];
+    cv::split(chroma_[0], uv);
+    const bool vu = f.format == PixelFormat::kNV21;
+    u = uv[vu ? 1 : 0];
+    v = uv[vu ? 0 : 1];
+    return;
+  }
+  const bool vu = f.format == PixelFormat::kYV12;
+  downscale_plane(wrap(f.planes[vu ? 2 : 1], c.height, c.width, CV_8UC1), u, size, scratch_);
+  downscale_plane(wrap(f.planes[vu ? 1 : 2], c.height, c.width, CV_8UC1), v, size, scratch_);
+}
+
 }  // namespace heatmap

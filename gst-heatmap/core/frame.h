@@ -74,6 +74,11 @@ class FrameScaler {
   void luma(const FrameView &f, cv::Size size, cv::Mat &grey);
   // Makes `bgr`, the frame at `size` in colour; needs luma() on the same frame first.
   void colour(const FrameView &f, cv::Size size, const cv::Mat &grey, cv::Mat &bgr);
+  // Makes `u` and `v`, the chroma planes at `size` (CV_8U, 128 = grey), straight from the
+  // subsampled planes (a 2x box for 4:2:0 at the default downscale) or, for packed sources,
+  // from the small packed frame; needs luma() on the same frame first. Grey sources give
+  // empty planes.
+  void chroma(const FrameView &f, cv::Size size, cv::Mat &u, cv::Mat &v);
 
  private:
   cv::Mat packed_;     // processing-size packed RGB frame (packed sources only)

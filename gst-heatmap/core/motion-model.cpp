@@ -6,11 +6,23 @@
 namespace heatmap {
 
 std::uint64_t warmup_frames(Method method) {
-  return method == Method::kKnn ? 4 : 1;
+  switch (method) {
+    case Method::kKnn:
+      return 4;
+    case Method::kScene:
+      return 0;
+    default:
+      return 1;
+  }
 }
 
 void MotionModel::start(Method method, int history, double var_threshold, bool detect_shadows) {
-  if (method == Method::kKnn) {
+  method_ = method;
+  model_.release();
+  scene_.release();
+  if (method == Method::kScene) {
+    scene_.start(history, var_threshold, detect_shadows);
+  } else if (method == Method::kKnn) {
     model_ = cv::createBackgroundSubtractorKNN(history, var_threshold, detect_shadows);
   } else {
     model_ = cv::createBackgroundSubtractorMOG2(history, var_threshold, detect_shadows);
@@ -20,26 +32,31 @@ void MotionModel::start(Method method, int history, double var_threshold, bool d
 
 void MotionModel::release() {
   model_.release();
+  scene_.release();
 }
 
 void MotionModel::apply(const cv::Mat &grey, double rate) {
   model_->apply(grey, mask_, rate);
 }
 
-const cv::Mat &MotionModel::opened(int kernel) {
+const cv::Mat &MotionModel::open(const cv::Mat &mask, int kernel) {
   if (kernel <= 0) {
-    return mask_;
+    return mask;
   }
   if (kernel_size_ != kernel) {
     kernel_ = cv::getStructuringElement(cv::MORPH_ELLIPSE, cv::Size(kernel, kernel));
     kernel_size_ = kernel;
   }
-  cv::erode(mask_, eroded_, kernel_);
+  cv::erode(mask, eroded_, kernel_);
   cv::dilate(eroded_, opened_, kernel_);
   return opened_;
 }
 
 void MotionModel::background_image(cv::Mat &out) const {
+  if (model_.empty()) {
+    out.release();
+    return;
+  }
   model_->getBackgroundImage(out);
 }
 

@@ -1,0 +1,72 @@
+// lighting.cpp: robust (median) estimate of the global gain and white-balance offsets.
+#include "lighting.h"
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+namespace heatmap {
+
+namespace {
+
+constexpr int kSamples = 8000;  // grid points; the median of that many is stable to ~1 %
+constexpr int kMinSamples = 200;
+
+double median(std::vector<float> &v) {
+  auto mid = v.begin() + v.size() / 2;
+  std::nth_element(v.begin(), mid, v.end());
+  return *mid;
+}
+
+}  // namespace
+
+Photometric estimate_photometric(const cv::Mat &y, const cv::Mat &u, const cv::Mat &v,
+                                 const cv::Mat &my, const cv::Mat &mu, const cv::Mat &mv,
+                                 const cv::Mat &use) {
+  Photometric p;
+  const int step = std::max(1, static_cast<int>(std::sqrt(y.total() / double(kSamples))));
+  std::vector<float> ratio;
+  ratio.reserve(y.total() / (step * step) + 1);
+  for (int r = step / 2; r < y.rows; r += step) {
+    const std::uint8_t *py = y.ptr<std::uint8_t>(r);
+    const float *pm = my.ptr<float>(r);
+    const std::uint8_t *pu = use.empty() ? nullptr : use.ptr<std::uint8_t>(r);
+    for (int c = step / 2; c < y.cols; c += step) {
+      if ((pu != nullptr && pu[c] == 0) || py[c] < 20 || py[c] > 230 || pm[c] < 20 || pm[c] > 230) {
+        continue;
+      }
+      ratio.push_back(py[c] / pm[c]);
+    }
+  }
+  if (ratio.size() < kMinSamples) {
+    return p;
+  }
+  p.gain = median(ratio);
+  if (u.empty() || v.empty()) {
+    return p;
+  }
+  std::vector<float> eu, ev;
+  eu.reserve(ratio.size());
+  ev.reserve(ratio.size());
+  const float g = static_cast<float>(p.gain);
+  for (int r = step / 2; r < y.rows; r += step) {
+    const std::uint8_t *py = y.ptr<std::uint8_t>(r);
+    const std::uint8_t *pu = use.empty() ? nullptr : use.ptr<std::uint8_t>(r);
+    const std::uint8_t *fu = u.ptr<std::uint8_t>(r), *fv = v.ptr<std::uint8_t>(r);
+    const float *su = mu.ptr<float>(r), *sv = mv.ptr<float>(r);
+    for (int c = step / 2; c < y.cols; c += step) {
+      if ((pu != nullptr && pu[c] == 0) || py[c] < 20 || py[c] > 230) {
+        continue;
+      }
+      eu.push_back(fu[c] - 128.f - g * (su[c] - 128.f));
+      ev.push_back(fv[c] - 128.f - g * (sv[c] - 128.f));
+    }
+  }
+  if (eu.size() >= kMinSamples) {
+    p.du = median(eu);
+    p.dv = median(ev);
+  }
+  return p;
+}
+
+}  // namespace heatmap

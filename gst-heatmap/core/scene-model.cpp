@@ -1,0 +1,321 @@
+// scene-model.cpp: the YUV scene model (look-ahead start, camera and lighting compensation,
+// classification with shadow suppression, selective learning, lighting events).
+#include "scene-model.h"
+
+#include "motion-model.h"
+
+#include <opencv2/imgproc.hpp>
+
+#include <algorithm>
+#include <cmath>
+
+namespace heatmap {
+
+namespace {
+
+// Noise floors (standard deviations, 8-bit levels) below which a pixel's learned spread is
+// never trusted: H.264 at surveillance bitrates moves flat areas by a level or two.
+constexpr float kMinSigmaY = 3.0f;
+constexpr float kMinSigmaC = 2.0f;
+constexpr float kMaxSigma = 24.0f;
+// Luma above this is treated as clipped (BT.601 video range tops out at 235).
+constexpr float kClip = 232.0f;
+constexpr float kShadowLow = 0.45f;
+constexpr float kShadowHigh = 0.93f;
+// Foreground pixels learn this much slower than background ones: a person who stops for a
+// few seconds stays foreground, something left for good fades in after ~4 histories.
+constexpr float kForegroundSlowdown = 4.0f;
+// A frame-to-frame change of global gain above this is a light switched, not exposure drift.
+constexpr double kLightStep = 0.10;
+// Foreground over this share of the frame, and well above the recent share, is a lighting
+// change that the global gain did not capture (lights in part of the scene).
+constexpr double kFlood = 0.40;
+constexpr int kRelearnFrames = 4;
+// Camera offsets under this are not worth a warp (processing pixels).
+constexpr double kMinShift = 0.2;
+constexpr double kMovedShift = 1.0;
+constexpr int kMovedFrames = 25;
+
+float median_of(std::vector<std::uint8_t> &v, std::size_t k) {
+  std::nth_element(v.begin(), v.begin() + k, v.end());
+  return v[k];
+}
+
+}  // namespace
+
+void SceneModel::start(int history, double var_threshold, bool detect_shadows) {
+  release();
+  history_ = std::max(1, history);
+  threshold_ = var_threshold > 0 ? var_threshold : 16.0;
+  shadows_ = detect_shadows;
+  started_ = true;
+}
+
+void SceneModel::release() {
+  started_ = false;
+  held_.clear();
+  my_.release();
+  mu_.release();
+  mv_.release();
+  vy_.release();
+  vc_.release();
+  mask_.release();
+  stabiliser_.reset();
+  frames_ = 0;
+  gain_ = 1.0;
+  coverage_ = 0.0;
+  in_event_ = false;
+  relearn_ = 0;
+  drift_ = {0.0, 0.0};
+  moved_frames_ = 0;
+  events_ = SceneEvents();
+}
+
+void SceneModel::camera(const cv::Mat &y, const cv::Mat &u, const cv::Mat &v, cv::Mat &ay,
+                        cv::Mat &au, cv::Mat &av) {
+  const cv::Point2d d = stabiliser_.estimate(y);
+  const double shift = std::hypot(d.x, d.y);
+  events_.camera_shift = std::max(events_.camera_shift, shift);
+  drift_ = 0.96 * drift_ + 0.04 * d;
+  moved_frames_ = std::hypot(drift_.x, drift_.y) >= kMovedShift ? moved_frames_ + 1 : 0;
+  if (moved_frames_ >= kMovedFrames) {
+    events_.camera_moved = true;
+  }
+  if (shift < kMinShift) {
+    ay = y, au = u, av = v;
+    all_valid_ = true;
+    return;
+  }
+  Stabiliser::align(y, ay, d);
+  if (!u.empty()) {
+    Stabiliser::align(u, au, d);
+    Stabiliser::align(v, av, d);
+  }
+  Stabiliser::valid_area(y.size(), d, valid_);
+  all_valid_ = false;
+}
+
+void SceneModel::apply(const cv::Mat &y, const cv::Mat &u, const cv::Mat &v, double rate,
+                       const MaskSink &sink) {
+  colour_ = !u.empty() && !v.empty();
+  if (my_.empty()) {
+    // Look-ahead start: hold the frames (aligned to the first) until the scene is known.
+    if (held_.empty()) {
+      stabiliser_.set_reference(y);
+    }
+    Held h;
+    cv::Mat ay, au, av;
+    camera(y, colour_ ? u : cv::Mat(), colour_ ? v : cv::Mat(), ay, au, av);
+    h.y = ay.clone();
+    h.u = colour_ ? au.clone() : cv::Mat();
+    h.v = colour_ ? av.clone() : cv::Mat();
+    h.rate = rate;
+    held_.push_back(std::move(h));
+    if (static_cast<int>(held_.size()) >= kWarmup) {
+      flush(sink);
+    }
+    return;
+  }
+  cv::Mat ay, au, av;
+  camera(y, colour_ ? u : cv::Mat(), colour_ ? v : cv::Mat(), ay, au, av);
+  classify(ay, au, av, rate, sink);
+}
+
+void SceneModel::flush(const MaskSink &sink) {
+  if (held_.empty()) {
+    return;
+  }
+  initialise();
+  std::vector<Held> held = std::move(held_);
+  held_.clear();
+  for (const Held &h : held) {
+    all_valid_ = true;  // held frames were aligned with replicated borders
+    classify(h.y, h.u, h.v, h.rate, sink);
+  }
+}
+
+void SceneModel::initialise() {
+  const cv::Size size = held_.front().y.size();
+  const std::size_t n = held_.size();
+  my_.create(size, CV_32F);
+  vy_.create(size, CV_32F);
+  const bool colour = !held_.front().u.empty();
+  if (colour) {
+    mu_.create(size, CV_32F);
+    mv_.create(size, CV_32F);
+    vc_.create(size, CV_32F);
+  }
+  std::vector<std::uint8_t> s(n);
+  const std::size_t q1 = n / 4, q2 = n / 2, q3 = (3 * n) / 4;
+  for (int r = 0; r < size.height; ++r) {
+    float *m[3] = {my_.ptr<float>(r), colour ? mu_.ptr<float>(r) : nullptr,
+                   colour ? mv_.ptr<float>(r) : nullptr};
+    float *vy = vy_.ptr<float>(r);
+    float *vc = colour ? vc_.ptr<float>(r) : nullptr;
+    for (int c = 0; c < size.width; ++c) {
+      for (int ch = 0; ch < (colour ? 3 : 1); ++ch) {
+        for (std::size_t k = 0; k < n; ++k) {
+          const cv::Mat &p = ch == 0 ? held_[k].y : ch == 1 ? held_[k].u : held_[k].v;
+          s[k] = p.ptr<std::uint8_t>(r)[c];
+        }
+        const float med = median_of(s, q2);
+        // Spread from the inter-quartile range (robust to people passing): sigma = IQR/1.35.
+        const float lo = median_of(s, q1), hi = median_of(s, q3);
+        const float sigma = (hi - lo) / 1.35f;
+        m[ch][c] = med;
+        if (ch == 0) {
+          vy[c] = std::clamp(sigma, kMinSigmaY, kMaxSigma);
+          vy[c] *= vy[c];
+        } else if (ch == 1) {
+          vc[c] = std::clamp(sigma, kMinSigmaC, kMaxSigma);
+          vc[c] *= vc[c];
+        } else {
+          vc[c] = std::max(vc[c], std::min(sigma * sigma, kMaxSigma * kMaxSigma));
+        }
+      }
+    }
+  }
+  stabiliser_.set_reference(my_);
+}
+
+void SceneModel::classify(const cv::Mat &ay, const cv::Mat &au, const cv::Mat &av, double rate,
+                          const MaskSink &sink) {
+  const cv::Size size = ay.size();
+  const bool colour = !au.empty() && !mu_.empty();
+  // Lighting, measured on what was background last time (and inside the frame).
+  cv::Mat use;
+  if (!mask_.empty()) {
+    cv::compare(mask_, 0, use, cv::CMP_EQ);
+    if (!all_valid_) {
+      use &= valid_;
+    }
+  } else if (!all_valid_) {
+    use = valid_;
+  }
+  const Photometric p = estimate_photometric(ay, colour ? au : cv::Mat(), colour ? av : cv::Mat(),
+                                             my_, mu_, mv_, use);
+  const bool sudden = frames_ > 0 && std::fabs(p.gain / gain_ - 1.0) > kLightStep;
+
+  const float a = static_cast<float>(rate < 0 ? 1.0 / history_ : std::min(rate, 1.0));
+  const float afg = a / kForegroundSlowdown;
+  const float g = static_cast<float>(p.gain), g2 = g * g, ig = 1.0f / g;
+  const float du = static_cast<float>(p.du), dv = static_cast<float>(p.dv);
+  const float k = static_cast<float>(threshold_);
+  const float kc = 2.0f * k;  // two chroma channels
+  const float min_vy = kMinSigmaY * kMinSigmaY, min_vc = kMinSigmaC * kMinSigmaC;
+  const float max_v = kMaxSigma * kMaxSigma;
+  mask_.create(size, CV_8UC1);
+  std::size_t moving = 0, inside = 0;
+  for (int r = 0; r < size.height; ++r) {
+    const std::uint8_t *y = ay.ptr<std::uint8_t>(r);
+    const std::uint8_t *u = colour ? au.ptr<std::uint8_t>(r) : nullptr;
+    const std::uint8_t *v = colour ? av.ptr<std::uint8_t>(r) : nullptr;
+    const std::uint8_t *ok = all_valid_ ? nullptr : valid_.ptr<std::uint8_t>(r);
+    float *my = my_.ptr<float>(r), *vy = vy_.ptr<float>(r);
+    float *mu = colour ? mu_.ptr<float>(r) : nullptr, *mv = colour ? mv_.ptr<float>(r) : nullptr;
+    float *vc = colour ? vc_.ptr<float>(r) : nullptr;
+    std::uint8_t *out = mask_.ptr<std::uint8_t>(r);
+    for (int c = 0; c < size.width; ++c) {
+      if (ok != nullptr && ok[c] == 0) {
+        out[c] = 0;
+        continue;
+      }
+      ++inside;
+      const float fy = y[c];
+      const float py = g * my[c];
+      const float ry = std::min(fy, kClip) - std::min(py, kClip);
+      const float var_y = g2 * vy[c];
+      bool fg = ry * ry > k * var_y;
+      float eu = 0.f, ev = 0.f, pu = 0.f, pv = 0.f;
+      const bool clipped = fy >= kClip || py >= kClip;
+      if (colour) {
+        pu = g * (mu[c] - 128.f) + du;
+        pv = g * (mv[c] - 128.f) + dv;
+        eu = (u[c] - 128.f) - pu;
+        ev = (v[c] - 128.f) - pv;
+        if (!clipped && eu * eu + ev * ev > kc * g2 * vc[c]) {
+          fg = true;
+        }
+      }
+      std::uint8_t label = fg ? 255 : 0;
+      if (fg && shadows_ && ry < 0 && py > 0) {
+        const float ratio = fy / py;
+        if (ratio >= kShadowLow && ratio <= kShadowHigh) {
+          bool same_colour = true;
+          if (colour) {
+            const float su = (u[c] - 128.f) - ratio * pu, sv = (v[c] - 128.f) - ratio * pv;
+            same_colour = su * su + sv * sv <= kc * g2 * vc[c];
+          }
+          if (same_colour) {
+            label = kShadowValue;
+          }
+        }
+      }
+      out[c] = label;
+      moving += label == 255;
+      // Learn the scene in its own lighting (the frame divided by the gain).
+      const float w = fg ? afg : a;
+      my[c] += w * (fy * ig - my[c]);
+      if (!fg) {
+        vy[c] = std::clamp(vy[c] + a * (ry * ry * ig * ig - vy[c]), min_vy, max_v);
+      }
+      if (colour) {
+        mu[c] += w * ((u[c] - 128.f - du) * ig + 128.f - mu[c]);
+        mv[c] += w * ((v[c] - 128.f - dv) * ig + 128.f - mv[c]);
+        if (!fg && !clipped) {
+          vc[c] =
+              std::clamp(vc[c] + a * (0.5f * (eu * eu + ev * ev) * ig * ig - vc[c]), min_vc, max_v);
+        }
+      }
+    }
+  }
+  const double share = inside > 0 ? static_cast<double>(moving) / inside : 0.0;
+  const bool flood = share > kFlood && share > 3.0 * coverage_ + 0.1;
+  ++frames_;
+  if (sudden || flood) {
+    if (!in_event_) {
+      ++events_.lighting_events;
+    }
+    in_event_ = true;
+    if (flood) {
+      relearn_ = kRelearnFrames;
+    }
+  }
+  gain_ = p.gain;
+  if (sudden || relearn_ > 0) {
+    // A switch the gain explains needs no re-learning (the scene is kept in its own lighting);
+    // one it does not explain re-learns at once: the scene jumps halfway to this frame on each
+    // of a few frames. Neither kind of frame counts.
+    if (relearn_ > 0) {
+      --relearn_;
+      cv::Mat obs;
+      ay.convertTo(obs, CV_32F, ig);
+      cv::addWeighted(my_, 0.5, obs, 0.5, 0.0, my_);
+      if (colour) {
+        au.convertTo(obs, CV_32F, ig, 128.0 - (128.0 + du) * ig);
+        cv::addWeighted(mu_, 0.5, obs, 0.5, 0.0, mu_);
+        av.convertTo(obs, CV_32F, ig, 128.0 - (128.0 + dv) * ig);
+        cv::addWeighted(mv_, 0.5, obs, 0.5, 0.0, mv_);
+      }
+    }
+    mask_.setTo(0);
+    sink(mask_, false);
+    return;
+  }
+  in_event_ = false;
+  coverage_ = 0.95 * coverage_ + 0.05 * share;
+  sink(mask_, true);
+}
+
+void SceneModel::background(cv::Mat &y, cv::Mat &u, cv::Mat &v) const {
+  my_.convertTo(y, CV_8U);
+  if (!mu_.empty()) {
+    mu_.convertTo(u, CV_8U);
+    mv_.convertTo(v, CV_8U);
+  } else {
+    u.release();
+    v.release();
+  }
+}
+
+}  // namespace heatmap

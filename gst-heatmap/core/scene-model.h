@@ -1,0 +1,94 @@
+// scene-model.h: the default motion model: colour (Y, U, V) background at processing size,
+// compensated for camera movement and for global lighting changes, with shadow suppression.
+#pragma once
+
+#include "lighting.h"
+#include "stabiliser.h"
+
+#include <opencv2/core.hpp>
+
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+namespace heatmap {
+
+// What the scene model saw of the camera and the lights; posted with the heatmap.
+struct SceneEvents {
+  unsigned lighting_events = 0;  // sudden global lighting changes (each one re-learned)
+  double camera_shift = 0.0;     // largest compensated camera offset, processing pixels
+  bool camera_moved = false;     // the camera stayed shifted (>= kMovedShift) for a second
+};
+
+// A per-pixel Gaussian on luma and on chroma (single mode: a fixed camera over a floor), with
+//  - look-ahead start: the first kWarmup frames are kept, aligned to the first one, and the
+//    scene starts as their per-pixel median (people walk out of it), then they are classified
+//    like every later frame, so no frame is lost and no ghost is left where people stood;
+//  - camera: every frame is moved back by the offset the Stabiliser measures against the
+//    scene, so jitter is removed and a knocked camera keeps counting on the same floor;
+//  - lighting: each frame's gain and white-balance offsets against the scene are removed
+//    before the comparison (exposure and white-balance hunting); a sudden change of gain, or
+//    a flood of foreground that no crowd makes, is a lighting event: those frames are not
+//    counted and the scene is re-learned at once;
+//  - shadows: darker than the scene by a ratio in [kShadowLow, kShadowHigh] with the chroma
+//    of the scene scaled by that ratio: marked kShadowValue (127), not motion by default.
+// Masks use MOG2's values (0, 127, 255). Not thread-safe.
+class SceneModel {
+ public:
+  static constexpr int kWarmup = 24;
+
+  // Called with the mask of each frame, in order, and whether the frame counts (false on
+  // lighting-event frames; the mask is then all zero).
+  using MaskSink = std::function<void(const cv::Mat &mask, bool counts)>;
+
+  void start(int history, double var_threshold, bool detect_shadows);
+  void release();
+  bool empty() const { return !started_; }
+  // Feeds one frame (CV_8U at processing size; u and v empty for grey sources) learning at
+  // `rate` (-1: automatic, 1/history). Masks come out through `sink`, possibly later (the
+  // first kWarmup frames come out together once the scene is known).
+  void apply(const cv::Mat &y, const cv::Mat &u, const cv::Mat &v, double rate,
+             const MaskSink &sink);
+  // Classifies the frames still held back for the start (a stream shorter than kWarmup).
+  void flush(const MaskSink &sink);
+  // The latest frame's mask (0, 127, 255); empty before the first classified frame.
+  const cv::Mat &mask() const { return mask_; }
+  // The learned scene: Y, U, V means (CV_8U each; U and V empty for grey sources).
+  void background(cv::Mat &y, cv::Mat &u, cv::Mat &v) const;
+  const SceneEvents &events() const { return events_; }
+
+ private:
+  struct Held {
+    cv::Mat y, u, v;
+    double rate;
+  };
+  void initialise();
+  void classify(const cv::Mat &y, const cv::Mat &u, const cv::Mat &v, double rate,
+                const MaskSink &sink);
+  void camera(const cv::Mat &y, const cv::Mat &u, const cv::Mat &v, cv::Mat &ay, cv::Mat &au,
+              cv::Mat &av);
+
+  int history_ = 500;
+  double threshold_ = 16.0;
+  bool shadows_ = true;
+  bool started_ = false;
+  bool colour_ = false;
+  std::vector<Held> held_;  // look-ahead frames (already aligned to the first)
+  cv::Mat my_, mu_, mv_;    // scene means, CV_32F
+  cv::Mat vy_, vc_;         // variances of luma and of one chroma channel, CV_32F
+  cv::Mat mask_;
+  cv::Mat valid_;  // CV_8U: 255 where the aligned frame has pixels
+  bool all_valid_ = true;
+  cv::Mat ay_, au_, av_;  // aligned frame
+  Stabiliser stabiliser_;
+  std::uint64_t frames_ = 0;  // classified frames since the start
+  double gain_ = 1.0;         // gain of the last frame that was not a lighting event
+  double coverage_ = 0.0;     // running mean of the foreground share
+  bool in_event_ = false;
+  int relearn_ = 0;              // frames left in a re-learn after a lighting event
+  cv::Point2d drift_{0.0, 0.0};  // running mean of the camera offset
+  int moved_frames_ = 0;
+  SceneEvents events_;
+};
+
+}  // namespace heatmap

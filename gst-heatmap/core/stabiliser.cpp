@@ -1,0 +1,118 @@
+// stabiliser.cpp: phase correlation on small luma, and the shift back into the model's frame.
+#include "stabiliser.h"
+
+#include <opencv2/imgproc.hpp>
+
+#include <algorithm>
+#include <cmath>
+
+namespace heatmap {
+
+void Stabiliser::reset() {
+  ref_.release();
+}
+
+void Stabiliser::shrink(const cv::Mat &src, cv::Mat &dst) const {
+  if (src.size() == small_) {
+    src.convertTo(dst, CV_32F);
+  } else {
+    cv::Mat tmp;
+    cv::resize(src, tmp, small_, 0, 0, cv::INTER_AREA);
+    tmp.convertTo(dst, CV_32F);
+  }
+}
+
+void Stabiliser::spectrum(const cv::Mat &small, cv::Mat &out) {
+  pad_.create(padded_, CV_32F);
+  pad_.setTo(0);
+  cv::Mat roi = pad_(cv::Rect(0, 0, small_.width, small_.height));
+  // Remove the mean so the window's edges do not make a peak at zero.
+  const double mean = cv::mean(small)[0];
+  cv::subtract(small, mean, roi);
+  cv::multiply(roi, window_, roi);
+  cv::dft(pad_, out, cv::DFT_COMPLEX_OUTPUT);
+}
+
+void Stabiliser::set_reference(const cv::Mat &luma) {
+  const int w = std::min(kWidth, luma.cols);
+  scale_ = static_cast<double>(luma.cols) / w;
+  small_ = cv::Size(w, std::max(1, static_cast<int>(std::lround(luma.rows / scale_))));
+  padded_ = cv::Size(cv::getOptimalDFTSize(small_.width), cv::getOptimalDFTSize(small_.height));
+  if (window_.size() != small_) {
+    cv::createHanningWindow(window_, small_, CV_32F);
+  }
+  shrink(luma, cur_);
+  spectrum(cur_, ref_);
+}
+
+cv::Point2d Stabiliser::estimate(const cv::Mat &luma) {
+  if (ref_.empty() || small_.width < 8 || small_.height < 8) {
+    return {0.0, 0.0};
+  }
+  shrink(luma, cur_);
+  spectrum(cur_, spec_);
+  cv::mulSpectrums(spec_, ref_, cross_, 0, true);
+  // Keep the phase only, weighting low frequencies up (noise and compression live high up).
+  const int W = padded_.width, H = padded_.height;
+  for (int r = 0; r < H; ++r) {
+    cv::Vec2f *c = cross_.ptr<cv::Vec2f>(r);
+    const float fy = static_cast<float>(std::min(r, H - r)) / H;
+    for (int x = 0; x < W; ++x) {
+      const float fx = static_cast<float>(std::min(x, W - x)) / W;
+      const float m = std::sqrt(c[x][0] * c[x][0] + c[x][1] * c[x][1]) + 1e-6f;
+      const float weight = std::exp(-(fx * fx + fy * fy) / (2 * 0.15f * 0.15f));
+      c[x] *= weight / m;
+    }
+  }
+  cv::dft(cross_, surface_, cv::DFT_INVERSE | cv::DFT_REAL_OUTPUT | cv::DFT_SCALE);
+  // Peak within kMaxShift of zero (the surface wraps around).
+  const int radius = std::max(3, small_.width / 10);
+  float best = -1e30f;
+  int bx = 0, by = 0;
+  for (int dy = -radius; dy <= radius; ++dy) {
+    const float *row = surface_.ptr<float>((dy + H) % H);
+    for (int dx = -radius; dx <= radius; ++dx) {
+      const float v = row[(dx + W) % W];
+      if (v > best) {
+        best = v, bx = dx, by = dy;
+      }
+    }
+  }
+  // Sub-pixel: a parabola through the peak and its neighbours, on each axis.
+  auto at = [&](int dx, int dy) { return surface_.ptr<float>((dy + H) % H)[(dx + W) % W]; };
+  auto vertex = [](float l, float c, float r) {
+    const float den = l - 2 * c + r;
+    return den < 0 ? std::clamp(0.5f * (l - r) / den, -0.5f, 0.5f) : 0.f;
+  };
+  const double sx = bx + vertex(at(bx - 1, by), best, at(bx + 1, by));
+  const double sy = by + vertex(at(bx, by - 1), best, at(bx, by + 1));
+  // The peak's share of the surface's energy near it says how much to trust it.
+  const double total = cv::sum(cv::abs(surface_))[0];
+  const double response = total > 0 ? best * (W * H) / total / 16.0 : 0.0;
+  if (!(response >= kMinResponse)) {
+    return {0.0, 0.0};
+  }
+  return {sx * scale_, sy * (static_cast<double>(luma.rows) / small_.height)};
+}
+
+void Stabiliser::align(const cv::Mat &src, cv::Mat &dst, cv::Point2d d) {
+  const cv::Matx23d m(1, 0, d.x, 0, 1, d.y);
+  cv::warpAffine(src, dst, m, src.size(), cv::INTER_LINEAR | cv::WARP_INVERSE_MAP,
+                 cv::BORDER_REPLICATE);
+}
+
+void Stabiliser::valid_area(cv::Size size, cv::Point2d d, cv::Mat &valid) {
+  valid.create(size, CV_8UC1);
+  valid.setTo(0);
+  // dst(x) = src(x + d) is inside when 0 <= x + d <= size - 1, with a pixel of margin for the
+  // bilinear tap.
+  const int x0 = std::max(0, static_cast<int>(std::ceil(-d.x)) + 1);
+  const int y0 = std::max(0, static_cast<int>(std::ceil(-d.y)) + 1);
+  const int x1 = std::min(size.width, size.width - static_cast<int>(std::ceil(d.x)) - 1);
+  const int y1 = std::min(size.height, size.height - static_cast<int>(std::ceil(d.y)) - 1);
+  if (x1 > x0 && y1 > y0) {
+    valid(cv::Rect(x0, y0, x1 - x0, y1 - y0)).setTo(255);
+  }
+}
+
+}  // namespace heatmap
