@@ -57,6 +57,7 @@ const char kMainHelp[] =
     "  presign URL [--expires SECONDS]  print a presigned GET URL\n"
     "  pending ...                      work list for the batch driver\n"
     "  migrate ...                      flat-to-dated key migration\n"
+    "  notify-setup s3://BUCKET ...     new clips -> S3 events on a RabbitMQ exchange\n"
     "\n"
     "Run 's3src-helper VERB --help' for a verb's options. Exit status: 0 ok, 1 failure,\n"
     "2 wrong usage. Errors are one line on stderr.\n";
@@ -494,6 +495,8 @@ int main(int argc, char **argv) {
     return cli::run_pending(args);
   if (verb_name == "migrate")
     return cli::run_migrate(args);
+  if (verb_name == "notify-setup")
+    return cli::run_notify_setup(args);
 
   auto it = verbs().find(verb_name);
   if (it == verbs().end()) {
