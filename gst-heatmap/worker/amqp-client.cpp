@@ -50,6 +50,14 @@ std::string close_reason(const amqp_method_t &method) {
   return amqp_method_name(method.id);
 }
 
+void string_headers(const amqp_table_t &table, std::map<std::string, std::string> *out) {
+  for (int i = 0; i < table.num_entries; i++) {
+    const amqp_table_entry_t &e = table.entries[i];
+    if (e.value.kind == AMQP_FIELD_KIND_UTF8 || e.value.kind == AMQP_FIELD_KIND_BYTES)
+      (*out)[bytes_str(e.key)] = bytes_str(e.value.value.bytes);
+  }
+}
+
 int int_header(const amqp_table_t &table, const char *name) {
   for (int i = 0; i < table.num_entries; i++) {
     const amqp_table_entry_t &e = table.entries[i];
@@ -180,7 +188,7 @@ AmqpConnection::AmqpConnection(const AmqpEndpoint &endpoint, const ConnectOption
                         " closed the connection during login (wrong user or password in "
                         "AMQP_URL, or an unknown vhost?)",
                     true);
-  check_rpc("login");
+  check_reply(r, "login");
   amqp_channel_open(conn_, 1);
   check_rpc("opening channel 1");
   amqp_channel_open(conn_, 2);
@@ -204,7 +212,10 @@ AmqpConnection::~AmqpConnection() {
 }
 
 void AmqpConnection::check_rpc(const char *what) {
-  amqp_rpc_reply_t r = amqp_get_rpc_reply(conn_);
+  check_reply(amqp_get_rpc_reply(conn_), what);
+}
+
+void AmqpConnection::check_reply(const amqp_rpc_reply_t &r, const char *what) {
   switch (r.reply_type) {
     case AMQP_RESPONSE_NORMAL:
       return;
@@ -316,8 +327,10 @@ bool AmqpConnection::pump(std::chrono::milliseconds timeout) {
         throw AmqpError(
             "lost the connection to the broker at " + where_ + " while reading a message", true);
       delivery.body = bytes_str(message.body);
-      if (message.properties._flags & AMQP_BASIC_HEADERS_FLAG)
+      if (message.properties._flags & AMQP_BASIC_HEADERS_FLAG) {
         delivery.attempts = int_header(message.properties.headers, kAttemptsHeader);
+        string_headers(message.properties.headers, &delivery.headers);
+      }
       amqp_destroy_message(&message);
       if (!consumer_tag_.empty())
         deliveries_.push_back(std::move(delivery));
@@ -393,6 +406,34 @@ std::optional<Delivery> AmqpConnection::next_delivery(std::chrono::milliseconds 
 
 void AmqpConnection::ack(std::uint64_t tag) {
   check_status(amqp_basic_ack(conn_, 1, tag, 0), "acknowledging a message");
+}
+
+std::vector<Delivery> AmqpConnection::peek(const std::string &queue, std::size_t max) {
+  std::vector<Delivery> out;
+  while (out.size() < max) {
+    amqp_rpc_reply_t r = amqp_basic_get(conn_, 1, bytes_of(queue), 0);
+    if (r.reply_type != AMQP_RESPONSE_NORMAL)
+      check_reply(r, ("reading the queue '" + queue + "'").c_str());
+    if (r.reply.id == AMQP_BASIC_GET_EMPTY_METHOD)
+      break;
+    Delivery d;
+    auto *ok = static_cast<amqp_basic_get_ok_t *>(r.reply.decoded);
+    d.tag = ok->delivery_tag;
+    d.exchange = bytes_str(ok->exchange);
+    d.routing_key = bytes_str(ok->routing_key);
+    amqp_message_t message;
+    amqp_rpc_reply_t rr = amqp_read_message(conn_, 1, &message, 0);
+    if (rr.reply_type != AMQP_RESPONSE_NORMAL)
+      throw AmqpError("lost the connection to the broker at " + where_, true);
+    d.body = bytes_str(message.body);
+    if (message.properties._flags & AMQP_BASIC_HEADERS_FLAG) {
+      d.attempts = int_header(message.properties.headers, kAttemptsHeader);
+      string_headers(message.properties.headers, &d.headers);
+    }
+    amqp_destroy_message(&message);
+    out.push_back(std::move(d));
+  }
+  return out;
 }
 
 void AmqpConnection::publish(const std::string &exchange, const std::string &routing_key,

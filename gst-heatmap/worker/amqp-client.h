@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <map>
 #include <optional>
 #include <set>
 #include <stdexcept>
@@ -75,7 +76,8 @@ struct Delivery {
   std::string exchange;
   std::string routing_key;
   std::string body;
-  int attempts = 0;  // x-heatmap-attempts, 0 when absent
+  int attempts = 0;                            // x-heatmap-attempts, 0 when absent
+  std::map<std::string, std::string> headers;  // the string-valued headers
 };
 
 struct OutMessage {
@@ -105,6 +107,9 @@ class AmqpConnection {
   // Waits up to timeout for a delivery while servicing heartbeats and confirms.
   std::optional<Delivery> next_delivery(std::chrono::milliseconds timeout);
   void ack(std::uint64_t tag);
+  // Up to max messages of queue, read with basic.get and left unacknowledged: they return to
+  // the queue, unchanged, when this connection closes (for inspecting the dead-letter queue).
+  std::vector<Delivery> peek(const std::string &queue, std::size_t max);
 
   // Publishes on the confirm channel; mandatory = an unroutable message is an error.
   void publish(const std::string &exchange, const std::string &routing_key,
@@ -116,6 +121,7 @@ class AmqpConnection {
 
  private:
   void check_rpc(const char *what);
+  void check_reply(const amqp_rpc_reply_t &reply, const char *what);
   void check_status(int status, const char *what);
   // Reads one frame (up to timeout) and files it; false on timeout.
   bool pump(std::chrono::milliseconds timeout);

@@ -155,8 +155,7 @@ int cli::run_notify_setup(const std::vector<std::string> &args) {
   try {
     return run(args);
   } catch (const UsageError &e) {
-    print_error(std::string("notify-setup: ") + e.what() + " (usage: s3src-helper " + kUsage +
-                ")");
+    print_error(std::string("notify-setup: ") + e.what() + " (usage: s3src-helper " + kUsage + ")");
     return kExitUsage;
   } catch (const s3::Error &e) {
     print_error(std::string("notify-setup: ") + e.what());

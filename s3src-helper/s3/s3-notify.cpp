@@ -150,8 +150,7 @@ http::Response call(const Config &config, const std::string &service, const std:
     std::string q = sigv4::canonical_query(query);
     request.url = ep.scheme + "://" + ep.host + sigv4::uri_encode(sr.path, false) +
                   (q.empty() ? "" : "?" + q);
-    request.headers.push_back("Authorization: " +
-                              sigv4::authorization(sr, credentials, date));
+    request.headers.push_back("Authorization: " + sigv4::authorization(sr, credentials, date));
     for (const auto &[name, value] : sr.headers)
       if (name != "host")
         request.headers.push_back(name + ": " + value);
@@ -194,8 +193,7 @@ http::Response call(const Config &config, const std::string &service, const std:
     throw Error(kind, config.endpoint + " refused " + what + " (" + detail + ")" + hint,
                 static_cast<int>(r.status), err.code);
   }
-  throw Error(ErrorKind::kServer, last_error + " after " + std::to_string(kAttempts) +
-                                      " attempts");
+  throw Error(ErrorKind::kServer, last_error + " after " + std::to_string(kAttempts) + " attempts");
 }
 
 std::string form_encode(const sigv4::Pairs &pairs) {
@@ -305,9 +303,8 @@ void put_bucket_notification(const Config &config, const std::string &bucket,
   if (options.id.empty() || options.topic_arn.empty())
     throw Error(ErrorKind::kInvalidArgument, "a bucket notification needs an Id and a topic ARN");
   std::string existing = get_bucket_notification(config, bucket);
-  call(config, "s3", "PutBucketNotificationConfiguration on '" + bucket + "'", "PUT",
-       "/" + bucket, {{"notification", ""}}, "application/xml",
-       notification_xml(options, existing));
+  call(config, "s3", "PutBucketNotificationConfiguration on '" + bucket + "'", "PUT", "/" + bucket,
+       {{"notification", ""}}, "application/xml", notification_xml(options, existing));
 }
 
 }  // namespace notify

@@ -13,11 +13,11 @@ namespace notify {
 // An RGW topic that pushes events to an AMQP exchange. RGW 16 refuses a push endpoint with a
 // user and password over plain http (its AMQP login is then guest).
 struct TopicOptions {
-  std::string name;           // topic name, e.g. heatmap-clips
-  std::string push_endpoint;  // amqp://host:port[/vhost] as the S3 server reaches the broker
-  std::string exchange;       // the broker exchange the events are published to (must exist)
+  std::string name;                  // topic name, e.g. heatmap-clips
+  std::string push_endpoint;         // amqp://host:port[/vhost] as the S3 server reaches the broker
+  std::string exchange;              // the broker exchange the events are published to (must exist)
   std::string ack_level = "broker";  // broker: RGW waits for the broker's confirm; none
-  bool persistent = true;  // RGW queues events and retries them while the broker is down
+  bool persistent = true;            // RGW queues events and retries them while the broker is down
 };
 
 struct NotificationOptions {
