@@ -15,6 +15,7 @@
 
 #include "amqp-client.h"
 #include "clip-job.h"
+#include "dotenv.h"
 #include "enqueue.h"
 #include "job-message.h"
 #include "worker.h"
@@ -37,6 +38,7 @@ const char kHelp[] =
     "                      [--in-process] [--help] [--version]\n"
     "       heatmap-worker --enqueue [--date-prefix P] [--max-videos N] [--force]\n"
     "                      [--env-file F] [--queue Q] [--exchange X]\n"
+    "       heatmap-worker --list-dead [--env-file F] [--queue Q]\n"
     "\n"
     "Consumes clip jobs from the RabbitMQ queue AMQP_QUEUE and renders each clip exactly as\n"
     "heatmap-batch does (the same per-clip job: pipeline, uploads, JPEG last). A message is\n"
@@ -51,6 +53,9 @@ const char kHelp[] =
     "failures (corrupt clip, not a video), the message goes to the dead-letter queue\n"
     "<queue>.dead with the reason in its x-heatmap-reason header.\n"
     "The worker declares its exchange, queue, retry queues and dead-letter queue.\n"
+    "\n"
+    "--list-dead prints the dead-letter queue, one message a line (attempts, key, reason),\n"
+    "and leaves it unchanged.\n"
     "\n"
     "--enqueue lists the bucket like heatmap-batch (videos without a heatmap, oldest first,\n"
     "at most --max-videos) and publishes one persistent message per clip with publisher\n"
@@ -100,23 +105,27 @@ class UsageError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// Settings: flags (already applied by the caller) > process environment > .env > defaults.
+// Settings: flags > process environment > .env > defaults (s3::Settings, as every tool).
 class Settings {
  public:
-  void load_env_file(const std::string &path, bool required);
-  const char *get(const char *name) const {
-    if (const char *v = std::getenv(name))
-      return v;
-    auto it = file_.find(name);
-    return it == file_.end() ? nullptr : it->second.c_str();
+  void load(const std::string &env_file) {
+    try {
+      settings_ = s3::Settings::load(env_file);
+    } catch (const s3::Error &e) {
+      throw UsageError(e.what());
+    }
+    getenv_ = settings_.getenv();
   }
+  const char *get(const char *name) const { return getenv_(name); }
   std::string str(const char *name, const std::string &fallback = "") const {
     const char *v = get(name);
     return v != nullptr && v[0] != '\0' ? v : fallback;
   }
+  const s3::Settings::Getenv &getenv() const { return getenv_; }
 
  private:
-  std::map<std::string, std::string> file_;
+  s3::Settings settings_;
+  s3::Settings::Getenv getenv_;
 };
 
 long parse_int(const std::string &what, const std::string &text, long lo, long hi) {
@@ -158,7 +167,7 @@ std::string find_job_program() {
 
 struct Flags {
   std::map<std::string, std::string> values;  // --name -> value
-  bool enqueue = false, force = false, in_process = false, env_file_set = false;
+  bool enqueue = false, list_dead = false, force = false, in_process = false, env_file_set = false;
   std::string env_file;
 };
 
@@ -199,6 +208,8 @@ Flags parse_flags(int argc, char **argv) {
       throw UsageError(arg + " takes no value");
     if (arg == "--enqueue")
       f.enqueue = true;
+    else if (arg == "--list-dead")
+      f.list_dead = true;
     else if (arg == "--force")
       f.force = true;
     else if (arg == "--in-process")
@@ -216,10 +227,9 @@ Flags parse_flags(int argc, char **argv) {
 int run(int argc, char **argv) {
   Flags flags = parse_flags(argc, argv);
   Settings settings;
-  if (flags.env_file_set)
-    settings.load_env_file(flags.env_file, true);
-  else if (access(".env", R_OK) == 0)
-    settings.load_env_file(".env", false);
+  if (flags.env_file_set && access(flags.env_file.c_str(), R_OK) != 0)
+    throw UsageError("cannot read the settings file " + flags.env_file + " (--env-file)");
+  settings.load(flags.env_file_set ? flags.env_file : access(".env", R_OK) == 0 ? ".env" : "");
   auto flag_or = [&](const char *flag, const char *var, const std::string &fallback) {
     auto it = flags.values.find(flag);
     return it != flags.values.end() ? it->second : settings.str(var, fallback);
@@ -248,10 +258,30 @@ int run(int argc, char **argv) {
   if (topology.queue.size() > 200 || topology.exchange.size() > 200)
     throw UsageError("AMQP_QUEUE and AMQP_EXCHANGE must be at most 200 bytes");
 
+  if (flags.list_dead) {
+    try {
+      AmqpConnection conn(endpoint, connect);
+      std::vector<Delivery> dead = conn.peek(topology.dead(), 100000);
+      for (const Delivery &d : dead) {
+        auto header = [&](const char *name) {
+          auto it = d.headers.find(name);
+          return it == d.headers.end() ? std::string("-") : printable(it->second, 400);
+        };
+        std::printf("attempts=%d\tkey=%s\treason=%s\n", d.attempts, header(kKeyHeader).c_str(),
+                    header(kReasonHeader).c_str());
+      }
+      std::fprintf(stderr, "heatmap-worker: %zu message(s) in '%s'\n", dead.size(),
+                   topology.dead().c_str());
+      return kExitOk;
+    } catch (const AmqpError &err) {
+      std::fprintf(stderr, "heatmap-worker: --list-dead: %s\n", err.what());
+      return kExitFailure;
+    }
+  }
+
   heatmap_job::JobSettings job;
   try {
-    job = heatmap_job::settings_from_environment(
-        [&](const char *name) { return settings.get(name); });
+    job = heatmap_job::settings_from_environment(settings.getenv());
   } catch (const heatmap_job::SettingsError &e) {
     throw UsageError(e.what());
   }
