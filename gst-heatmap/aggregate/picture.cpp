@@ -151,7 +151,7 @@ double nice_ceiling(double v) {
   if (!(v > 0))
     return 0.01;
   double p = std::pow(10.0, std::floor(std::log10(v)));
-  for (double m : {1.0, 2.0, 2.5, 5.0, 10.0}) {
+  for (double m : {1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0}) {
     if (m * p >= v * (1 - 1e-9))
       return std::min(1.0, m * p);
   }

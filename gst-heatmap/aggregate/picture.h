@@ -12,8 +12,8 @@
 namespace heatmap::aggregate {
 
 // --scale auto|fixed:F. auto: the top of the colour bar is the map's highest (smoothed)
-// occupancy rounded up to 1, 2, 2.5 or 5 x 10^k; fixed: F, a fraction in (0, 1] ("0.05") or a
-// percentage ("5%"), so that maps of different periods share one scale.
+// occupancy rounded up (nice_ceiling); fixed: F, a fraction in (0, 1] ("0.05") or a percentage
+// ("5%"), so that maps of different periods share one scale.
 struct Scale {
   bool fixed = false;
   double top = 0;  // fixed: the occupancy at the top of the bar
@@ -30,7 +30,7 @@ struct RenderOptions {
   int min_width = 960;  // the map is enlarged (whole factors) to at least this width
 };
 
-// Nice round value at or above v (1, 2, 2.5, 5 x 10^k); 0.01 for v <= 0.
+// Round value at or above v (1, 1.5, 2, 2.5, 3, 4, 5, 6, 8 x 10^k, at most 1); 0.01 for v <= 0.
 double nice_ceiling(double v);
 
 // The occupancy (CV_32FC1, fraction of time) at which the colour bar tops out.
