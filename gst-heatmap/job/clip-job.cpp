@@ -2,6 +2,8 @@
 #include "clip-job.h"
 
 #include <dirent.h>
+#include <linux/openat2.h>
+#include <sys/syscall.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
@@ -317,11 +319,69 @@ PipelineOutcome from_error(GstMessage *msg, GstElement *source, GstElement *heat
   return out;
 }
 
-PipelineOutcome run_pipeline(const JobSettings &settings, const std::string &uri,
+// file:// buckets: the clip is opened beneath the bucket folder (a symlink may not lead out of
+// it) and fdsrc reads that very descriptor, so what is read is what was checked. Returns -1 with
+// *error set.
+int open_beneath(const std::string &root, const std::string &key, std::string *error) {
+  const int dir = open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (dir < 0) {
+    *error = "cannot open the bucket folder: " + std::string(std::strerror(errno));
+    return -1;
+  }
+  struct open_how how = {};
+  how.flags = O_RDONLY | O_CLOEXEC | O_NOCTTY;
+  how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
+  int fd = static_cast<int>(syscall(SYS_openat2, dir, key.c_str(), &how, sizeof how));
+  if (fd < 0 && errno == ENOSYS) {
+    // Kernels before 5.6: no symlink at all on the way (stricter than RESOLVE_BENEATH).
+    int cur = dup(dir);
+    std::size_t start = 0;
+    while (cur >= 0) {
+      const std::size_t slash = key.find('/', start);
+      const bool last = slash == std::string::npos;
+      const std::string part = key.substr(start, last ? std::string::npos : slash - start);
+      const int next = part == ".." ? (errno = EXDEV, -1)
+                                    : openat(cur, part.c_str(),
+                                             (last ? O_RDONLY | O_NOCTTY : O_PATH | O_DIRECTORY) |
+                                                 O_NOFOLLOW | O_CLOEXEC);
+      const int saved = errno;
+      close(cur);
+      errno = saved;
+      cur = next;
+      if (last) {
+        fd = cur;
+        break;
+      }
+      start = slash + 1;
+    }
+  }
+  const int saved = errno;
+  close(dir);
+  struct stat st;
+  if (fd >= 0 && (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))) {
+    close(fd);
+    *error = "the clip is not a regular file";
+    return -1;
+  }
+  if (fd < 0) {
+    *error = saved == EXDEV || saved == ELOOP
+                 ? "the clip is a symlink leading out of the bucket folder; not read"
+                 : "cannot open the clip: " + std::string(std::strerror(saved));
+  }
+  return fd;
+}
+
+PipelineOutcome run_pipeline(const JobSettings &settings, const std::string &uri, int fd,
                              const WorkDir &dir) {
   ElementPtr pipeline(GST_ELEMENT(gst_object_ref_sink(gst_pipeline_new("heatmap-job"))));
   GError *uri_error = nullptr;
-  GstElement *source = gst_element_make_from_uri(GST_URI_SRC, uri.c_str(), "source", &uri_error);
+  GstElement *source = nullptr;
+  if (fd >= 0) {
+    source = make("fdsrc", "source");
+    g_object_set(source, "fd", fd, nullptr);
+  } else {
+    source = gst_element_make_from_uri(GST_URI_SRC, uri.c_str(), "source", &uri_error);
+  }
   if (source == nullptr) {
     std::string why = uri_error != nullptr ? uri_error->message : "no source element";
     g_clear_error(&uri_error);
@@ -663,7 +723,16 @@ JobResult run_clip_job(const JobSettings &settings, const std::string &video_key
     result.local_dir = dir->path();
   }
   object.key = video_key;
-  PipelineOutcome outcome = run_pipeline(settings, object.uri(), *dir);
+  int fd = -1;
+  if (local) {
+    std::string error;
+    fd = open_beneath(object.bucket, video_key, &error);
+    if (fd < 0)
+      return finish(failure(Status::kPermanent, error));
+  }
+  PipelineOutcome outcome = run_pipeline(settings, object.uri(), fd, *dir);
+  if (fd >= 0)
+    close(fd);
   result.frames = outcome.frames;
   frames = outcome.frames;
   if (!outcome.ok) {

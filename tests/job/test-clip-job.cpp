@@ -4,6 +4,7 @@
 #include <glib/gstdio.h>
 #include <gst/gst.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <cstring>
@@ -228,6 +229,28 @@ void test_permanent_failures() {
   g_assert_nonnull(std::strstr(too_long.message.c_str(), "255"));
 }
 
+// A folder bucket's video that is a symlink out of the folder is never read (issue 13, defect
+// 4); one that stays inside the folder is.
+void test_symlink_out_of_the_bucket() {
+  const std::string outside = g_root + "/../outside.mp4";
+  write_file(outside, read_file(g_clip));
+  g_mkdir_with_parents((g_root + "/raw_videos/2025/10/20/17").c_str(), 0755);
+  const std::string out_key = "raw_videos/2025/10/20/17/out.mp4";
+  g_assert_cmpint(symlink(outside.c_str(), (g_root + "/" + out_key).c_str()), ==, 0);
+  JobResult r = heatmap_job::run_clip_job(settings(), out_key);
+  g_assert_true(r.status == Status::kPermanent);
+  if (r.message.find("symlink") == std::string::npos)
+    g_error("no symlink reason: %s", r.message.c_str());
+  g_assert_false(g_file_test((g_root + "/heatmaps/2025/10/20/17/out_heatmap.png").c_str(),
+                             G_FILE_TEST_EXISTS));
+  put_video("raw_videos/2025/10/20/17/real.mp4", read_file(g_clip));
+  const std::string in_key = "raw_videos/2025/10/20/17/in.mp4";
+  g_assert_cmpint(symlink("real.mp4", (g_root + "/" + in_key).c_str()), ==, 0);
+  JobResult in = heatmap_job::run_clip_job(settings(), in_key);
+  if (in.status != Status::kDone)
+    g_error("symlink inside the bucket not done: %s", in.message.c_str());
+}
+
 // The child runner: a good clip is done through heatmap-job; a decoder that raises SIGSEGV ends
 // only the child, reported as a crash (the test's own process lives on).
 void test_child_runner() {
@@ -265,6 +288,7 @@ int main(int argc, char **argv) {
                   test_hostile_key_done_then_already_done);
   g_test_add_func("/clip-job/leftover-png-is-replaced", test_leftover_png_is_replaced);
   g_test_add_func("/clip-job/permanent-failures", test_permanent_failures);
+  g_test_add_func("/clip-job/symlink-out-of-the-bucket", test_symlink_out_of_the_bucket);
   g_test_add_func("/clip-job/child-runner", test_child_runner);
   int rc = g_test_run();
   gchar *argv_rm[] = {const_cast<gchar *>("rm"), const_cast<gchar *>("-rf"), tmp, nullptr};
