@@ -66,6 +66,9 @@ config_register WORK_DIR ""
 config_register LOCK_FILE ""
 config_register S3_FORCE_PATH_STYLE ""
 config_register S3_VERIFY_TLS ""
+# heatmap-batch (owner: job): rollups after the clips, and the time limit of the listing/rollups.
+config_register ROLLUPS "hour,day,week,month"
+config_register LIST_TIMEOUT "600"
 
 # Connection variables and their AWS aliases, most specific first (the C++ side, s3::Config and
 # s3/dotenv.cpp, reads the same groups in the same order).
