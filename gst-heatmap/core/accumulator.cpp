@@ -53,6 +53,7 @@ struct Accumulator::Impl {
     cv::Mat u, v;    // chroma at processing size (scene model, colour sources)
     bool has_colour = false;
     std::uint64_t index = 0;
+    std::uint64_t sample_index = 0;  // frames since the background restarted (see family_start)
     double rate = -1.0;
     bool keep_shadows = false;
     int open_kernel = 0;
@@ -72,6 +73,10 @@ struct Accumulator::Impl {
   bool colour = false;
   YuvMatrix matrix = YuvMatrix::kBt601;  // of the latest frame, for the scene model's background
   bool full_range = false;
+  // The frame at which the background of the current kind (grey or colour) began: a caps
+  // change from grey to colour (or back) at the same size keeps the counts but starts the
+  // background afresh, from frames of the new kind only.
+  std::uint64_t family_start = 0;
   cv::Mat first_frame;  // fallback background (grey sources)
   SampleSchedule schedule;
   FrameScaler scaler;
@@ -183,9 +188,20 @@ struct Accumulator::Impl {
     counts.setTo(0);
     mask = mask_source.raster(size);
     submitted = 0;
+    family_start = 0;
     samples.clear();
     schedule.reset();
     first_frame.release();
+  }
+
+  // Grey <-> colour at the same size: the model (luma) and the counts go on; the background
+  // samples of the other kind are dropped, and sampling restarts at this frame.
+  void restart_background() {
+    drain();
+    samples.clear();
+    schedule.reset();
+    first_frame.release();
+    family_start = submitted;
   }
 
   void clear() {
@@ -199,6 +215,7 @@ struct Accumulator::Impl {
     schedule.reset();
     first_frame.release();
     submitted = 0;
+    family_start = 0;
   }
 
   // Counts one classified frame of the scene model.
@@ -251,7 +268,7 @@ struct Accumulator::Impl {
     }
     if (job.has_colour) {
       // While warming up the model knows nothing yet: an empty mask takes the frame as it is.
-      samples.add(job.index, job.colour, warming ? cv::Mat() : model.mask());
+      samples.add(job.sample_index, job.colour, warming ? cv::Mat() : model.mask());
     }
   }
 
@@ -260,20 +277,27 @@ struct Accumulator::Impl {
     if (model.empty() || f.width != in_width || f.height != in_height) {
       start(f.width, f.height);
     }
+    const bool is_colour = f.format != PixelFormat::kGray8;
+    if (submitted > 0 && is_colour != colour) {
+      restart_background();
+    }
+    colour = is_colour;
     Job &job = free_job();
     scaler.luma(f, size, job.grey);
-    colour = f.format != PixelFormat::kGray8;
     matrix = f.matrix;
     full_range = f.full_range;
     if (model.method() == Method::kScene) {
       scaler.chroma(f, size, job.u, job.v);
     }
-    // The scene model learns the colour scene itself: no samples needed.
-    job.has_colour = colour && model.method() != Method::kScene && schedule.take(submitted);
+    job.sample_index = submitted - family_start;
+    // The scene model learns the colour scene itself: no samples needed. Otherwise sample 0 of
+    // a kind is always taken, so a colour background never lacks samples.
+    job.has_colour =
+        colour && model.method() != Method::kScene && schedule.take(job.sample_index);
     if (job.has_colour) {
       scaler.colour(f, size, job.grey, job.colour);
     }
-    if (submitted == 0 && !colour) {
+    if (job.sample_index == 0 && !colour) {
       job.grey.copyTo(first_frame);
     }
     job.index = submitted;

@@ -54,8 +54,11 @@ void SceneMedian::clear() {
 }
 
 cv::Mat SceneMedian::median(cv::Size size) const {
-  cv::Mat out(size, CV_8UC3);
   const std::size_t n = samples_.size();
+  if (n == 0 || samples_[0].bgr.size() != size) {
+    return cv::Mat();  // nothing to take a median of (render() then draws the colormap alone)
+  }
+  cv::Mat out(size, CV_8UC3);
   std::vector<std::uint8_t> v[3];
   std::vector<const std::uint8_t *> rows(n), masks(n);
   for (int y = 0; y < size.height; ++y) {

@@ -41,7 +41,8 @@ class SceneMedian {
   void clear();
   std::size_t size() const { return samples_.size(); }
   // Per-pixel, per-channel median of the samples where the subtractor saw background; of all
-  // samples where it rarely did (a spot where people stood all the time).
+  // samples where it rarely did (a spot where people stood all the time). Empty when there are
+  // no samples of that size.
   cv::Mat median(cv::Size size) const;
 
  private:
