@@ -139,7 +139,10 @@ void SceneModel::initialise() {
   const std::size_t n = held_.size();
   my_.create(size, CV_32F);
   vy_.create(size, CV_32F);
-  const bool colour = !held_.front().u.empty();
+  // Colour only when every held frame has chroma: a grey<->colour caps change during the
+  // look-ahead must never make the median read a missing plane.
+  const bool colour = std::all_of(held_.begin(), held_.end(),
+                                  [](const Held &h) { return !h.u.empty() && !h.v.empty(); });
   if (colour) {
     mu_.create(size, CV_32F);
     mv_.create(size, CV_32F);

@@ -38,6 +38,10 @@ void Stabiliser::set_reference(const cv::Mat &luma) {
   scale_ = static_cast<double>(luma.cols) / w;
   small_ = cv::Size(w, std::max(1, static_cast<int>(std::lround(luma.rows / scale_))));
   padded_ = cv::Size(cv::getOptimalDFTSize(small_.width), cv::getOptimalDFTSize(small_.height));
+  if (small_.width < 8 || small_.height < 8) {
+    ref_.release();  // too small to measure a shift (estimate() says 0); OpenCV's window needs 2+
+    return;
+  }
   if (window_.size() != small_) {
     cv::createHanningWindow(window_, small_, CV_32F);
   }
