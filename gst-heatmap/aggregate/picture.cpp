@@ -262,7 +262,9 @@ cv::Mat render_delta(const cv::Mat &delta, const cv::Mat &scene, double top,
     cv::Vec3b *m = map.ptr<cv::Vec3b>(y);
     for (int x = 0; x < map.cols; ++x) {
       float t = std::clamp(v[x] / static_cast<float>(top), -1.0f, 1.0f);
-      float w = static_cast<float>(options.alpha) * weight_of(std::fabs(t));
+      // Differences under 5% of the scale leave the scene as it is (no white wash near zero).
+      float a = std::max(0.0f, std::fabs(t) - 0.05f) / 0.95f;
+      float w = static_cast<float>(options.alpha) * weight_of(a);
       cv::Vec3b c = diverging_colour(t);
       for (int ch = 0; ch < 3; ++ch)
         m[x][ch] = cv::saturate_cast<uchar>(m[x][ch] * (1 - w) + c[ch] * w);

@@ -660,7 +660,7 @@ void compare(const std::string &a_text, const std::string &b_text, const std::st
   title.push_back("compare  B: " + side_label(b) + "  vs  A: " + side_label(a));
   char buf[200];
   std::snprintf(
-      buf, sizeof buf, "A: %llu clips, %s; B: %llu clips, %s; mean %s -> %s",
+      buf, sizeof buf, "A: %llu clip(s), %s; B: %llu clip(s), %s; mean %s -> %s",
       static_cast<unsigned long long>(a.source.clips), duration_text(a.source.seconds).c_str(),
       static_cast<unsigned long long>(b.source.clips), duration_text(b.source.seconds).c_str(),
       percent_text(c.a_mean).c_str(), percent_text(c.b_mean).c_str());
