@@ -36,7 +36,7 @@ const char kHelp[] =
     "Usage: heatmap-worker [--jobs J] [--env-file F] [--queue Q] [--exchange X]\n"
     "                      [--max-attempts N] [--retry-delay S] [--exit-when-idle S]\n"
     "                      [--in-process] [--help] [--version]\n"
-    "       heatmap-worker --enqueue [--date-prefix P] [--max-videos N] [--force]\n"
+    "       heatmap-worker --enqueue [--date-prefix P] [--max-videos N]\n"
     "                      [--env-file F] [--queue Q] [--exchange X]\n"
     "       heatmap-worker --list-dead [--env-file F] [--queue Q]\n"
     "\n"
@@ -76,7 +76,8 @@ const char kHelp[] =
     "                      clip (a crashing pipeline then ends the whole worker)\n"
     "  --date-prefix P     --enqueue: only videos under S3_VIDEOS_PREFIX + P (VIDEO_PREFIX)\n"
     "  --max-videos N      --enqueue: at most N clips, 0 = all (MAX_VIDEOS_PER_RUN, 10)\n"
-    "  --force             --enqueue: also clips that have a heatmap\n"
+    "  --force             refused with --enqueue: workers never overwrite a heatmap (run\n"
+    "                      heatmap-batch --force to redo clips)\n"
     "\n"
     "Settings from the environment / .env: AMQP_URL (amqp://user:password@host:port/vhost\n"
     "or amqps://..., default amqp://guest:guest@127.0.0.1:5672/%2f; the password is never\n"
@@ -288,6 +289,10 @@ int run(int argc, char **argv) {
   if (job.bucket.empty())
     throw UsageError("S3_BUCKET is not set (s3://bucket or file:///folder)");
 
+  if (flags.force)
+    throw UsageError(
+        "--force cannot go through the queue: workers never overwrite a heatmap (an existing "
+        "JPEG counts as done); redo clips with heatmap-batch --force");
   if (flags.enqueue) {
     EnqueueOptions e;
     e.bucket_url = job.bucket;
@@ -297,7 +302,6 @@ int run(int argc, char **argv) {
     e.date_prefix = flag_or("--date-prefix", "VIDEO_PREFIX", "");
     e.max_clips = static_cast<std::size_t>(parse_int(
         "--max-videos", flag_or("--max-videos", "MAX_VIDEOS_PER_RUN", "10"), 0, 100000000));
-    e.force = flags.force;
     e.endpoint = endpoint;
     e.connect = connect;
     e.topology = topology;

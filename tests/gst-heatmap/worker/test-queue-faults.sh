@@ -180,7 +180,6 @@ print("ok: %d heatmap JPEGs, each stored by exactly one successful PUT" % len(pu
 sys.exit(0 if not bad and len(puts) == 18 else 1)
 PY
 check "the proxy did inject 503s" python3 -c 'import json,sys; sys.exit(0 if json.load(open(sys.argv[1]))["faults"] >= 10 else 1)' "$tmp/proxy.json"
-check "a worker logged a retry or an S3 retry absorbed the burst" true
 
 # Same end state as heatmap-batch: the same per-clip files, the same raw counts (PNG ETags).
 "$helper" ls "s3://$bucket_a/heatmaps/" --recursive --long >"$tmp/a.long"
