@@ -19,6 +19,7 @@
 #include "heatmap-core.h"
 #include "rollup.h"
 #include "rollups.h"
+#include "s3-pending.h"
 #include "s3-client.h"
 
 namespace {
@@ -220,6 +221,27 @@ void test_layout_periods() {
     }
     g_assert_true(threw);
   }
+}
+
+// `pending` never takes rollup outputs for work, even with the videos at the bucket root.
+void test_pending_ignores_rollups() {
+  std::vector<s3::ObjectInfo> objects;
+  for (const char *key :
+       {"2025/10/20/13/clip_2025-10-20_13-00-00.mp4", "heatmaps/2025/10/20/13/hour_heatmap.jpg",
+        "heatmaps/2025/10/20/13/hour_heatmap.png", "heatmaps/2025/10/20/day_heatmap.json",
+        "heatmaps/weeks/2025-W43_heatmap.jpg", "heatmaps/2025/10/month_heatmap.png"}) {
+    s3::ObjectInfo o;
+    o.key = key;
+    o.size = 10;
+    objects.push_back(o);
+  }
+  s3::pending::Layout layout{"", "heatmaps/"};
+  std::vector<s3::ObjectInfo> heatmaps(objects.begin() + 1, objects.end());
+  s3::pending::Plan plan = s3::pending::plan(layout, objects, heatmaps, {});
+  g_assert_cmpuint(plan.clips.size(), ==, 1);
+  assert_str(plan.clips[0].video.key, "2025/10/20/13/clip_2025-10-20_13-00-00.mp4");
+  for (const auto &o : heatmaps)
+    g_assert_true(ru::is_rollup_key(o.key));
 }
 
 // --- sums ----------------------------------------------------------------------------------
@@ -598,6 +620,7 @@ int main(int argc, char **argv) {
   g_bucket = s3::open_bucket(s3::Url::parse_bucket(g_bucket_url), s3::Config::from_environment());
   g_test_message("bucket: %s", g_bucket_url.c_str());
   g_test_add_func("/aggregate/layout-periods", test_layout_periods);
+  g_test_add_func("/aggregate/pending-ignores-rollups", test_pending_ignores_rollups);
   g_test_add_func("/aggregate/hour-exact-sums", test_hour_exact_sums);
   g_test_add_func("/aggregate/day-week-month-sums", test_day_week_month_sums);
   g_test_add_func("/aggregate/coverage", test_coverage);
