@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cmath>
 #include <condition_variable>
+#include <deque>
 #include <exception>
 #include <mutex>
 #include <stdexcept>
@@ -190,6 +191,7 @@ struct Accumulator::Impl {
     submitted = 0;
     family_start = 0;
     samples.clear();
+    scene_tags.clear();
     schedule.reset();
     first_frame.release();
   }
@@ -212,17 +214,45 @@ struct Accumulator::Impl {
     counts.release();
     mask.release();
     samples.clear();
+    scene_tags.clear();
     schedule.reset();
     first_frame.release();
     submitted = 0;
     family_start = 0;
   }
 
-  // Counts one classified frame of the scene model.
-  void count_mask(const cv::Mat &mask, bool counted, bool keep_shadows, int open_kernel) {
+  // Counts one classified frame (its opened mask `fg`, or nothing when !counted) and tells
+  // the observer.
+  void count_frame(const cv::Mat *fg, bool counted, bool keep_shadows, std::int64_t tag) {
     if (counted) {
-      count_foreground(model.open(mask, open_kernel), keep_shadows, counts);
+      if (!mask.empty()) {
+        // 0/127/255 AND 0/255 keeps the subtractor's values where the mask counts.
+        cv::bitwise_and(*fg, mask, masked);
+        fg = &masked;
+      }
+      count_foreground(*fg, keep_shadows, counts);
+      if (observer) {
+        cv::compare(*fg, keep_shadows ? kShadowValue : 255, motion, cv::CMP_GE);
+      }
+    } else if (observer) {
+      motion.create(size, CV_8UC1);
+      motion.setTo(0);
     }
+    if (observer) {
+      observer(tag, motion);
+    }
+  }
+
+  // The scene model's masks come out in frame order, some later than their frames (its
+  // look-ahead start): their tags wait here.
+  std::deque<std::int64_t> scene_tags;
+  void count_mask(const cv::Mat &m, bool counted, bool keep_shadows, int open_kernel) {
+    std::int64_t tag = -1;
+    if (!scene_tags.empty()) {
+      tag = scene_tags.front();
+      scene_tags.pop_front();
+    }
+    count_frame(&model.open(m, open_kernel), counted, keep_shadows, tag);
   }
 
   // drain(), then lets the scene model classify the frames it still holds back (a stream
@@ -239,6 +269,7 @@ struct Accumulator::Impl {
 
   void process_job(Job &job) {
     if (model.method() == Method::kScene) {
+      scene_tags.push_back(job.tag);
       model.scene().apply(job.grey, job.u, job.v, job.rate, [&](const cv::Mat &m, bool counted) {
         count_mask(m, counted, job.keep_shadows, job.open_kernel);
       });
@@ -248,24 +279,8 @@ struct Accumulator::Impl {
     // fixed small rate KNN would take thousands of frames to fill its samples.
     const bool warming = job.index < model.warmup();
     model.apply(job.grey, warming ? -1.0 : job.rate);
-    if (!warming) {
-      const cv::Mat *fg = &model.opened(job.open_kernel);
-      if (!mask.empty()) {
-        // 0/127/255 AND 0/255 keeps the subtractor's values where the mask counts.
-        cv::bitwise_and(*fg, mask, masked);
-        fg = &masked;
-      }
-      count_foreground(*fg, job.keep_shadows, counts);
-      if (observer) {
-        cv::compare(*fg, job.keep_shadows ? kShadowValue : 255, motion, cv::CMP_GE);
-      }
-    } else if (observer) {
-      motion.create(size, CV_8UC1);
-      motion.setTo(0);
-    }
-    if (observer) {
-      observer(job.tag, motion);
-    }
+    count_frame(warming ? nullptr : &model.opened(job.open_kernel), !warming, job.keep_shadows,
+                job.tag);
     if (job.has_colour) {
       // While warming up the model knows nothing yet: an empty mask takes the frame as it is.
       samples.add(job.sample_index, job.colour, warming ? cv::Mat() : model.mask());

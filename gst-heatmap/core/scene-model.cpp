@@ -21,7 +21,13 @@ constexpr float kMaxSigma = 24.0f;
 // Luma above this is treated as clipped (BT.601 video range tops out at 235).
 constexpr float kClip = 232.0f;
 constexpr float kShadowLow = 0.45f;
-constexpr float kShadowHigh = 0.93f;
+constexpr float kShadowHigh = 0.92f;
+// A shadow keeps the floor's colour (chroma scaled by the ratio) within this many variances,
+// and darkens smoothly: a candidate's ratio to the scene is within kShadowSmooth of the mean
+// ratio of its candidate neighbours (a soft edge is a slope, which cancels). A person's
+// clothes do not follow the floor's texture, so their ratio jumps from pixel to pixel.
+constexpr float kShadowChroma = 16.0f;
+constexpr float kShadowSmooth = 0.05f;
 // Foreground pixels learn this much slower than background ones: a person who stops for a
 // few seconds stays foreground, something left for good fades in after ~4 histories.
 constexpr float kForegroundSlowdown = 4.0f;
@@ -208,7 +214,8 @@ void SceneModel::classify(const cv::Mat &ay, const cv::Mat &au, const cv::Mat &a
   const float min_vy = kMinSigmaY * kMinSigmaY, min_vc = kMinSigmaC * kMinSigmaC;
   const float max_v = kMaxSigma * kMaxSigma;
   mask_.create(size, CV_8UC1);
-  std::size_t moving = 0, inside = 0;
+  ratio_.create(size, CV_32F);
+  std::size_t moving = 0, inside = 0, candidates = 0;
   for (int r = 0; r < size.height; ++r) {
     const std::uint8_t *y = ay.ptr<std::uint8_t>(r);
     const std::uint8_t *u = colour ? au.ptr<std::uint8_t>(r) : nullptr;
@@ -218,15 +225,18 @@ void SceneModel::classify(const cv::Mat &ay, const cv::Mat &au, const cv::Mat &a
     float *mu = colour ? mu_.ptr<float>(r) : nullptr, *mv = colour ? mv_.ptr<float>(r) : nullptr;
     float *vc = colour ? vc_.ptr<float>(r) : nullptr;
     std::uint8_t *out = mask_.ptr<std::uint8_t>(r);
+    float *rat = ratio_.ptr<float>(r);
     for (int c = 0; c < size.width; ++c) {
       if (ok != nullptr && ok[c] == 0) {
         out[c] = 0;
+        rat[c] = 1.f;
         continue;
       }
       ++inside;
       const float fy = y[c];
       const float py = g * my[c];
       const float ry = std::min(fy, kClip) - std::min(py, kClip);
+      rat[c] = py > 1.f ? fy / py : 1.f;
       const float var_y = g2 * vy[c];
       bool fg = ry * ry > k * var_y;
       float eu = 0.f, ev = 0.f, pu = 0.f, pv = 0.f;
@@ -247,10 +257,11 @@ void SceneModel::classify(const cv::Mat &ay, const cv::Mat &au, const cv::Mat &a
           bool same_colour = true;
           if (colour) {
             const float su = (u[c] - 128.f) - ratio * pu, sv = (v[c] - 128.f) - ratio * pv;
-            same_colour = su * su + sv * sv <= kc * g2 * vc[c];
+            same_colour = su * su + sv * sv <= 2.0f * kShadowChroma * g2 * vc[c];
           }
           if (same_colour) {
             label = kShadowValue;
+            ++candidates;
           }
         }
       }
@@ -271,6 +282,9 @@ void SceneModel::classify(const cv::Mat &ay, const cv::Mat &au, const cv::Mat &a
         }
       }
     }
+  }
+  if (candidates > 0) {
+    settle_shadows();
   }
   const double share = inside > 0 ? static_cast<double>(moving) / inside : 0.0;
   const bool flood = share > kFlood && share > 3.0 * coverage_ + 0.1;
@@ -308,6 +322,47 @@ void SceneModel::classify(const cv::Mat &ay, const cv::Mat &au, const cv::Mat &a
   in_event_ = false;
   coverage_ = 0.95 * coverage_ + 0.05 * share;
   sink(mask_, true);
+}
+
+void SceneModel::settle_shadows() {
+  const int w = mask_.cols, h = mask_.rows;
+  for (int r = 0; r < h; ++r) {
+    std::uint8_t *out = mask_.ptr<std::uint8_t>(r);
+    for (int c = 0; c < w; ++c) {
+      if (out[c] != kShadowValue) {
+        continue;
+      }
+      float sum = 0.f;
+      int n = 0;
+      for (int dy = -1; dy <= 1; ++dy) {
+        const int rr = r + dy;
+        if (rr < 0 || rr >= h) {
+          continue;
+        }
+        const std::uint8_t *m = mask_.ptr<std::uint8_t>(rr);
+        const float *q = ratio_.ptr<float>(rr);
+        for (int dx = -1; dx <= 1; ++dx) {
+          const int cc = c + dx;
+          if (cc < 0 || cc >= w || (m[cc] != kShadowValue && m[cc] != 254)) {
+            continue;
+          }
+          if (dx != 0 || dy != 0) {
+            sum += q[cc];
+            ++n;
+          }
+        }
+      }
+      if (n >= 4 && std::fabs(ratio_.ptr<float>(r)[c] - sum / n) > kShadowSmooth) {
+        out[c] = 254;  // textured like an object: motion (254 until the pass ends)
+      }
+    }
+  }
+  for (int r = 0; r < h; ++r) {
+    std::uint8_t *out = mask_.ptr<std::uint8_t>(r);
+    for (int c = 0; c < w; ++c) {
+      out[c] = out[c] == 254 ? 255 : out[c];
+    }
+  }
 }
 
 void SceneModel::background(cv::Mat &y, cv::Mat &u, cv::Mat &v) const {

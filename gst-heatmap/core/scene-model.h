@@ -65,6 +65,8 @@ class SceneModel {
   void initialise();
   void classify(const cv::Mat &y, const cv::Mat &u, const cv::Mat &v, double rate,
                 const MaskSink &sink);
+  // Shadow candidates whose darkening is not smooth become motion.
+  void settle_shadows();
   void camera(const cv::Mat &y, const cv::Mat &u, const cv::Mat &v, cv::Mat &ay, cv::Mat &au,
               cv::Mat &av);
 
@@ -77,6 +79,7 @@ class SceneModel {
   cv::Mat my_, mu_, mv_;    // scene means, CV_32F
   cv::Mat vy_, vc_;         // variances of luma and of one chroma channel, CV_32F
   cv::Mat mask_;
+  cv::Mat ratio_;  // frame / predicted luma, CV_32F
   cv::Mat valid_;  // CV_8U: 255 where the aligned frame has pixels
   bool all_valid_ = true;
   cv::Mat ay_, au_, av_;  // aligned frame

@@ -227,6 +227,13 @@ guint64 eos_frames_processed(Fixture *f) {
 }
 
 // The raw-location PNG must hold exactly the counts of a core run on the same frames.
+// The element's model defaults: the core's, with the element's default method (scene).
+heatmap::Settings element_defaults() {
+  heatmap::Settings s;
+  s.method = heatmap::Method::kScene;
+  return s;
+}
+
 void expect_png_equals_core(const std::string &png, const heatmap::Accumulator &core) {
   const cv::Mat counts = cv::imread(png, cv::IMREAD_UNCHANGED);
   fail_unless(!counts.empty(), "%s is not a readable PNG", png.c_str());
@@ -439,7 +446,7 @@ GST_START_TEST(test_eos_writes_jpeg_and_png_matching_core) {
   const GstVideoInfo info = video_info("I420", 320, 240);
   gst_harness_set_src_caps_str(f.h.get(), caps_string("I420", 320, 240).c_str());
 
-  heatmap::Accumulator core;
+  heatmap::Accumulator core(element_defaults());
   const int kFrames = 60;
   for (int i = 0; i < kFrames; ++i) {
     GstBuffer *buffer = buffer_from_grey(scene(320, 240, i), info);
@@ -591,7 +598,7 @@ GST_START_TEST(test_flush_resets_accumulator) {
   fail_unless(gst_harness_push_event(f.h.get(), gst_event_new_segment(&segment)));
 
   // After the flush, the core must see exactly these frames from a fresh model.
-  heatmap::Accumulator core;
+  heatmap::Accumulator core(element_defaults());
   for (int i = 40; i < 52; ++i) {
     GstBuffer *buffer = buffer_from_grey(scene(160, 120, i), info);
     feed_core(&core, buffer, info);
@@ -625,7 +632,7 @@ GST_START_TEST(test_frame_step_processes_every_nth_frame) {
   g_object_set(f.element(), "frame-step", 3u, "raw-location", png.c_str(), NULL);
   const GstVideoInfo info = video_info("BGRx", 160, 120);
   gst_harness_set_src_caps_str(f.h.get(), caps_string("BGRx", 160, 120).c_str());
-  heatmap::Accumulator core;
+  heatmap::Accumulator core(element_defaults());
   for (int i = 0; i < 10; ++i) {
     GstBuffer *buffer = buffer_from_grey(scene(160, 120, i * 2), info);
     if (i % 3 == 0)
@@ -935,8 +942,8 @@ GST_START_TEST(test_model_properties_reach_the_core) {
   knn_default.var_threshold = 400;
   check_model_settings([](GstElement *e) { gst_util_set_object_arg(G_OBJECT(e), "method", "knn"); },
                        knn_default);
-  check_model_settings([](GstElement *) {}, heatmap::Settings());
-  heatmap::Settings keep;  // shadows detected but counted; a short history
+  check_model_settings([](GstElement *) {}, element_defaults());
+  heatmap::Settings keep = element_defaults();  // shadows detected but counted; a short history
   keep.var_threshold = 25;
   keep.keep_shadows = true;
   keep.open_kernel = 0;
@@ -947,7 +954,7 @@ GST_START_TEST(test_model_properties_reach_the_core) {
                      20, NULL);
       },
       keep);
-  heatmap::Settings no_shadows;  // shadows not detected: they are motion
+  heatmap::Settings no_shadows = element_defaults();  // shadows not detected: they are motion
   no_shadows.detect_shadows = false;
   check_model_settings([](GstElement *e) { g_object_set(e, "detect-shadows", FALSE, NULL); },
                        no_shadows);
