@@ -55,7 +55,7 @@ GST_DEBUG_CATEGORY_STATIC(gst_heatmap_debug);
 #define DEFAULT_USE_BACKGROUND TRUE
 #define DEFAULT_ALPHA 0.6
 #define DEFAULT_COLORMAP GST_HEATMAP_COLORMAP_JET
-#define DEFAULT_METHOD GST_HEATMAP_METHOD_SCENE
+#define DEFAULT_METHOD GST_HEATMAP_METHOD_MOG2
 #define DEFAULT_HISTORY 500
 #define MAX_HISTORY 100000
 #define DEFAULT_VAR_THRESHOLD -1.0  // the method's own usual value
@@ -83,7 +83,7 @@ static_assert(kCoreSettings.detect_shadows == DEFAULT_DETECT_SHADOWS, "detect-sh
 static_assert(kCoreSettings.keep_shadows == DEFAULT_KEEP_SHADOWS, "keep-shadows default");
 static_assert(kCoreSettings.learning_rate == DEFAULT_LEARNING_RATE, "learning-rate default");
 static_assert(kCoreSettings.open_kernel == DEFAULT_OPEN_KERNEL, "open-kernel default");
-// method: the element defaults to the scene model (DEFAULT_METHOD); the core to MOG2.
+static_assert(kCoreSettings.method == heatmap::Method::kMog2, "method default differs from core");
 static_assert(kCoreRender.use_background == DEFAULT_USE_BACKGROUND, "use-background default");
 static_assert(kCoreRender.alpha == DEFAULT_ALPHA, "alpha default differs from core");
 static_assert(kCoreRender.colormap == DEFAULT_COLORMAP, "colormap default differs from core");
@@ -119,7 +119,6 @@ namespace {
 heatmap::Settings default_model_properties() {
   heatmap::Settings settings;
   settings.var_threshold = DEFAULT_VAR_THRESHOLD;
-  settings.method = heatmap::Method::kScene;  // DEFAULT_METHOD
   return settings;
 }
 

@@ -15,8 +15,6 @@ namespace heatmap {
 
 struct Settings {
   double downscale = 0.25;  // (0, 1]: processing size = round(size * downscale), at least 1
-  // The element defaults to kScene; the core keeps MOG2 so that callers of the core get the
-  // classic subtractor unless they ask (its first frame seeds the model, see add_frame()).
   Method method = Method::kMog2;
   int history = 500;            // frames the background model remembers
   double var_threshold = 16.0;  // MOG2 varThreshold / KNN dist2Threshold (KNN default is 400)

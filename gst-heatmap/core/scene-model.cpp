@@ -31,6 +31,8 @@ constexpr float kShadowSmooth = 0.05f;
 // Foreground pixels learn this much slower than background ones: a person who stops for a
 // few seconds stays foreground, something left for good fades in after ~4 histories.
 constexpr float kForegroundSlowdown = 4.0f;
+constexpr int kMinAbsorb = 25;
+constexpr float kAbsorbRate = 0.2f;
 // A frame-to-frame change of global gain above this is a light switched, not exposure drift.
 constexpr double kLightStep = 0.10;
 // Foreground over this share of the frame, and well above the recent share, is a lighting
@@ -66,6 +68,7 @@ void SceneModel::release() {
   vy_.release();
   vc_.release();
   mask_.release();
+  streak_.release();
   stabiliser_.reset();
   frames_ = 0;
   gain_ = 1.0;
@@ -214,6 +217,10 @@ void SceneModel::classify(const cv::Mat &ay, const cv::Mat &au, const cv::Mat &a
   const float min_vy = kMinSigmaY * kMinSigmaY, min_vc = kMinSigmaC * kMinSigmaC;
   const float max_v = kMaxSigma * kMaxSigma;
   mask_.create(size, CV_8UC1);
+  if (streak_.size() != size) {
+    streak_ = cv::Mat::zeros(size, CV_16UC1);
+  }
+  const int absorb = std::max(kMinAbsorb, history_ / 6);
   ratio_.create(size, CV_32F);
   std::size_t moving = 0, inside = 0, candidates = 0;
   for (int r = 0; r < size.height; ++r) {
@@ -225,6 +232,7 @@ void SceneModel::classify(const cv::Mat &ay, const cv::Mat &au, const cv::Mat &a
     float *mu = colour ? mu_.ptr<float>(r) : nullptr, *mv = colour ? mv_.ptr<float>(r) : nullptr;
     float *vc = colour ? vc_.ptr<float>(r) : nullptr;
     std::uint8_t *out = mask_.ptr<std::uint8_t>(r);
+    std::uint16_t *st = streak_.ptr<std::uint16_t>(r);
     float *rat = ratio_.ptr<float>(r);
     for (int c = 0; c < size.width; ++c) {
       if (ok != nullptr && ok[c] == 0) {
@@ -268,7 +276,11 @@ void SceneModel::classify(const cv::Mat &ay, const cv::Mat &au, const cv::Mat &a
       out[c] = label;
       moving += label == 255;
       // Learn the scene in its own lighting (the frame divided by the gain).
-      const float w = fg ? afg : a;
+      // Something foreground for longer than `absorb` frames (a ghost of someone who stood in
+      // the look-ahead frames, a parked object) joins the scene within a few frames, as a new
+      // MOG2 mode would; a person pausing for a couple of seconds still counts.
+      st[c] = fg ? static_cast<std::uint16_t>(std::min<int>(st[c] + 1, 0xFFFF)) : 0;
+      const float w = !fg ? a : st[c] > absorb ? kAbsorbRate : afg;
       my[c] += w * (fy * ig - my[c]);
       if (!fg) {
         vy[c] = std::clamp(vy[c] + a * (ry * ry * ig * ig - vy[c]), min_vy, max_v);

@@ -79,8 +79,10 @@ class SceneModel {
   cv::Mat my_, mu_, mv_;    // scene means, CV_32F
   cv::Mat vy_, vc_;         // variances of luma and of one chroma channel, CV_32F
   cv::Mat mask_;
-  cv::Mat ratio_;  // frame / predicted luma, CV_32F
-  cv::Mat valid_;  // CV_8U: 255 where the aligned frame has pixels
+  cv::Mat ratio_;
+  cv::Mat streak_;  // CV_16U: frames each pixel has been foreground in a row  // frame / predicted
+                    // luma, CV_32F
+  cv::Mat valid_;   // CV_8U: 255 where the aligned frame has pixels
   bool all_valid_ = true;
   cv::Mat ay_, au_, av_;  // aligned frame
   Stabiliser stabiliser_;

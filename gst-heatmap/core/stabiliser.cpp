@@ -82,6 +82,19 @@ cv::Point2d Stabiliser::estimate(const cv::Mat &luma) {
       }
     }
   }
+  // A peak away from zero must clearly beat the best one at zero: a crowd walking one way
+  // makes a secondary peak, a camera that moved leaves almost nothing at zero.
+  if (std::abs(bx) > 1 || std::abs(by) > 1) {
+    float zero = -1e30f;
+    for (int dy = -1; dy <= 1; ++dy) {
+      for (int dx = -1; dx <= 1; ++dx) {
+        zero = std::max(zero, surface_.ptr<float>((dy + H) % H)[(dx + W) % W]);
+      }
+    }
+    if (best < kAwayFromZero * zero) {
+      return {0.0, 0.0};
+    }
+  }
   // Sub-pixel: a parabola through the peak and its neighbours, on each axis.
   auto at = [&](int dx, int dy) { return surface_.ptr<float>((dy + H) % H)[(dx + W) % W]; };
   auto vertex = [](float l, float c, float r) {

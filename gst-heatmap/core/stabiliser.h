@@ -32,6 +32,8 @@ class Stabiliser {
   static void valid_area(cv::Size size, cv::Point2d d, cv::Mat &valid);
 
   static constexpr double kMinResponse = 0.08;
+  // How much stronger than the peak near zero a peak elsewhere must be to be believed.
+  static constexpr float kAwayFromZero = 3.0f;
 
  private:
   void shrink(const cv::Mat &src, cv::Mat &dst) const;

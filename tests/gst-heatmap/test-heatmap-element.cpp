@@ -227,11 +227,10 @@ guint64 eos_frames_processed(Fixture *f) {
 }
 
 // The raw-location PNG must hold exactly the counts of a core run on the same frames.
-// The element's model defaults: the core's, with the element's default method (scene).
+// The element's model defaults (the core's; kept apart so that a default method that differs
+// from the core's changes one line).
 heatmap::Settings element_defaults() {
-  heatmap::Settings s;
-  s.method = heatmap::Method::kScene;
-  return s;
+  return heatmap::Settings();
 }
 
 void expect_png_equals_core(const std::string &png, const heatmap::Accumulator &core) {
