@@ -320,7 +320,8 @@ PipelineOutcome from_error(GstMessage *msg, GstElement *source, GstElement *heat
 }
 
 // file:// buckets: the clip is opened beneath the bucket folder (a symlink may not lead out of
-// it) and fdsrc reads that very descriptor, so what is read is what was checked. Returns -1 with
+// it) and filesrc reads that very file (through /proc/self/fd), so what is read is what was
+// checked. Returns -1 with
 // *error set.
 int open_beneath(const std::string &root, const std::string &key, std::string *error) {
   const int dir = open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -377,8 +378,12 @@ PipelineOutcome run_pipeline(const JobSettings &settings, const std::string &uri
   GError *uri_error = nullptr;
   GstElement *source = nullptr;
   if (fd >= 0) {
-    source = make("fdsrc", "source");
-    g_object_set(source, "fd", fd, nullptr);
+    // filesrc reopens the checked file through its descriptor (same inode, no path walk again)
+    // and, unlike fdsrc, works in pull mode as before (a grey-then-colour MJPEG AVI gave fdsrc
+    // no frames at all).
+    source = make("filesrc", "source");
+    const std::string path = "/proc/self/fd/" + std::to_string(fd);
+    g_object_set(source, "location", path.c_str(), nullptr);
   } else {
     source = gst_element_make_from_uri(GST_URI_SRC, uri.c_str(), "source", &uri_error);
   }

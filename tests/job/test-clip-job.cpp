@@ -40,11 +40,13 @@ void write_file(const std::string &path, const std::string &data) {
   std::ofstream(path, std::ios::binary) << data;
 }
 
-void make_clip(const std::string &path) {
+void make_clip(const std::string &path, const char *encode =
+                                            "x264enc speed-preset=ultrafast ! "
+                                            "h264parse ! mp4mux") {
   std::string desc =
       "videotestsrc num-buffers=40 pattern=ball ! video/x-raw,width=160,height=120,framerate=25/1 "
-      "! x264enc speed-preset=ultrafast ! h264parse ! mp4mux ! filesink location=" +
-      path;
+      "! " +
+      std::string(encode) + " ! filesink location=" + path;
   GError *error = nullptr;
   GstElement *pipeline = gst_parse_launch(desc.c_str(), &error);
   g_assert_no_error(error);
@@ -251,6 +253,18 @@ void test_symlink_out_of_the_bucket() {
     g_error("symlink inside the bucket not done: %s", in.message.c_str());
 }
 
+// An AVI (MJPEG) from a folder bucket, read through the checked descriptor: every frame
+// reaches the heatmap.
+void test_avi_from_a_folder_bucket() {
+  const std::string avi = g_root + "/../clip.avi";
+  make_clip(avi, "jpegenc ! avimux");
+  const std::string key = put_video("raw_videos/2025/10/20/18/clip.avi", read_file(avi));
+  JobResult r = heatmap_job::run_clip_job(settings(), key);
+  if (r.status != Status::kDone)
+    g_error("AVI not done: %s", r.message.c_str());
+  g_assert_cmpuint(r.frames, ==, 40);
+}
+
 // The child runner: a good clip is done through heatmap-job; a decoder that raises SIGSEGV ends
 // only the child, reported as a crash (the test's own process lives on).
 void test_child_runner() {
@@ -289,6 +303,7 @@ int main(int argc, char **argv) {
   g_test_add_func("/clip-job/leftover-png-is-replaced", test_leftover_png_is_replaced);
   g_test_add_func("/clip-job/permanent-failures", test_permanent_failures);
   g_test_add_func("/clip-job/symlink-out-of-the-bucket", test_symlink_out_of_the_bucket);
+  g_test_add_func("/clip-job/avi-from-a-folder-bucket", test_avi_from_a_folder_bucket);
   g_test_add_func("/clip-job/child-runner", test_child_runner);
   int rc = g_test_run();
   gchar *argv_rm[] = {const_cast<gchar *>("rm"), const_cast<gchar *>("-rf"), tmp, nullptr};
