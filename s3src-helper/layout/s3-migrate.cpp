@@ -186,17 +186,32 @@ void process_flat(Bucket &bucket, const Item &item, const ApplyOptions &options,
     }
   }
 
+  // A file:// ETag is a cache in an extended attribute that anyone who can write the folder can
+  // forge: before a delete there, only the bytes themselves count (issue 13, defect 6).
+  const bool local = bucket.url().scheme == Url::Scheme::kFile;
+  const bool hash_before_delete = options.cleanup && local;
+  std::string original_digest;  // SHA-256 of the original's bytes, when they were hashed
+  std::uint64_t original_length = 0;
   bool same = false;
-  switch (compare_info(*source, *dest)) {
+  Match match = compare_info(*source, *dest);
+  if (match == Match::kSame && hash_before_delete) {
+    match = Match::kNeedsContent;
+  }
+  switch (match) {
     case Match::kSame:
       same = true;
       break;
     case Match::kDifferent:
       break;
-    case Match::kNeedsContent:
-      same = same_content(bucket, item.key, item.dest_key);
+    case Match::kNeedsContent: {
+      std::uint64_t dest_length = 0;
+      original_digest = sha256_of(bucket, item.key, &original_length);
+      same = original_length == source->size &&
+             sha256_of(bucket, item.dest_key, &dest_length) == original_digest &&
+             dest_length == original_length;
       result.compared_content = true;
       break;
+    }
   }
   if (!same) {
     std::string detail = "original " + describe(*source) + "; destination " + describe(*dest);
@@ -212,8 +227,16 @@ void process_flat(Bucket &bucket, const Item &item, const ApplyOptions &options,
 
   if (options.cleanup) {
     // Last look right before the delete: the bytes removed must be the bytes just verified.
+    // On a local folder the size and the (forgeable, cached) ETag cannot tell a same-size
+    // rewrite: hash the original again.
     std::optional<ObjectInfo> again = head_if_exists(bucket, item.key);
-    if (!again || again->size != source->size || again->etag != source->etag) {
+    bool unchanged = again && again->size == source->size && again->etag == source->etag;
+    if (unchanged && local) {
+      std::uint64_t length = 0;
+      unchanged = sha256_of(bucket, item.key, &length) == original_digest &&
+                  length == original_length;
+    }
+    if (!unchanged) {
       result.status = ItemResult::Status::kFailed;
       result.message = "the original changed while its copy was verified; not deleted";
       return;

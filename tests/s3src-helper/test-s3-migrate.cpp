@@ -1,6 +1,7 @@
 // test-s3-migrate.cpp: unit tests of the migration core: names, mapping, plans, and the executor
 // on a real local-folder bucket (file://), including a real copy failure.
 #include <glib.h>
+#include <sys/xattr.h>
 #include <glib/gstdio.h>
 
 #include <algorithm>
@@ -488,6 +489,36 @@ void test_apply_copies_verifies_then_cleans_up() {
   g_assert_true(b.contents() == cleaned);
 }
 
+// Issue 13 defect 6: on a file:// bucket the ETag is a cache in an xattr that anyone who can
+// write the folder can forge. A zero-filled destination carrying the original's ETag must not
+// let --cleanup delete the only real copy: the bytes are hashed before any delete.
+void test_forged_etag_never_deletes() {
+  TempBucket b;
+  const std::string original = "raw_videos/clip_2030-05-06_07-08-09.mp4";
+  const std::string dest = "raw_videos/2030/05/06/07/clip_2030-05-06_07-08-09.mp4";
+  const std::string video(4096, 'v');
+  b.put(original, video);
+  b.put(dest, std::string(video.size(), '\0'));
+  const std::string orig_etag = b.bucket->head(original).etag;
+  const std::string dest_path = b.dir + "/" + dest;
+  char buf[512];
+  ssize_t n = getxattr(dest_path.c_str(), "user.s3src.etag", buf, sizeof buf);
+  g_assert_cmpint(n, >, 32);
+  std::string forged(buf, static_cast<std::size_t>(n));
+  forged.replace(forged.size() - 32, 32, orig_etag);
+  g_assert_cmpint(setxattr(dest_path.c_str(), "user.s3src.etag", forged.data(), forged.size(), 0),
+                  ==, 0);
+  assert_str(b.bucket->head(dest).etag, orig_etag.c_str());  // the forgery works on HEAD
+
+  mig::ApplyOptions cleanup;
+  cleanup.cleanup = true;
+  mig::Summary s =
+      mig::apply_plan(*b.bucket, mig::plan_bucket(*b.bucket, default_layout()), cleanup);
+  g_assert_cmpuint(s.deleted, ==, 0);
+  std::map<std::string, std::string> state = b.contents();
+  g_assert_true(state[original] == video);  // the only real copy is still there
+}
+
 void test_failed_copy_keeps_original_and_rerun_finishes() {
   TempBucket b;
   b.put("raw_videos/clip_2031-01-01_00-00-00.mp4", "first");
@@ -566,5 +597,6 @@ int main(int argc, char **argv) {
   g_test_add_func("/s3-migrate/apply/failed-copy",
                   test_failed_copy_keeps_original_and_rerun_finishes);
   g_test_add_func("/s3-migrate/apply/vanished-original", test_vanished_original_fails);
+  g_test_add_func("/s3-migrate/apply/forged-etag-never-deletes", test_forged_etag_never_deletes);
   return g_test_run();
 }
