@@ -16,6 +16,21 @@
  * cannot be written gives a RESOURCE/OPEN_WRITE error naming it (and never leaves half a file).
  * A flush or a new stream starts the counts afresh, as does a change of frame size.
  *
+ * Live cameras: with #GstHeatmap:interval the files are written (and the message posted) at the
+ * end of every interval of running time, not only at end-of-stream; #GstHeatmap:window chooses
+ * what each snapshot covers (cumulative, reset: each interval alone, decay: fading with
+ * #GstHeatmap:half-life). Locations take patterns (`%05d` index, strftime fields of the window's
+ * UTC start), or the application names files with the #GstHeatmap::format-location signal.
+ * The message then also carries `index` (guint64), `start` and `end` (guint64 running time),
+ * `start-utc` and `end-utc` (ISO 8601), `utc-source` ("reference-timestamp" when upstream put
+ * a GstReferenceTimestampMeta timestamp/x-unix or timestamp/x-ntp on the buffers, e.g. rtspsrc
+ * add-reference-timestamp-meta=true; else "pipeline-clock"), `window` and `final`.
+ * Rendering, encoding and writing run on a writer thread: when it is still busy with earlier
+ * snapshots (slow disk, slow upload) a snapshot is dropped with a warning; the video never
+ * waits. The optional `image` request pad pushes each snapshot's JPEG as an image/jpeg buffer
+ * (carrying a timestamp/x-unix reference timestamp of the window start), e.g. to s3sink.
+ * With #GstHeatmap:overlay the current heatmap is drawn onto the passing frames in place.
+ *
  * Frames are only read, never copied or converted at full resolution: the element works in
  * place on I420, YV12, NV12, NV21, Y42B, Y444, GRAY8 and the packed RGB formats, so it can sit
  * in a live camera pipeline next to a display.
@@ -28,6 +43,12 @@
  * gst-launch-1.0 -e v4l2src ! tee name=t t. ! queue ! videoconvert ! autovideosink \
  *     t. ! queue ! heatmap location=heatmap.jpg colormap=inferno ! fakesink
  * ]| Shows the camera and, after Ctrl-C (-e sends end-of-stream), writes the heatmap.
+ * |[
+ * gst-launch-1.0 rtspsrc location=rtsp://cam/stream add-reference-timestamp-meta=true ! \
+ *     rtph264depay ! h264parse ! avdec_h264 ! heatmap interval=3600 window=reset name=h \
+ *     location=maps/%Y/%m/%d/%H/heatmap.jpg ! fakesink \
+ *     h.image ! queue ! s3sink location=s3://bucket/cam1/%Y/%m/%d/%H/heatmap.jpg
+ * ]| Hourly heatmaps of a camera, on disk and in a bucket.
  */
 
 #ifdef HAVE_CONFIG_H
@@ -37,12 +58,20 @@
 #include "gstheatmap.h"
 
 #include "heatmap-core.h"
+#include "location-pattern.h"
+#include "overlay.h"
+#include "serial-worker.h"
+#include "snapshot.h"
+#include "window.h"
 
 #include <opencv2/imgproc.hpp>
 
+#include <cmath>
 #include <exception>
 #include <memory>
+#include <mutex>
 #include <new>
+#include <stdexcept>
 #include <string>
 
 GST_DEBUG_CATEGORY_STATIC(gst_heatmap_debug);
@@ -71,6 +100,19 @@ GST_DEBUG_CATEGORY_STATIC(gst_heatmap_debug);
 #define MAX_BLUR 100.0
 #define DEFAULT_QUALITY 90
 #define DEFAULT_FRAME_STEP 1
+#define DEFAULT_INTERVAL 0.0
+#define MAX_INTERVAL (366.0 * 24 * 3600)
+#define DEFAULT_WINDOW GST_HEATMAP_WINDOW_CUMULATIVE
+#define DEFAULT_HALF_LIFE 300.0
+#define MIN_HALF_LIFE 0.001
+#define DEFAULT_OVERLAY FALSE
+#define DEFAULT_OVERLAY_REFRESH 1.0
+#define MIN_OVERLAY_REFRESH 0.0
+// Decay windows take the accumulator's counts at least this often (as a fraction of the
+// half-life), so that weights follow 2^-(age/half-life) within about 1%.
+#define DECAY_STEPS_PER_HALF_LIFE 64
+// Snapshots queued or being written at once; one more is dropped with a warning.
+#define WRITER_BACKLOG 2
 
 // The property defaults are the core's defaults; keep them from drifting apart.
 namespace {
@@ -111,7 +153,18 @@ enum {
   PROP_BLUR,
   PROP_QUALITY,
   PROP_FRAME_STEP,
+  PROP_INTERVAL,
+  PROP_WINDOW,
+  PROP_HALF_LIFE,
+  PROP_OVERLAY,
+  PROP_OVERLAY_REFRESH,
 };
+
+enum {
+  SIGNAL_FORMAT_LOCATION,
+  LAST_SIGNAL,
+};
+static guint gst_heatmap_signals[LAST_SIGNAL];
 
 namespace {
 
@@ -132,6 +185,11 @@ struct Props {
   heatmap::RenderSettings render;
   int quality = DEFAULT_QUALITY;
   guint frame_step = DEFAULT_FRAME_STEP;
+  double interval = DEFAULT_INTERVAL;  // seconds of stream time; 0: at end-of-stream only
+  GstHeatmapWindow window = DEFAULT_WINDOW;
+  double half_life = DEFAULT_HALF_LIFE;
+  bool overlay = DEFAULT_OVERLAY;
+  double overlay_refresh = DEFAULT_OVERLAY_REFRESH;
 };
 
 // Streaming state; only touched with the sink pad's stream lock held (buffers and serialized
@@ -139,11 +197,40 @@ struct Props {
 struct Stream {
   std::unique_ptr<heatmap::Accumulator> accumulator;
   guint64 frames_seen = 0;  // since the last reset, to apply frame-step
+  // The current window: counts taken from the accumulator (take_counts) add up here.
+  heatmap::Window window;
+  guint64 frames_since_drain = 0;  // frames given to the accumulator since the last take
+  bool window_open = false;        // a buffer with a timestamp arrived since the last reset
+  GstClockTime window_start = 0;   // running time
+  GstClockTime last_end = 0;       // running time where the last buffer ended
+  GstClockTime last_drain = 0;     // running time of the last take_counts (decay steps)
+  GstClockTime last_overlay = GST_CLOCK_TIME_NONE;  // running time of the last layer refresh
+  gint64 window_start_utc_us = 0;
+  const char *utc_source = "pipeline-clock";
+  guint64 next_index = 0;  // index of the next snapshot; kept across flushes
+};
+
+// Shared between the streaming thread and the two background workers.
+struct Output {
+  // Writes snapshots (render, encode, files, image pad, message); bounded, drops when busy.
+  std::unique_ptr<heatmap::SerialWorker> writer;
+  // Renders the overlay's heat layer; a refresh that finds it busy is skipped.
+  std::unique_ptr<heatmap::SerialWorker> layer_builder;
+  std::mutex layer_lock;
+  std::shared_ptr<const heatmap::OverlayLayer> layer;  // guarded by layer_lock
+  // The `image` request pad (GST_OBJECT_LOCK); its stream state is only touched by the writer
+  // thread, or by the streaming thread once the writer is idle (EOS).
+  GstPad *image_pad = nullptr;
+  bool image_stream_started = false;
+  int image_width = 0;
+  int image_height = 0;
+  guint64 dropped = 0;  // snapshots dropped because the writer was busy
 };
 
 struct Private {
   Props props;
   Stream stream;
+  Output output;
 };
 
 }  // namespace
@@ -167,6 +254,27 @@ static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE(
     "sink", GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS(GST_VIDEO_CAPS_MAKE(HEATMAP_FORMATS)));
 static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE(
     "src", GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS(GST_VIDEO_CAPS_MAKE(HEATMAP_FORMATS)));
+// The heatmap JPEG of each snapshot, as a stream of its own (e.g. ! s3sink).
+static GstStaticPadTemplate image_template =
+    GST_STATIC_PAD_TEMPLATE("image", GST_PAD_SRC, GST_PAD_REQUEST, GST_STATIC_CAPS("image/jpeg"));
+
+GType gst_heatmap_window_get_type(void) {
+  static GType type = 0;
+  static const GEnumValue values[] = {
+      {GST_HEATMAP_WINDOW_CUMULATIVE, "Cumulative: everything since the stream started",
+       "cumulative"},
+      {GST_HEATMAP_WINDOW_RESET,
+       "Reset: each interval on its own (hourly maps from a 24/7 camera)", "reset"},
+      {GST_HEATMAP_WINDOW_DECAY,
+       "Decay: exponentially fading, a frame half-life seconds old weighs half", "decay"},
+      {0, NULL, NULL},
+  };
+  if (g_once_init_enter(&type)) {
+    GType t = g_enum_register_static("GstHeatmapWindow", values);
+    g_once_init_leave(&type, t);
+  }
+  return type;
+}
 
 GType gst_heatmap_colormap_get_type(void) {
   static GType type = 0;
@@ -235,10 +343,47 @@ static heatmap::Settings current_model_settings(GstHeatmap *self) {
   return settings;
 }
 
-// Forgets the accumulated motion and applies the current model settings.
+static heatmap::Window new_window(GstHeatmap *self) {
+  GST_OBJECT_LOCK(self);
+  const GstHeatmapWindow mode = self->priv.props.window;
+  const double half_life = self->priv.props.half_life;
+  GST_OBJECT_UNLOCK(self);
+  switch (mode) {
+    case GST_HEATMAP_WINDOW_RESET:
+      return heatmap::Window(heatmap::WindowMode::kReset);
+    case GST_HEATMAP_WINDOW_DECAY:
+      return heatmap::Window(heatmap::WindowMode::kDecay, half_life);
+    default:
+      return heatmap::Window(heatmap::WindowMode::kCumulative);
+  }
+}
+
+static const char *window_name(heatmap::WindowMode mode) {
+  switch (mode) {
+    case heatmap::WindowMode::kReset:
+      return "reset";
+    case heatmap::WindowMode::kDecay:
+      return "decay";
+    default:
+      return "cumulative";
+  }
+}
+
+// Forgets the accumulated motion and applies the current model and window settings. Snapshots
+// already handed to the writer are still written.
 static void gst_heatmap_reset(GstHeatmap *self) {
   Stream &stream = self->priv.stream;
   stream.frames_seen = 0;
+  stream.frames_since_drain = 0;
+  stream.window = new_window(self);
+  stream.window_open = false;
+  stream.last_end = 0;
+  stream.last_drain = 0;
+  stream.last_overlay = GST_CLOCK_TIME_NONE;
+  {
+    std::lock_guard<std::mutex> guard(self->priv.output.layer_lock);
+    self->priv.output.layer.reset();
+  }
   if (!stream.accumulator)
     return;
   GST_DEBUG_OBJECT(self, "resetting the accumulator");
@@ -246,16 +391,52 @@ static void gst_heatmap_reset(GstHeatmap *self) {
   stream.accumulator->reset();
 }
 
+// Checks the location patterns, so that a typo fails at start-up rather than at the first
+// snapshot an hour later.
+static bool check_patterns(GstHeatmap *self) {
+  GST_OBJECT_LOCK(self);
+  const std::string locations[] = {self->priv.props.location, self->priv.props.raw_location};
+  GST_OBJECT_UNLOCK(self);
+  for (const std::string &location : locations) {
+    try {
+      heatmap::LocationPattern::parse(location);
+    } catch (const std::invalid_argument &e) {
+      GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS, ("Invalid file name pattern: %s.", e.what()),
+                        (NULL));
+      return false;
+    }
+  }
+  return true;
+}
+
 static gboolean gst_heatmap_start(GstBaseTransform *trans) {
   GstHeatmap *self = GST_HEATMAP(trans);
+  if (!check_patterns(self))
+    return FALSE;
+  Output &out = self->priv.output;
+  out.writer = std::make_unique<heatmap::SerialWorker>(WRITER_BACKLOG);
+  out.layer_builder = std::make_unique<heatmap::SerialWorker>(1);
+  out.image_stream_started = false;
+  out.dropped = 0;
   self->priv.stream.accumulator =
       std::make_unique<heatmap::Accumulator>(current_model_settings(self));
-  self->priv.stream.frames_seen = 0;
+  self->priv.stream.next_index = 0;
+  gst_heatmap_reset(self);
   return TRUE;
 }
 
 static gboolean gst_heatmap_stop(GstBaseTransform *trans) {
   GstHeatmap *self = GST_HEATMAP(trans);
+  Output &out = self->priv.output;
+  // Joins the workers: snapshots already queued are finished, none is half-written.
+  out.writer.reset();
+  out.layer_builder.reset();
+  {
+    std::lock_guard<std::mutex> guard(out.layer_lock);
+    out.layer.reset();
+  }
+  if (out.dropped > 0)
+    GST_INFO_OBJECT(self, "%" G_GUINT64_FORMAT " snapshots were dropped", out.dropped);
   self->priv.stream.accumulator.reset();
   return TRUE;
 }
@@ -331,8 +512,201 @@ static bool frame_view(const GstVideoFrame &frame, heatmap::FrameView *view) {
   return true;
 }
 
-// GstVideoFilter maps the frame for reading only in passthrough mode, so the buffer goes
-// downstream untouched and read-only memory (a decoder's output pool) is fine.
+// ---------------------------------------------------------------------------------------------
+// Windows and wall clock (streaming thread)
+
+static GstClockTime running_time_of(GstHeatmap *self, GstBuffer *buffer) {
+  const GstClockTime pts = GST_BUFFER_PTS(buffer);
+  if (!GST_CLOCK_TIME_IS_VALID(pts))
+    return GST_CLOCK_TIME_NONE;
+  const GstSegment &segment = GST_BASE_TRANSFORM(self)->segment;
+  if (segment.format != GST_FORMAT_TIME)
+    return GST_CLOCK_TIME_NONE;
+  return gst_segment_to_running_time(&segment, GST_FORMAT_TIME, pts);
+}
+
+// Seconds between 1900 (NTP) and 1970 (Unix).
+#define NTP_UNIX_OFFSET_S G_GINT64_CONSTANT(2208988800)
+
+// Wall clock (microseconds since 1970 UTC) of the instant at running time `at`, from the
+// buffer's reference timestamp when upstream gave one (rtspsrc's RTCP sender reports with
+// add-reference-timestamp-meta, or any element adding timestamp/x-unix), else from the pipeline
+// clock: now, minus how long ago `at` was in running time.
+static gint64 wall_clock_at(GstHeatmap *self, GstBuffer *buffer, GstClockTime buffer_rt,
+                            GstClockTime at, const char **source) {
+  static GstCaps *unix_caps = gst_caps_new_empty_simple("timestamp/x-unix");
+  static GstCaps *ntp_caps = gst_caps_new_empty_simple("timestamp/x-ntp");
+  const GstClockTimeDiff offset_ns = GST_CLOCK_DIFF(at, buffer_rt);  // buffer_rt - at
+  GstReferenceTimestampMeta *meta = gst_buffer_get_reference_timestamp_meta(buffer, unix_caps);
+  gint64 epoch_offset_us = 0;
+  if (meta == NULL) {
+    meta = gst_buffer_get_reference_timestamp_meta(buffer, ntp_caps);
+    epoch_offset_us = NTP_UNIX_OFFSET_S * G_USEC_PER_SEC;
+  }
+  if (meta != NULL && GST_CLOCK_TIME_IS_VALID(meta->timestamp)) {
+    *source = "reference-timestamp";
+    return static_cast<gint64>(meta->timestamp / 1000) - epoch_offset_us - offset_ns / 1000;
+  }
+  *source = "pipeline-clock";
+  const gint64 now_us = g_get_real_time();
+  GstClock *clock = gst_element_get_clock(GST_ELEMENT(self));
+  if (clock == NULL)
+    return now_us;
+  const GstClockTime now = gst_clock_get_time(clock);
+  gst_object_unref(clock);
+  const GstClockTime base = gst_element_get_base_time(GST_ELEMENT(self));
+  if (!GST_CLOCK_TIME_IS_VALID(now) || !GST_CLOCK_TIME_IS_VALID(base) || now < base)
+    return now_us;
+  const GstClockTimeDiff ago = GST_CLOCK_DIFF(at, now - base);  // (now - base) - at
+  return now_us - ago / 1000;
+}
+
+static void open_window(GstHeatmap *self, GstBuffer *buffer, GstClockTime buffer_rt,
+                        GstClockTime start) {
+  Stream &s = self->priv.stream;
+  s.window_open = true;
+  s.window_start = start;
+  s.window_start_utc_us = wall_clock_at(self, buffer, buffer_rt, start, &s.utc_source);
+  GST_DEBUG_OBJECT(self, "window %" G_GUINT64_FORMAT " opens at %" GST_TIME_FORMAT " (%s, %s)",
+                   s.next_index, GST_TIME_ARGS(start),
+                   heatmap::iso8601_utc(s.window_start_utc_us).c_str(), s.utc_source);
+}
+
+// Moves the accumulator's new counts into the window, at running time `at`.
+static void drain_counts(GstHeatmap *self, GstClockTime at) {
+  Stream &s = self->priv.stream;
+  s.window.add(s.accumulator->take_counts(), s.frames_since_drain,
+               static_cast<double>(at) / GST_SECOND);
+  s.frames_since_drain = 0;
+  s.last_drain = at;
+}
+
+static void write_snapshot_job(GstHeatmap *self, const heatmap::Snapshot &snapshot);
+
+// Ends the window [start, end): copies what the writer needs and hands it over. A periodic
+// snapshot that finds the writer busy is dropped with a warning (the camera must not wait);
+// the final one waits for room and then for the writer to finish (files exist when EOS goes on).
+static void emit_snapshot(GstHeatmap *self, GstClockTime start, GstClockTime end, bool final) {
+  Stream &s = self->priv.stream;
+  Output &out = self->priv.output;
+  drain_counts(self, end);
+  auto snapshot = std::make_shared<heatmap::Snapshot>();
+  snapshot->index = s.next_index++;
+  snapshot->start_ns = start;
+  snapshot->end_ns = std::max(start, end);
+  snapshot->start_utc_us = s.window_start_utc_us;
+  snapshot->end_utc_us = s.window_start_utc_us + static_cast<gint64>(end - start) / 1000;
+  snapshot->utc_source = s.utc_source;
+  snapshot->window = window_name(s.window.mode());
+  snapshot->final = final;
+  snapshot->counts = s.window.map();
+  snapshot->frames = s.window.frames();
+  const heatmap::Stats model = s.accumulator->stats();
+  snapshot->lighting_events = model.lighting_events;
+  snapshot->camera_shift = model.camera_shift;
+  snapshot->camera_moved = model.camera_moved;
+  GST_OBJECT_LOCK(self);
+  const bool need_image = !self->priv.props.location.empty() || out.image_pad != NULL;
+  const bool need_scene = self->priv.props.render.use_background;
+  GST_OBJECT_UNLOCK(self);
+  if (need_image && need_scene && !snapshot->counts.empty())
+    snapshot->background = s.accumulator->background();
+  s.window.end_interval();
+
+  auto job = [self, snapshot]() { write_snapshot_job(self, *snapshot); };
+  if (final) {
+    out.writer->submit(job);
+    out.writer->wait_idle();
+    return;
+  }
+  if (!out.writer->try_submit(job)) {
+    out.dropped++;
+    GST_ELEMENT_WARNING(self, RESOURCE, WRITE,
+                        ("Dropped heatmap snapshot %" G_GUINT64_FORMAT
+                         " because the previous ones are still being written (slow disk or "
+                         "upload); the video was not held up.",
+                         snapshot->index),
+                        ("%" G_GUINT64_FORMAT " dropped so far", out.dropped));
+  }
+}
+
+// Called for every buffer with a timestamp: opens the first window, and ends every interval
+// that this buffer is past. Intervals without any buffer (a camera outage) produce nothing.
+static void advance_window(GstHeatmap *self, GstBuffer *buffer, GstClockTime rt,
+                           GstClockTime interval) {
+  Stream &s = self->priv.stream;
+  if (!s.window_open) {
+    open_window(self, buffer, rt, rt);
+    return;
+  }
+  if (interval == 0 || rt < s.window_start + interval)
+    return;
+  const GstClockTime end = s.window_start + interval;
+  emit_snapshot(self, s.window_start, end, false);
+  GstClockTime start = end;
+  if (rt >= start + interval)
+    start += (rt - start) / interval * interval;
+  open_window(self, buffer, rt, start);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Live overlay
+
+static void refresh_overlay(GstHeatmap *self, GstClockTime rt, const heatmap::FrameView &view) {
+  Stream &s = self->priv.stream;
+  s.last_overlay = rt;
+  drain_counts(self, rt);
+  cv::Mat map = s.window.map();
+  if (map.empty())
+    return;
+  GST_OBJECT_LOCK(self);
+  const heatmap::RenderSettings render = self->priv.props.render;
+  GST_OBJECT_UNLOCK(self);
+  const heatmap::PixelFormat format = view.format;
+  const int width = view.width, height = view.height;
+  const heatmap::YuvMatrix matrix = view.matrix;
+  const bool full_range = view.full_range;
+  const bool taken = self->priv.output.layer_builder->try_submit(
+      [self, map, render, format, width, height, matrix, full_range]() {
+        try {
+          cv::Mat colour, weight;
+          heatmap::heat_layer(map, render, &colour, &weight);
+          auto layer = std::make_shared<const heatmap::OverlayLayer>(
+              colour, weight, format, width, height, matrix, full_range);
+          std::lock_guard<std::mutex> guard(self->priv.output.layer_lock);
+          self->priv.output.layer = std::move(layer);
+        } catch (const std::exception &e) {
+          GST_WARNING_OBJECT(self, "could not build the overlay layer: %s", e.what());
+        }
+      });
+  if (!taken)
+    GST_DEBUG_OBJECT(self, "overlay layer still being built, refresh skipped");
+}
+
+static void blend_overlay(GstHeatmap *self, GstVideoFrame *frame,
+                          const heatmap::FrameView &view) {
+  std::shared_ptr<const heatmap::OverlayLayer> layer;
+  {
+    std::lock_guard<std::mutex> guard(self->priv.output.layer_lock);
+    layer = self->priv.output.layer;
+  }
+  if (!layer || !layer->fits(view.format, view.width, view.height))
+    return;
+  heatmap::MutablePlane planes[3];
+  const guint n_planes = GST_VIDEO_FRAME_N_PLANES(frame);
+  for (guint i = 0; i < n_planes && i < 3; ++i) {
+    planes[i].data = static_cast<std::uint8_t *>(GST_VIDEO_FRAME_PLANE_DATA(frame, i));
+    planes[i].stride = static_cast<std::size_t>(GST_VIDEO_FRAME_PLANE_STRIDE(frame, i));
+  }
+  layer->blend(planes);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The frame path
+
+// Without overlay the element is in passthrough: GstVideoFilter maps the frame for reading
+// only, so the buffer goes downstream untouched and read-only memory (a decoder's output pool)
+// is fine. With overlay it works in place on a writable frame.
 static GstFlowReturn gst_heatmap_transform_frame_ip(GstVideoFilter *filter, GstVideoFrame *frame) {
   GstHeatmap *self = GST_HEATMAP(filter);
   Stream &stream = self->priv.stream;
@@ -340,16 +714,23 @@ static GstFlowReturn gst_heatmap_transform_frame_ip(GstVideoFilter *filter, GstV
     GST_ELEMENT_ERROR(self, CORE, STATE_CHANGE, (NULL), ("heatmap received a frame before start"));
     return GST_FLOW_ERROR;
   }
-  // A gap buffer carries no new picture.
-  if (GST_BUFFER_FLAG_IS_SET(frame->buffer, GST_BUFFER_FLAG_GAP))
-    return GST_FLOW_OK;
 
   GST_OBJECT_LOCK(self);
   const guint frame_step = self->priv.props.frame_step;
+  const double interval_s = self->priv.props.interval;
+  const double half_life_s = self->priv.props.half_life;
+  const bool overlay = self->priv.props.overlay;
+  const double refresh_s = self->priv.props.overlay_refresh;
   GST_OBJECT_UNLOCK(self);
-  const guint64 index = stream.frames_seen++;
-  if (index % frame_step != 0)
-    return GST_FLOW_OK;
+
+  const GstClockTime rt = running_time_of(self, frame->buffer);
+  if (GST_CLOCK_TIME_IS_VALID(rt)) {
+    advance_window(self, frame->buffer, rt, static_cast<GstClockTime>(interval_s * GST_SECOND));
+    GstClockTime end = rt;
+    if (GST_BUFFER_DURATION_IS_VALID(frame->buffer))
+      end += GST_BUFFER_DURATION(frame->buffer);
+    stream.last_end = std::max(stream.last_end, end);
+  }
 
   heatmap::FrameView view;
   if (!frame_view(*frame, &view)) {
@@ -357,12 +738,34 @@ static GstFlowReturn gst_heatmap_transform_frame_ip(GstVideoFilter *filter, GstV
                       ("unsupported format %s", GST_VIDEO_INFO_NAME(&frame->info)));
     return GST_FLOW_NOT_NEGOTIATED;
   }
-  try {
-    stream.accumulator->add_frame(view);
-  } catch (const std::exception &e) {
-    GST_ELEMENT_ERROR(self, STREAM, FAILED, ("Could not analyse a video frame for motion."),
-                      ("%s", e.what()));
-    return GST_FLOW_ERROR;
+
+  // Decay weighs the frames before this one at this frame's time (their end), as a reset
+  // window would at its end.
+  if (GST_CLOCK_TIME_IS_VALID(rt) && stream.window.mode() == heatmap::WindowMode::kDecay &&
+      rt >= stream.last_drain + static_cast<GstClockTime>(half_life_s * GST_SECOND /
+                                                           DECAY_STEPS_PER_HALF_LIFE))
+    drain_counts(self, rt);
+
+  // A gap buffer carries no new picture.
+  const bool gap = GST_BUFFER_FLAG_IS_SET(frame->buffer, GST_BUFFER_FLAG_GAP);
+  if (!gap && stream.frames_seen++ % frame_step == 0) {
+    try {
+      stream.accumulator->add_frame(view);
+      stream.frames_since_drain++;
+    } catch (const std::exception &e) {
+      GST_ELEMENT_ERROR(self, STREAM, FAILED, ("Could not analyse a video frame for motion."),
+                        ("%s", e.what()));
+      return GST_FLOW_ERROR;
+    }
+  }
+
+  if (overlay && !gap) {
+    if (GST_CLOCK_TIME_IS_VALID(rt) &&
+        (!GST_CLOCK_TIME_IS_VALID(stream.last_overlay) ||
+         rt >= stream.last_overlay + static_cast<GstClockTime>(refresh_s * GST_SECOND)))
+      refresh_overlay(self, rt, view);
+    if (!gst_base_transform_is_passthrough(GST_BASE_TRANSFORM(self)))
+      blend_overlay(self, frame, view);
   }
   return GST_FLOW_OK;
 }
@@ -375,62 +778,185 @@ static gboolean gst_heatmap_set_info(GstVideoFilter *filter, GstCaps *incaps, Gs
   return TRUE;
 }
 
-// Renders and writes the files, then posts the `heatmap` message. Runs in the streaming thread.
+// ---------------------------------------------------------------------------------------------
+// Snapshot output (writer thread). The one place where a window's results leave the element:
+// files (core/snapshot.h write_snapshot), the `image` pad, the `heatmap` message. Sidecars
+// extend heatmap::Snapshot / SnapshotOutput and the message here.
+
+// The JPEG's name: the format-location signal's answer, else the location pattern.
+static std::string resolve_location(GstHeatmap *self, const std::string &pattern,
+                                    const heatmap::Snapshot &snapshot, bool use_signal) {
+  if (use_signal) {
+    gchar *name = NULL;
+    g_signal_emit(self, gst_heatmap_signals[SIGNAL_FORMAT_LOCATION], 0,
+                  static_cast<guint>(snapshot.index), static_cast<gint64>(snapshot.start_utc_us),
+                  &name);
+    if (name != NULL) {
+      std::string chosen = name;
+      g_free(name);
+      return chosen;
+    }
+  }
+  if (pattern.empty())
+    return std::string();
+  return heatmap::LocationPattern::parse(pattern).format(snapshot.index, snapshot.start_utc_us);
+}
+
+static void push_image(GstHeatmap *self, const heatmap::Snapshot &snapshot,
+                       const heatmap::SnapshotResult &result) {
+  Output &out = self->priv.output;
+  GST_OBJECT_LOCK(self);
+  GstPad *pad = out.image_pad != NULL ? GST_PAD(gst_object_ref(out.image_pad)) : NULL;
+  GST_OBJECT_UNLOCK(self);
+  if (pad == NULL)
+    return;
+  if (!out.image_stream_started) {
+    gchar *id = gst_pad_create_stream_id(pad, GST_ELEMENT(self), "image");
+    gst_pad_push_event(pad, gst_event_new_stream_start(id));
+    g_free(id);
+  }
+  if (!result.jpeg.empty() &&
+      (result.width != out.image_width || result.height != out.image_height)) {
+    GstCaps *caps = gst_caps_new_simple("image/jpeg", "width", G_TYPE_INT, result.width, "height",
+                                        G_TYPE_INT, result.height, "framerate", GST_TYPE_FRACTION,
+                                        0, 1, NULL);
+    gst_pad_push_event(pad, gst_event_new_caps(caps));
+    gst_caps_unref(caps);
+    out.image_width = result.width;
+    out.image_height = result.height;
+  }
+  if (!out.image_stream_started) {
+    // Buffers carry the element's running time: a segment from 0 keeps it unchanged.
+    GstSegment segment;
+    gst_segment_init(&segment, GST_FORMAT_TIME);
+    gst_pad_push_event(pad, gst_event_new_segment(&segment));
+    out.image_stream_started = true;
+  }
+  if (!result.jpeg.empty()) {
+    GstBuffer *buffer = gst_buffer_new_memdup(result.jpeg.data(), result.jpeg.size());
+    GST_BUFFER_PTS(buffer) = snapshot.start_ns;
+    GST_BUFFER_DURATION(buffer) = snapshot.end_ns - snapshot.start_ns;
+    GST_BUFFER_OFFSET(buffer) = snapshot.index;
+    // The window's wall-clock start, so that s3sink (or any consumer) names it by its date.
+    static GstCaps *unix_caps = gst_caps_new_empty_simple("timestamp/x-unix");
+    gst_buffer_add_reference_timestamp_meta(buffer, unix_caps,
+                                            static_cast<GstClockTime>(snapshot.start_utc_us) * 1000,
+                                            snapshot.end_ns - snapshot.start_ns);
+    const GstFlowReturn flow = gst_pad_push(pad, buffer);
+    if (flow != GST_FLOW_OK)
+      GST_DEBUG_OBJECT(self, "image pad push: %s", gst_flow_get_name(flow));
+  }
+  gst_object_unref(pad);
+}
+
+static void post_snapshot_message(GstHeatmap *self, const heatmap::Snapshot &snapshot,
+                                  const std::string &jpeg_path, const std::string &png_path) {
+  const heatmap::Stats stats = snapshot.stats();
+  const std::string start_utc = heatmap::iso8601_utc(snapshot.start_utc_us);
+  const std::string end_utc = heatmap::iso8601_utc(snapshot.end_utc_us);
+  GstStructure *s = gst_structure_new(
+      "heatmap", "location", G_TYPE_STRING, jpeg_path.empty() ? NULL : jpeg_path.c_str(),
+      "raw-location", G_TYPE_STRING, png_path.empty() ? NULL : png_path.c_str(),
+      "frames-processed", G_TYPE_UINT64, static_cast<guint64>(stats.frames_processed), "width",
+      G_TYPE_INT, stats.width, "height", G_TYPE_INT, stats.height, "max-count", G_TYPE_UINT,
+      static_cast<guint>(stats.max_count), "motion-coverage", G_TYPE_DOUBLE, stats.motion_coverage,
+      "index", G_TYPE_UINT64, static_cast<guint64>(snapshot.index), "start", G_TYPE_UINT64,
+      static_cast<guint64>(snapshot.start_ns), "end", G_TYPE_UINT64,
+      static_cast<guint64>(snapshot.end_ns), "start-utc", G_TYPE_STRING, start_utc.c_str(),
+      "end-utc", G_TYPE_STRING, end_utc.c_str(), "utc-source", G_TYPE_STRING,
+      snapshot.utc_source.c_str(), "window", G_TYPE_STRING, snapshot.window.c_str(), "final",
+      G_TYPE_BOOLEAN, snapshot.final, "lighting-events", G_TYPE_UINT, stats.lighting_events,
+      "camera-shift", G_TYPE_DOUBLE, stats.camera_shift, "camera-moved", G_TYPE_BOOLEAN,
+      stats.camera_moved ? TRUE : FALSE, NULL);
+  gst_element_post_message(GST_ELEMENT(self), gst_message_new_element(GST_OBJECT(self), s));
+}
+
+// Runs on the writer thread: names, renders and writes the files, pushes the JPEG on the image
+// pad, then posts the `heatmap` message.
+static void write_snapshot_job(GstHeatmap *self, const heatmap::Snapshot &snapshot) {
+  GST_OBJECT_LOCK(self);
+  const Props props = self->priv.props;
+  const bool want_jpeg = self->priv.output.image_pad != NULL;
+  GST_OBJECT_UNLOCK(self);
+
+  heatmap::SnapshotOutput output;
+  try {
+    output.jpeg_path = resolve_location(self, props.location, snapshot, true);
+    output.png_path = resolve_location(self, props.raw_location, snapshot, false);
+  } catch (const std::invalid_argument &e) {
+    GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS, ("Invalid file name pattern: %s.", e.what()),
+                      (NULL));
+    return;
+  }
+  output.render = props.render;
+  output.quality = props.quality;
+  output.want_jpeg = want_jpeg;
+
+  const heatmap::SnapshotResult result = heatmap::write_snapshot(snapshot, output);
+  switch (result.failure) {
+    case heatmap::SnapshotResult::Failure::kRender:
+      GST_ELEMENT_ERROR(self, STREAM, FAILED, ("Could not render the heatmap."), ("%s",
+                        result.error.c_str()));
+      return;
+    case heatmap::SnapshotResult::Failure::kWrite:
+      if (result.failed_path == output.png_path && result.failed_path != output.jpeg_path)
+        GST_ELEMENT_ERROR(self, RESOURCE, OPEN_WRITE,
+                          ("Could not write the raw motion counts \"%s\".",
+                           result.failed_path.c_str()),
+                          ("%s", result.error.c_str()));
+      else
+        GST_ELEMENT_ERROR(self, RESOURCE, OPEN_WRITE,
+                          ("Could not write the heatmap image \"%s\".",
+                           result.failed_path.c_str()),
+                          ("%s", result.error.c_str()));
+      return;
+    case heatmap::SnapshotResult::Failure::kNone:
+      break;
+  }
+  for (const std::string &path : result.written)
+    GST_INFO_OBJECT(self, "snapshot %" G_GUINT64_FORMAT ": wrote %s", snapshot.index,
+                    path.c_str());
+  push_image(self, snapshot, result);
+  post_snapshot_message(self, snapshot, output.jpeg_path, output.png_path);
+}
+
+// At end-of-stream: writes the last (possibly partial) window and ends the image stream.
 static void gst_heatmap_finish(GstHeatmap *self) {
   Stream &stream = self->priv.stream;
+  Output &out = self->priv.output;
   if (!stream.accumulator)
     return;
   const heatmap::Stats stats = stream.accumulator->stats();
-  if (stats.frames_processed == 0) {
+  if (stats.frames_processed == 0 && stream.next_index == 0) {
     GST_ELEMENT_WARNING(self, STREAM, FAILED,
                         ("No video frames reached the heatmap element before end-of-stream, "
                          "so no heatmap was written."),
                         (NULL));
-    return;
+  } else if (stream.window_open || stream.next_index == 0) {
+    // Buffers without timestamps never open a window: the whole stream is one.
+    const GstClockTime start = stream.window_open ? stream.window_start : 0;
+    if (!stream.window_open)
+      stream.window_start_utc_us = g_get_real_time();
+    emit_snapshot(self, start, std::max(start, stream.last_end), true);
+    stream.window_open = false;
   }
-
+  out.writer->wait_idle();
   GST_OBJECT_LOCK(self);
-  const Props props = self->priv.props;
+  GstPad *pad = out.image_pad != NULL ? GST_PAD(gst_object_ref(out.image_pad)) : NULL;
   GST_OBJECT_UNLOCK(self);
-
-  std::string error;
-  if (!props.location.empty()) {
-    cv::Mat image;
-    try {
-      image = heatmap::render(stream.accumulator->counts(), stream.accumulator->background(),
-                              props.render);
-    } catch (const std::exception &e) {
-      GST_ELEMENT_ERROR(self, STREAM, FAILED, ("Could not render the heatmap."), ("%s", e.what()));
-      return;
+  if (pad != NULL) {
+    if (!out.image_stream_started) {
+      gchar *id = gst_pad_create_stream_id(pad, GST_ELEMENT(self), "image");
+      gst_pad_push_event(pad, gst_event_new_stream_start(id));
+      g_free(id);
+      GstSegment segment;
+      gst_segment_init(&segment, GST_FORMAT_TIME);
+      gst_pad_push_event(pad, gst_event_new_segment(&segment));
+      out.image_stream_started = true;
     }
-    if (!heatmap::write_jpeg(props.location, image, props.quality, &error)) {
-      GST_ELEMENT_ERROR(self, RESOURCE, OPEN_WRITE,
-                        ("Could not write the heatmap image \"%s\".", props.location.c_str()),
-                        ("%s", error.c_str()));
-      return;
-    }
-    GST_INFO_OBJECT(self, "wrote %s (%dx%d)", props.location.c_str(), image.cols, image.rows);
+    gst_pad_push_event(pad, gst_event_new_eos());
+    gst_object_unref(pad);
   }
-  if (!props.raw_location.empty()) {
-    if (!heatmap::write_counts_png(props.raw_location, stream.accumulator->counts(), &error)) {
-      GST_ELEMENT_ERROR(
-          self, RESOURCE, OPEN_WRITE,
-          ("Could not write the raw motion counts \"%s\".", props.raw_location.c_str()),
-          ("%s", error.c_str()));
-      return;
-    }
-    GST_INFO_OBJECT(self, "wrote %s", props.raw_location.c_str());
-  }
-
-  GstStructure *s = gst_structure_new(
-      "heatmap", "location", G_TYPE_STRING, props.location.empty() ? NULL : props.location.c_str(),
-      "raw-location", G_TYPE_STRING, props.raw_location.empty() ? NULL : props.raw_location.c_str(),
-      "frames-processed", G_TYPE_UINT64, static_cast<guint64>(stats.frames_processed), "width",
-      G_TYPE_INT, stats.width, "height", G_TYPE_INT, stats.height, "max-count", G_TYPE_UINT,
-      static_cast<guint>(stats.max_count), "motion-coverage", G_TYPE_DOUBLE, stats.motion_coverage,
-      "lighting-events", G_TYPE_UINT, stats.lighting_events, "camera-shift", G_TYPE_DOUBLE,
-      stats.camera_shift, "camera-moved", G_TYPE_BOOLEAN, stats.camera_moved ? TRUE : FALSE, NULL);
-  gst_element_post_message(GST_ELEMENT(self), gst_message_new_element(GST_OBJECT(self), s));
 }
 
 static gboolean gst_heatmap_sink_event(GstBaseTransform *trans, GstEvent *event) {
@@ -519,11 +1045,29 @@ static void gst_heatmap_set_property(GObject *object, guint prop_id, const GValu
     case PROP_FRAME_STEP:
       p.frame_step = g_value_get_uint(value);
       break;
+    case PROP_INTERVAL:
+      p.interval = g_value_get_double(value);
+      break;
+    case PROP_WINDOW:
+      p.window = static_cast<GstHeatmapWindow>(g_value_get_enum(value));
+      break;
+    case PROP_HALF_LIFE:
+      p.half_life = g_value_get_double(value);
+      break;
+    case PROP_OVERLAY:
+      p.overlay = g_value_get_boolean(value);
+      break;
+    case PROP_OVERLAY_REFRESH:
+      p.overlay_refresh = g_value_get_double(value);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
       break;
   }
   GST_OBJECT_UNLOCK(self);
+  // Without overlay, buffers pass untouched (read-only); with it, frames are drawn on in place.
+  if (prop_id == PROP_OVERLAY)
+    gst_base_transform_set_passthrough(GST_BASE_TRANSFORM(self), !g_value_get_boolean(value));
 }
 
 static void gst_heatmap_get_property(GObject *object, guint prop_id, GValue *value,
@@ -582,11 +1126,59 @@ static void gst_heatmap_get_property(GObject *object, guint prop_id, GValue *val
     case PROP_FRAME_STEP:
       g_value_set_uint(value, p.frame_step);
       break;
+    case PROP_INTERVAL:
+      g_value_set_double(value, p.interval);
+      break;
+    case PROP_WINDOW:
+      g_value_set_enum(value, p.window);
+      break;
+    case PROP_HALF_LIFE:
+      g_value_set_double(value, p.half_life);
+      break;
+    case PROP_OVERLAY:
+      g_value_set_boolean(value, p.overlay);
+      break;
+    case PROP_OVERLAY_REFRESH:
+      g_value_set_double(value, p.overlay_refresh);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
       break;
   }
   GST_OBJECT_UNLOCK(self);
+}
+
+static GstPad *gst_heatmap_request_new_pad(GstElement *element, GstPadTemplate *templ,
+                                           const gchar *, const GstCaps *) {
+  GstHeatmap *self = GST_HEATMAP(element);
+  GST_OBJECT_LOCK(self);
+  if (self->priv.output.image_pad != NULL) {
+    GST_OBJECT_UNLOCK(self);
+    GST_WARNING_OBJECT(self, "the image pad exists already");
+    return NULL;
+  }
+  GstPad *pad = gst_pad_new_from_template(templ, "image");
+  gst_pad_use_fixed_caps(pad);
+  self->priv.output.image_pad = pad;
+  self->priv.output.image_stream_started = false;
+  self->priv.output.image_width = 0;
+  self->priv.output.image_height = 0;
+  GST_OBJECT_UNLOCK(self);
+  gst_element_add_pad(element, pad);
+  return pad;
+}
+
+static void gst_heatmap_release_pad(GstElement *element, GstPad *pad) {
+  GstHeatmap *self = GST_HEATMAP(element);
+  GST_OBJECT_LOCK(self);
+  if (pad != self->priv.output.image_pad) {
+    GST_OBJECT_UNLOCK(self);
+    return;
+  }
+  self->priv.output.image_pad = NULL;
+  GST_OBJECT_UNLOCK(self);
+  gst_pad_set_active(pad, FALSE);
+  gst_element_remove_pad(element, pad);
 }
 
 static void gst_heatmap_finalize(GObject *object) {
@@ -614,8 +1206,10 @@ static void gst_heatmap_class_init(GstHeatmapClass *klass) {
   g_object_class_install_property(
       gobject_class, PROP_LOCATION,
       g_param_spec_string("location", "Heatmap JPEG",
-                          "File the heatmap JPEG is written to at end-of-stream, atomically "
-                          "(temporary file, then rename). Unset: no image, the `heatmap` "
+                          "File the heatmap JPEG is written to at each snapshot, atomically "
+                          "(temporary file, then rename); folders are created as needed. "
+                          "Patterns: %05d = snapshot index, strftime fields (%Y/%m/%d/%H, ...) "
+                          "= the window's UTC start, %% = '%'. Unset: no image, the `heatmap` "
                           "message is still posted",
                           DEFAULT_LOCATION, kLive));
   g_object_class_install_property(
@@ -623,7 +1217,8 @@ static void gst_heatmap_class_init(GstHeatmapClass *klass) {
       g_param_spec_string("raw-location", "Raw counts PNG",
                           "File for a 16-bit greyscale PNG of the raw per-pixel counts at "
                           "processing size (value = processed frames in which the pixel moved, "
-                          "saturating at 65535), for adding up many clips later. Unset: none",
+                          "saturating at 65535; window=decay: see half-life), for adding up many "
+                          "clips later. Same patterns as location. Unset: none",
                           DEFAULT_RAW_LOCATION, kLive));
   g_object_class_install_property(
       gobject_class, PROP_DOWNSCALE,
@@ -715,18 +1310,74 @@ static void gst_heatmap_class_init(GstHeatmapClass *klass) {
                         "through. frames-processed counts the analysed ones",
                         1, 1000, DEFAULT_FRAME_STEP, kLive));
 
+  g_object_class_install_property(
+      gobject_class, PROP_INTERVAL,
+      g_param_spec_double("interval", "Snapshot interval",
+                          "Seconds of stream (running) time between snapshots: at the end of "
+                          "each interval the files are written and the `heatmap` message is "
+                          "posted, off the streaming thread. 0: only at end-of-stream. Windows "
+                          "start at the first buffer; end-of-stream writes the last, partial one",
+                          0.0, MAX_INTERVAL, DEFAULT_INTERVAL, kLive));
+  g_object_class_install_property(
+      gobject_class, PROP_WINDOW,
+      g_param_spec_enum("window", "Window",
+                        "What each snapshot covers: everything so far, each interval on its "
+                        "own, or exponentially fading motion (half-life). Takes effect at the "
+                        "next stream or flush",
+                        GST_TYPE_HEATMAP_WINDOW, DEFAULT_WINDOW, kLive));
+  g_object_class_install_property(
+      gobject_class, PROP_HALF_LIFE,
+      g_param_spec_double("half-life", "Decay half-life",
+                          "window=decay: seconds after which a frame's motion weighs half. The "
+                          "raw PNG then holds 65535 x the decay-weighted share of frames with "
+                          "motion. Takes effect at the next stream or flush",
+                          MIN_HALF_LIFE, MAX_INTERVAL, DEFAULT_HALF_LIFE, kLive));
+  g_object_class_install_property(
+      gobject_class, PROP_OVERLAY,
+      g_param_spec_boolean("overlay", "Live overlay",
+                           "Draw the current heatmap onto the frames passing through, in place "
+                           "at full resolution (for a live view or a restream). false: frames "
+                           "pass bit-identical",
+                           DEFAULT_OVERLAY, kLive));
+  g_object_class_install_property(
+      gobject_class, PROP_OVERLAY_REFRESH,
+      g_param_spec_double("overlay-refresh", "Overlay refresh",
+                          "Seconds of stream time between re-renders of the overlay's heat layer "
+                          "(rendered on a worker thread; every frame blends the cached layer). "
+                          "0: as often as the worker can",
+                          MIN_OVERLAY_REFRESH, MAX_INTERVAL, DEFAULT_OVERLAY_REFRESH, kLive));
+
   gst_element_class_set_static_metadata(
       element_class, "Motion heatmap", "Filter/Analyzer/Video",
       "Passes video through unchanged and counts, per pixel of a downscaled copy, the frames "
-      "in which something moved (OpenCV MOG2/KNN background subtraction). At end-of-stream it "
-      "writes a colour heatmap JPEG over the empty scene (location), optionally the raw counts "
-      "as a 16-bit PNG (raw-location), and posts a \"heatmap\" element message with "
-      "frames-processed, width, height, max-count and motion-coverage",
+      "in which something moved (OpenCV MOG2/KNN background subtraction). At end-of-stream, "
+      "or every interval, it writes a colour heatmap JPEG over the empty scene (location), "
+      "optionally the raw counts as a 16-bit PNG (raw-location), pushes the JPEG on its image "
+      "pad, and posts a \"heatmap\" element message; it can draw the heatmap on the video "
+      "(overlay)",
       "gst-heatmap developers");
   gst_element_class_add_static_pad_template(element_class, &sink_template);
   gst_element_class_add_static_pad_template(element_class, &src_template);
+  gst_element_class_add_static_pad_template(element_class, &image_template);
+  element_class->request_new_pad = GST_DEBUG_FUNCPTR(gst_heatmap_request_new_pad);
+  element_class->release_pad = GST_DEBUG_FUNCPTR(gst_heatmap_release_pad);
 
-  trans_class->passthrough_on_same_caps = TRUE;
+  /**
+   * GstHeatmap::format-location:
+   * @heatmap: the element
+   * @index: the snapshot's index (0, 1, 2, ...)
+   * @start_utc_us: wall clock of the window's start, microseconds since 1970-01-01 UTC
+   *
+   * Lets the application name each heatmap JPEG (as splitmuxsink's signal of that name). Emitted
+   * from the writer thread, once per snapshot. Return a newly allocated path, or NULL to use
+   * #GstHeatmap:location.
+   */
+  gst_heatmap_signals[SIGNAL_FORMAT_LOCATION] = g_signal_new(
+      "format-location", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0,
+      g_signal_accumulator_first_wins, NULL, NULL, G_TYPE_STRING, 2, G_TYPE_UINT, G_TYPE_INT64);
+
+  // The element decides itself (overlay property) whether frames are written to.
+  trans_class->passthrough_on_same_caps = FALSE;
   trans_class->transform_ip_on_passthrough = TRUE;
   trans_class->start = GST_DEBUG_FUNCPTR(gst_heatmap_start);
   trans_class->stop = GST_DEBUG_FUNCPTR(gst_heatmap_stop);
@@ -736,12 +1387,14 @@ static void gst_heatmap_class_init(GstHeatmapClass *klass) {
 
   gst_type_mark_as_plugin_api(GST_TYPE_HEATMAP_COLORMAP, static_cast<GstPluginAPIFlags>(0));
   gst_type_mark_as_plugin_api(GST_TYPE_HEATMAP_METHOD, static_cast<GstPluginAPIFlags>(0));
+  gst_type_mark_as_plugin_api(GST_TYPE_HEATMAP_WINDOW, static_cast<GstPluginAPIFlags>(0));
 }
 
 static void gst_heatmap_init(GstHeatmap *self) {
   new (&self->priv) Private();
   GstBaseTransform *trans = GST_BASE_TRANSFORM(self);
   gst_base_transform_set_passthrough(trans, TRUE);
+  gst_base_transform_set_in_place(trans, TRUE);
   // Every frame must be counted: dropping late frames (QoS) would bias the heatmap.
   gst_base_transform_set_qos_enabled(trans, FALSE);
 }

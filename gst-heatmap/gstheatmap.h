@@ -1,5 +1,5 @@
 // gstheatmap.h: the `heatmap` video filter, which passes video through and writes a motion heatmap
-// at EOS.
+// at EOS or periodically, optionally drawing it onto the video.
 #pragma once
 
 #include <gst/gst.h>
@@ -39,6 +39,16 @@ typedef enum {
   GST_HEATMAP_METHOD_KNN = 1,
   GST_HEATMAP_METHOD_SCENE = 2,
 } GstHeatmapMethod;
+
+// What a periodic heatmap covers (heatmap::WindowMode).
+typedef enum {
+  GST_HEATMAP_WINDOW_CUMULATIVE = 0,
+  GST_HEATMAP_WINDOW_RESET = 1,
+  GST_HEATMAP_WINDOW_DECAY = 2,
+} GstHeatmapWindow;
+
+#define GST_TYPE_HEATMAP_WINDOW (gst_heatmap_window_get_type())
+GType gst_heatmap_window_get_type(void);
 
 #define GST_TYPE_HEATMAP_COLORMAP (gst_heatmap_colormap_get_type())
 GType gst_heatmap_colormap_get_type(void);

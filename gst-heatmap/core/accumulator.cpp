@@ -392,6 +392,15 @@ void Accumulator::add_frame(const cv::Mat &frame, std::int64_t tag) {
   impl_->add(view, tag);
 }
 
+cv::Mat Accumulator::take_counts() {
+  impl_->drain();
+  cv::Mat out = impl_->counts.clone();
+  if (!impl_->counts.empty()) {
+    impl_->counts.setTo(0);
+  }
+  return out;
+}
+
 const cv::Mat &Accumulator::counts() const {
   impl_->settle();
   return impl_->counts;

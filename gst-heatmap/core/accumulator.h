@@ -104,6 +104,11 @@ class Accumulator {
   // subtractor's own getBackgroundImage() (the first frame until the model has one).
   cv::Mat background() const;
   Stats stats() const;
+  // Returns the counts added since the previous take_counts() (or reset) and zeroes them,
+  // leaving the model and the background alone: periodic windows (window.h) take their
+  // increments this way, so counts never saturate on a stream that runs for months. Empty
+  // before the first frame.
+  cv::Mat take_counts();
 
  private:
   struct Impl;

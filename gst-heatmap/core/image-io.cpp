@@ -205,6 +205,34 @@ bool write_jpeg(const std::string &path, const cv::Mat &bgr, int quality, std::s
   return write_atomically(path, data, size, error);
 }
 
+bool encode_jpeg(const cv::Mat &bgr, int quality, std::vector<std::uint8_t> *bytes,
+                 std::string *error) {
+  if (bgr.empty() || bgr.dims != 2 || bgr.depth() != CV_8U ||
+      (bgr.channels() != 3 && bgr.channels() != 1)) {
+    if (error != nullptr) {
+      *error = "the image is not 8-bit BGR or grey";
+    }
+    return false;
+  }
+  unsigned char *data = nullptr;
+  unsigned long size = 0;
+  const std::string why = jpeg_encode(bgr, std::clamp(quality, 1, 100), &data, &size);
+  std::unique_ptr<unsigned char, decltype(&std::free)> owned(data, &std::free);
+  if (!why.empty()) {
+    if (error != nullptr) {
+      *error = why;
+    }
+    return false;
+  }
+  bytes->assign(data, data + size);
+  return true;
+}
+
+bool write_file_atomically(const std::string &path, const std::uint8_t *bytes, std::size_t length,
+                           std::string *error) {
+  return write_atomically(path, bytes, length, error);
+}
+
 bool write_counts_png(const std::string &path, const cv::Mat &counts, std::string *error) {
   if (counts.empty() || counts.dims != 2 || counts.type() != CV_16UC1) {
     if (error != nullptr) {

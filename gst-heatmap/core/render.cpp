@@ -25,28 +25,47 @@ float heat_weight(float norm) {
   return t * std::sqrt(t);
 }
 
-}  // namespace
-
-cv::Mat render(const cv::Mat &counts, const cv::Mat &background, const RenderSettings &settings) {
+// Smoothed counts divided by their maximum (CV_32FC1, 0..1) and their colours.
+void normalised_heat(const cv::Mat &counts, const RenderSettings &settings, cv::Mat *heat,
+                     cv::Mat *coloured) {
   if (counts.empty() || counts.type() != CV_16UC1) {
     throw std::invalid_argument("heatmap: render() needs non-empty CV_16UC1 counts");
   }
-  cv::Mat heat;
-  counts.convertTo(heat, CV_32F);
+  counts.convertTo(*heat, CV_32F);
   if (settings.blur > 0) {
-    cv::GaussianBlur(heat, heat, cv::Size(0, 0), settings.blur, settings.blur,
+    cv::GaussianBlur(*heat, *heat, cv::Size(0, 0), settings.blur, settings.blur,
                      cv::BORDER_REPLICATE);
   }
   double max = 0;
-  cv::minMaxLoc(heat, nullptr, &max);
+  cv::minMaxLoc(*heat, nullptr, &max);
   if (max > 0) {
-    heat *= 1.0 / max;
+    *heat *= 1.0 / max;
   }
-
   cv::Mat index;
-  heat.convertTo(index, CV_8U, 255.0);
-  cv::Mat coloured;
-  cv::applyColorMap(index, coloured, settings.colormap);
+  heat->convertTo(index, CV_8U, 255.0);
+  cv::applyColorMap(index, *coloured, settings.colormap);
+}
+
+}  // namespace
+
+void heat_layer(const cv::Mat &counts, const RenderSettings &settings, cv::Mat *colour,
+                cv::Mat *weight) {
+  cv::Mat heat;
+  normalised_heat(counts, settings, &heat, colour);
+  const float alpha = static_cast<float>(std::clamp(settings.alpha, 0.0, 1.0));
+  weight->create(heat.size(), CV_32FC1);
+  for (int y = 0; y < heat.rows; ++y) {
+    const float *h = heat.ptr<float>(y);
+    float *w = weight->ptr<float>(y);
+    for (int x = 0; x < heat.cols; ++x) {
+      w[x] = alpha * heat_weight(h[x]);
+    }
+  }
+}
+
+cv::Mat render(const cv::Mat &counts, const cv::Mat &background, const RenderSettings &settings) {
+  cv::Mat heat, coloured;
+  normalised_heat(counts, settings, &heat, &coloured);
 
   if (!settings.use_background || background.empty()) {
     return coloured;

@@ -22,5 +22,10 @@ struct RenderSettings {
 // settings.use_background == false. All-zero counts give the background unchanged (or the
 // colormap's zero colour without one).
 cv::Mat render(const cv::Mat &counts, const cv::Mat &background, const RenderSettings &settings);
+// The two halves of render() without the scene: the coloured heat (CV_8UC3) and the opacity
+// render() gives it at each pixel (CV_32FC1, alpha * f(n), 0 where there is no heat), for
+// drawing the heat over something else (the live overlay on full-size frames, overlay.h).
+void heat_layer(const cv::Mat &counts, const RenderSettings &settings, cv::Mat *colour,
+                cv::Mat *weight);
 
 }  // namespace heatmap

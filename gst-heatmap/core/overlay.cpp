@@ -1,0 +1,202 @@
+// overlay.cpp: building the cached heat layer per pixel layout, and the in-place blend.
+#include "overlay.h"
+
+#include <opencv2/imgproc.hpp>
+
+#include <algorithm>
+#include <stdexcept>
+#include <string>
+
+namespace heatmap {
+
+namespace {
+
+struct PackedLayout {
+  int bytes;  // per pixel
+  int b, g, r;  // byte offsets of the colour channels; any other byte is left alone
+};
+
+bool packed_layout(PixelFormat format, PackedLayout *out) {
+  switch (format) {
+    case PixelFormat::kBGR:
+      *out = {3, 0, 1, 2};
+      return true;
+    case PixelFormat::kRGB:
+      *out = {3, 2, 1, 0};
+      return true;
+    case PixelFormat::kBGRx:
+      *out = {4, 0, 1, 2};
+      return true;
+    case PixelFormat::kRGBx:
+      *out = {4, 2, 1, 0};
+      return true;
+    case PixelFormat::kxRGB:
+      *out = {4, 3, 2, 1};
+      return true;
+    case PixelFormat::kxBGR:
+      *out = {4, 1, 2, 3};
+      return true;
+    default:
+      return false;
+  }
+}
+
+// Y'CbCr of a BGR float image (0..255) as 8-bit planes in the frame's matrix and range.
+void bgr_to_ycbcr(const cv::Mat &bgr, YuvMatrix matrix, bool full_range, cv::Mat *y, cv::Mat *cb,
+                  cv::Mat *cr) {
+  const double kr = matrix == YuvMatrix::kBt709 ? 0.2126 : 0.299;
+  const double kb = matrix == YuvMatrix::kBt709 ? 0.0722 : 0.114;
+  const double kg = 1.0 - kr - kb;
+  const double y_scale = full_range ? 1.0 : 219.0 / 255.0;
+  const double y_off = full_range ? 0.0 : 16.0;
+  const double c_scale = full_range ? 1.0 : 224.0 / 255.0;
+  // Rows of the 3x4 transform applied to (B, G, R, 1).
+  const cv::Matx34f m(
+      static_cast<float>(kb * y_scale), static_cast<float>(kg * y_scale),
+      static_cast<float>(kr * y_scale), static_cast<float>(y_off),
+      static_cast<float>(0.5 * c_scale), static_cast<float>(-kg / (2 * (1 - kb)) * c_scale),
+      static_cast<float>(-kr / (2 * (1 - kb)) * c_scale), 128.f,
+      static_cast<float>(-kb / (2 * (1 - kr)) * c_scale),
+      static_cast<float>(-kg / (2 * (1 - kr)) * c_scale), static_cast<float>(0.5 * c_scale),
+      128.f);
+  cv::Mat ycc;
+  cv::transform(bgr, ycc, m);
+  cv::Mat parts[3];
+  cv::split(ycc, parts);
+  parts[0].convertTo(*y, CV_8U);
+  parts[1].convertTo(*cb, CV_8U);
+  parts[2].convertTo(*cr, CV_8U);
+}
+
+cv::Mat weight_bytes(const cv::Mat &weight) {
+  cv::Mat w;
+  weight.convertTo(w, CV_16U, 256.0);  // rounds; 0 stays 0, 1 becomes 256
+  return w;
+}
+
+// Interleaves single-channel planes byte by byte into one plane (NV12's UV, packed RGB).
+cv::Mat interleave(const std::vector<cv::Mat> &parts) {
+  cv::Mat out;
+  cv::merge(parts, out);
+  return out.reshape(1, out.rows);
+}
+
+}  // namespace
+
+OverlayLayer::OverlayLayer(const cv::Mat &heat, const cv::Mat &weight, PixelFormat format,
+                           int width, int height, YuvMatrix matrix, bool full_range)
+    : format_(format), width_(width), height_(height) {
+  if (heat.empty() || heat.type() != CV_8UC3 || weight.type() != CV_32FC1 ||
+      weight.size() != heat.size())
+    throw std::invalid_argument(
+        "heatmap: an overlay layer needs a CV_8UC3 heat image and a CV_32FC1 weight of its size");
+  if (width <= 0 || height <= 0)
+    throw std::invalid_argument("heatmap: an overlay layer needs a frame size");
+  const cv::Size full(width, height);
+  cv::Mat colour, w;
+  cv::resize(heat, colour, full, 0, 0, cv::INTER_LINEAR);
+  cv::resize(weight, w, full, 0, 0, cv::INTER_LINEAR);
+  cv::threshold(w, w, 1.0, 1.0, cv::THRESH_TRUNC);
+  cv::max(w, 0.0, w);
+
+  PackedLayout packed;
+  if (packed_layout(format, &packed)) {
+    std::vector<cv::Mat> bgr(3);
+    cv::split(colour, bgr);
+    const cv::Mat wb = weight_bytes(w);
+    const cv::Mat zero8 = cv::Mat::zeros(full, CV_8U);
+    const cv::Mat zero16 = cv::Mat::zeros(full, CV_16U);
+    std::vector<cv::Mat> values(packed.bytes, zero8), weights(packed.bytes, zero16);
+    values[packed.b] = bgr[0];
+    values[packed.g] = bgr[1];
+    values[packed.r] = bgr[2];
+    weights[packed.b] = weights[packed.g] = weights[packed.r] = wb;
+    planes_.push_back({interleave(values), interleave(weights), {}, {}});
+  } else if (format == PixelFormat::kGray8) {
+    cv::Mat grey;
+    cv::cvtColor(colour, grey, cv::COLOR_BGR2GRAY);
+    planes_.push_back({grey, weight_bytes(w), {}, {}});
+  } else {
+    cv::Mat colour_f, y, cb, cr;
+    colour.convertTo(colour_f, CV_32F);
+    bgr_to_ycbcr(colour_f, matrix, full_range, &y, &cb, &cr);
+    planes_.push_back({y, weight_bytes(w), {}, {}});
+    cv::Size chroma((width + 1) / 2, (height + 1) / 2);
+    if (format == PixelFormat::kY42B)
+      chroma = cv::Size((width + 1) / 2, height);
+    else if (format == PixelFormat::kY444)
+      chroma = full;
+    cv::Mat cb_s = cb, cr_s = cr, w_s = w;
+    if (chroma != full) {
+      cv::resize(cb, cb_s, chroma, 0, 0, cv::INTER_AREA);
+      cv::resize(cr, cr_s, chroma, 0, 0, cv::INTER_AREA);
+      cv::resize(w, w_s, chroma, 0, 0, cv::INTER_AREA);
+    }
+    const cv::Mat wb = weight_bytes(w_s);
+    switch (format) {
+      case PixelFormat::kI420:
+      case PixelFormat::kY42B:
+      case PixelFormat::kY444:
+        planes_.push_back({cb_s, wb, {}, {}});
+        planes_.push_back({cr_s, wb, {}, {}});
+        break;
+      case PixelFormat::kYV12:
+        planes_.push_back({cr_s, wb, {}, {}});
+        planes_.push_back({cb_s, wb, {}, {}});
+        break;
+      case PixelFormat::kNV12:
+        planes_.push_back({interleave({cb_s, cr_s}), interleave({wb, wb}), {}, {}});
+        break;
+      case PixelFormat::kNV21:
+        planes_.push_back({interleave({cr_s, cb_s}), interleave({wb, wb}), {}, {}});
+        break;
+      default:
+        throw std::invalid_argument("heatmap: no overlay for this pixel format");
+    }
+  }
+
+  for (PlaneLayer &p : planes_) {
+    p.first.assign(p.weight.rows, 0);
+    p.last.assign(p.weight.rows, 0);
+    for (int r = 0; r < p.weight.rows; ++r) {
+      const std::uint16_t *wr = p.weight.ptr<std::uint16_t>(r);
+      int first = 0, last = p.weight.cols;
+      while (first < last && wr[first] == 0)
+        ++first;
+      while (last > first && wr[last - 1] == 0)
+        --last;
+      p.first[r] = first;
+      p.last[r] = last;
+    }
+  }
+}
+
+void OverlayLayer::blend(const MutablePlane planes[3]) const {
+  for (std::size_t i = 0; i < planes_.size(); ++i) {
+    const PlaneLayer &p = planes_[i];
+    for (int r = 0; r < p.value.rows; ++r) {
+      const int first = p.first[r], last = p.last[r];
+      if (first >= last)
+        continue;
+      std::uint8_t *dst = planes[i].data + static_cast<std::size_t>(r) * planes[i].stride;
+      const std::uint8_t *v = p.value.ptr<std::uint8_t>(r);
+      const std::uint16_t *w = p.weight.ptr<std::uint16_t>(r);
+      for (int x = first; x < last; ++x) {
+        const int a = w[x];
+        // a == 0 gives dst exactly: (dst * 256 + 128) >> 8.
+        dst[x] = static_cast<std::uint8_t>((dst[x] * (256 - a) + v[x] * a + 128) >> 8);
+      }
+    }
+  }
+}
+
+double OverlayLayer::coverage() const {
+  double touched = 0, total = 0;
+  for (const PlaneLayer &p : planes_) {
+    touched += cv::countNonZero(p.weight);
+    total += static_cast<double>(p.weight.total());
+  }
+  return total > 0 ? touched / total : 0.0;
+}
+
+}  // namespace heatmap

@@ -1,0 +1,45 @@
+// serial-worker.h: one background thread running jobs in order, with a bounded backlog, so that
+// slow work (encoding, disk, S3) never runs on a video streaming thread.
+#pragma once
+
+#include <condition_variable>
+#include <cstddef>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <thread>
+
+namespace heatmap {
+
+class SerialWorker {
+ public:
+  // At most `capacity` jobs are queued or running at once (at least 1).
+  explicit SerialWorker(std::size_t capacity);
+  // Runs the jobs still queued, then joins the thread.
+  ~SerialWorker();
+  SerialWorker(const SerialWorker &) = delete;
+  SerialWorker &operator=(const SerialWorker &) = delete;
+
+  // Queues `job` unless the backlog is full; false means the job was not taken (the caller
+  // drops it: a live stream must not wait for a slow disk).
+  bool try_submit(std::function<void()> job);
+  // Queues `job`, waiting for room (end-of-stream: the last window must be written).
+  void submit(std::function<void()> job);
+  // Waits until every job taken so far has finished.
+  void wait_idle();
+  // Jobs queued or running now.
+  std::size_t pending() const;
+
+ private:
+  void run();
+
+  const std::size_t capacity_;
+  mutable std::mutex lock_;
+  std::condition_variable changed_;
+  std::deque<std::function<void()>> jobs_;
+  std::size_t running_ = 0;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+}  // namespace heatmap
