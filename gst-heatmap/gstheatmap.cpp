@@ -200,6 +200,10 @@ struct Stream {
   // The current window: counts taken from the accumulator (take_counts) add up here.
   heatmap::Window window;
   guint64 frames_since_drain = 0;  // frames given to the accumulator since the last take
+  guint64 buffers_in_window = 0;   // buffers since the last snapshot (0: nothing left at EOS)
+  bool snapshot_since_reset = false;
+  int width = 0;  // frame size: a new size restarts the accumulator, so the window too
+  int height = 0;
   bool window_open = false;        // a buffer with a timestamp arrived since the last reset
   GstClockTime window_start = 0;   // running time
   GstClockTime last_end = 0;       // running time where the last buffer ended
@@ -375,6 +379,9 @@ static void gst_heatmap_reset(GstHeatmap *self) {
   Stream &stream = self->priv.stream;
   stream.frames_seen = 0;
   stream.frames_since_drain = 0;
+  stream.buffers_in_window = 0;
+  stream.snapshot_since_reset = false;
+  stream.width = stream.height = 0;
   stream.window = new_window(self);
   stream.window_open = false;
   stream.last_end = 0;
@@ -605,6 +612,8 @@ static void emit_snapshot(GstHeatmap *self, GstClockTime start, GstClockTime end
   snapshot->lighting_events = model.lighting_events;
   snapshot->camera_shift = model.camera_shift;
   snapshot->camera_moved = model.camera_moved;
+  s.buffers_in_window = 0;
+  s.snapshot_since_reset = true;
   GST_OBJECT_LOCK(self);
   const bool need_image = !self->priv.props.location.empty() || out.image_pad != NULL;
   const bool need_scene = self->priv.props.render.use_background;
@@ -746,8 +755,18 @@ static GstFlowReturn gst_heatmap_transform_frame_ip(GstVideoFilter *filter, GstV
                                                            DECAY_STEPS_PER_HALF_LIFE))
     drain_counts(self, rt);
 
+  // The accumulator starts afresh at a new frame size: the window follows, keeping nothing of
+  // the old size (its counts are taken first so that the frame counts stay right).
+  if (view.width != stream.width || view.height != stream.height) {
+    if (stream.width != 0)
+      drain_counts(self, GST_CLOCK_TIME_IS_VALID(rt) ? rt : stream.last_drain);
+    stream.width = view.width;
+    stream.height = view.height;
+  }
+
   // A gap buffer carries no new picture.
   const bool gap = GST_BUFFER_FLAG_IS_SET(frame->buffer, GST_BUFFER_FLAG_GAP);
+  stream.buffers_in_window++;
   if (!gap && stream.frames_seen++ % frame_step == 0) {
     try {
       stream.accumulator->add_frame(view);
@@ -926,13 +945,12 @@ static void gst_heatmap_finish(GstHeatmap *self) {
   Output &out = self->priv.output;
   if (!stream.accumulator)
     return;
-  const heatmap::Stats stats = stream.accumulator->stats();
-  if (stats.frames_processed == 0 && stream.next_index == 0) {
+  if (stream.frames_seen == 0 && !stream.snapshot_since_reset) {
     GST_ELEMENT_WARNING(self, STREAM, FAILED,
                         ("No video frames reached the heatmap element before end-of-stream, "
                          "so no heatmap was written."),
                         (NULL));
-  } else if (stream.window_open || stream.next_index == 0) {
+  } else if (stream.buffers_in_window > 0) {
     // Buffers without timestamps never open a window: the whole stream is one.
     const GstClockTime start = stream.window_open ? stream.window_start : 0;
     if (!stream.window_open)
