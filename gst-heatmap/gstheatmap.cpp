@@ -205,6 +205,7 @@ struct Stream {
   int width = 0;  // frame size: a new size restarts the accumulator, so the window too
   int height = 0;
   bool window_open = false;        // a buffer with a timestamp arrived since the last reset
+  bool live = false;               // upstream is live (asked when the first window opens)
   GstClockTime window_start = 0;   // running time
   GstClockTime last_end = 0;       // running time where the last buffer ended
   GstClockTime last_drain = 0;     // running time of the last take_counts (decay steps)
@@ -568,6 +569,36 @@ static gint64 wall_clock_at(GstHeatmap *self, GstBuffer *buffer, GstClockTime bu
   return now_us - ago / 1000;
 }
 
+// Starts the image pad's stream: stream-start, caps, a TIME segment from 0 (buffers carry the
+// element's running time) and a GAP, so that a sink there prerolls long before the first
+// snapshot exists, as for any sparse stream. Everything on the image pad is pushed from the
+// writer thread: a sink prerolling on it blocks the pushing thread, which must never be the
+// video's.
+static void start_image_stream(GstHeatmap *self, GstClockTime at) {
+  Output &out = self->priv.output;
+  GST_OBJECT_LOCK(self);
+  GstPad *pad = out.image_pad != NULL ? GST_PAD(gst_object_ref(out.image_pad)) : NULL;
+  GST_OBJECT_UNLOCK(self);
+  if (pad == NULL || out.image_stream_started) {
+    if (pad != NULL)
+      gst_object_unref(pad);
+    return;
+  }
+  gchar *id = gst_pad_create_stream_id(pad, GST_ELEMENT(self), "image");
+  gst_pad_push_event(pad, gst_event_new_stream_start(id));
+  g_free(id);
+  GstCaps *caps = gst_caps_new_simple("image/jpeg", "framerate", GST_TYPE_FRACTION, 0, 1, NULL);
+  gst_pad_push_event(pad, gst_event_new_caps(caps));
+  gst_caps_unref(caps);
+  GstSegment segment;
+  gst_segment_init(&segment, GST_FORMAT_TIME);
+  gst_pad_push_event(pad, gst_event_new_segment(&segment));
+  gst_pad_push_event(pad, gst_event_new_gap(GST_CLOCK_TIME_IS_VALID(at) ? at : 0,
+                                            GST_CLOCK_TIME_NONE));
+  out.image_stream_started = true;
+  gst_object_unref(pad);
+}
+
 static void open_window(GstHeatmap *self, GstBuffer *buffer, GstClockTime buffer_rt,
                         GstClockTime start) {
   Stream &s = self->priv.stream;
@@ -590,9 +621,10 @@ static void drain_counts(GstHeatmap *self, GstClockTime at) {
 
 static void write_snapshot_job(GstHeatmap *self, const heatmap::Snapshot &snapshot);
 
-// Ends the window [start, end): copies what the writer needs and hands it over. A periodic
-// snapshot that finds the writer busy is dropped with a warning (the camera must not wait);
-// the final one waits for room and then for the writer to finish (files exist when EOS goes on).
+// Ends the window [start, end): copies what the writer needs and hands it over. In a live
+// pipeline a periodic snapshot that finds the writer busy is dropped with a warning (the camera
+// must not wait); from a file it waits for room (nothing is lost, the file just reads slower).
+// The final one waits for room and then for the writer to finish (files exist when EOS goes on).
 static void emit_snapshot(GstHeatmap *self, GstClockTime start, GstClockTime end, bool final) {
   Stream &s = self->priv.stream;
   Output &out = self->priv.output;
@@ -623,9 +655,10 @@ static void emit_snapshot(GstHeatmap *self, GstClockTime start, GstClockTime end
   s.window.end_interval();
 
   auto job = [self, snapshot]() { write_snapshot_job(self, *snapshot); };
-  if (final) {
+  if (final || !s.live) {
     out.writer->submit(job);
-    out.writer->wait_idle();
+    if (final)
+      out.writer->wait_idle();
     return;
   }
   if (!out.writer->try_submit(job)) {
@@ -645,6 +678,13 @@ static void advance_window(GstHeatmap *self, GstBuffer *buffer, GstClockTime rt,
                            GstClockTime interval) {
   Stream &s = self->priv.stream;
   if (!s.window_open) {
+    GstQuery *query = gst_query_new_latency();
+    gboolean live = FALSE;
+    if (gst_pad_peer_query(GST_BASE_TRANSFORM_SINK_PAD(self), query))
+      gst_query_parse_latency(query, &live, NULL, NULL);
+    gst_query_unref(query);
+    s.live = live;
+    self->priv.output.writer->submit([self, rt]() { start_image_stream(self, rt); });
     open_window(self, buffer, rt, rt);
     return;
   }
@@ -682,6 +722,7 @@ static void refresh_overlay(GstHeatmap *self, GstClockTime rt, const heatmap::Fr
           heatmap::heat_layer(map, render, &colour, &weight);
           auto layer = std::make_shared<const heatmap::OverlayLayer>(
               colour, weight, format, width, height, matrix, full_range);
+          GST_LOG_OBJECT(self, "overlay layer ready, %.1f%% of the bytes", 100 * layer->coverage());
           std::lock_guard<std::mutex> guard(self->priv.output.layer_lock);
           self->priv.output.layer = std::move(layer);
         } catch (const std::exception &e) {
@@ -699,8 +740,10 @@ static void blend_overlay(GstHeatmap *self, GstVideoFrame *frame,
     std::lock_guard<std::mutex> guard(self->priv.output.layer_lock);
     layer = self->priv.output.layer;
   }
-  if (!layer || !layer->fits(view.format, view.width, view.height))
+  if (!layer || !layer->fits(view.format, view.width, view.height)) {
+    GST_LOG_OBJECT(self, "no overlay layer for this frame yet (%d)", layer ? 1 : 0);
     return;
+  }
   heatmap::MutablePlane planes[3];
   const guint n_planes = GST_VIDEO_FRAME_N_PLANES(frame);
   for (guint i = 0; i < n_planes && i < 3; ++i) {
@@ -830,9 +873,14 @@ static void push_image(GstHeatmap *self, const heatmap::Snapshot &snapshot,
   if (pad == NULL)
     return;
   if (!out.image_stream_started) {
-    gchar *id = gst_pad_create_stream_id(pad, GST_ELEMENT(self), "image");
-    gst_pad_push_event(pad, gst_event_new_stream_start(id));
-    g_free(id);
+    // The pad was requested while streaming.
+    gst_object_unref(pad);
+    start_image_stream(self, snapshot.start_ns);
+    GST_OBJECT_LOCK(self);
+    pad = out.image_pad != NULL ? GST_PAD(gst_object_ref(out.image_pad)) : NULL;
+    GST_OBJECT_UNLOCK(self);
+    if (pad == NULL)
+      return;
   }
   if (!result.jpeg.empty() &&
       (result.width != out.image_width || result.height != out.image_height)) {
@@ -843,13 +891,6 @@ static void push_image(GstHeatmap *self, const heatmap::Snapshot &snapshot,
     gst_caps_unref(caps);
     out.image_width = result.width;
     out.image_height = result.height;
-  }
-  if (!out.image_stream_started) {
-    // Buffers carry the element's running time: a segment from 0 keeps it unchanged.
-    GstSegment segment;
-    gst_segment_init(&segment, GST_FORMAT_TIME);
-    gst_pad_push_event(pad, gst_event_new_segment(&segment));
-    out.image_stream_started = true;
   }
   if (!result.jpeg.empty()) {
     GstBuffer *buffer = gst_buffer_new_memdup(result.jpeg.data(), result.jpeg.size());
@@ -958,23 +999,25 @@ static void gst_heatmap_finish(GstHeatmap *self) {
     emit_snapshot(self, start, std::max(start, stream.last_end), true);
     stream.window_open = false;
   }
-  out.writer->wait_idle();
-  GST_OBJECT_LOCK(self);
-  GstPad *pad = out.image_pad != NULL ? GST_PAD(gst_object_ref(out.image_pad)) : NULL;
-  GST_OBJECT_UNLOCK(self);
-  if (pad != NULL) {
-    if (!out.image_stream_started) {
-      gchar *id = gst_pad_create_stream_id(pad, GST_ELEMENT(self), "image");
-      gst_pad_push_event(pad, gst_event_new_stream_start(id));
-      g_free(id);
-      GstSegment segment;
-      gst_segment_init(&segment, GST_FORMAT_TIME);
-      gst_pad_push_event(pad, gst_event_new_segment(&segment));
-      out.image_stream_started = true;
+  const GstClockTime end = stream.last_end;
+  out.writer->submit([self, end]() {
+    GST_OBJECT_LOCK(self);
+    const bool have_pad = self->priv.output.image_pad != NULL;
+    GST_OBJECT_UNLOCK(self);
+    if (!have_pad)
+      return;
+    start_image_stream(self, end);
+    GST_OBJECT_LOCK(self);
+    GstPad *pad = self->priv.output.image_pad != NULL
+                      ? GST_PAD(gst_object_ref(self->priv.output.image_pad))
+                      : NULL;
+    GST_OBJECT_UNLOCK(self);
+    if (pad != NULL) {
+      gst_pad_push_event(pad, gst_event_new_eos());
+      gst_object_unref(pad);
     }
-    gst_pad_push_event(pad, gst_event_new_eos());
-    gst_object_unref(pad);
-  }
+  });
+  out.writer->wait_idle();
 }
 
 static gboolean gst_heatmap_sink_event(GstBaseTransform *trans, GstEvent *event) {

@@ -494,7 +494,7 @@ static bool finish_stream(GstS3Sink *self) {
   GstS3SinkState *st = &self->state;
   if (st->pattern.is_pattern() || st->spool_fd < 0)
     return true;
-  const std::string key = st->pattern.text();
+  const std::string key = st->pattern.format(st->index, g_get_real_time());  // %% -> %
   try {
     s3::ObjectInfo info = st->bucket->put_file(key, st->spool_path, put_options(self));
     GST_INFO_OBJECT(self, "wrote %s (%" G_GUINT64_FORMAT " bytes)", object_url(*st, key).c_str(),
@@ -557,6 +557,18 @@ static void gst_s3_sink_class_init(GstS3SinkClass *klass) {
   GstBaseSinkClass *basesink_class = GST_BASE_SINK_CLASS(klass);
 
   GST_DEBUG_CATEGORY_INIT(gst_s3_sink_debug, "s3sink", 0, "S3 sink");
+  // The S3 library has one process-wide log hook; s3src sets it to its own category too, and
+  // whichever class comes last gets the (secret-free) request and retry messages.
+  s3::set_log_handler([](s3::LogLevel level, const std::string &message) {
+    GstDebugLevel gst_level = GST_LEVEL_DEBUG;
+    if (level == s3::LogLevel::kError)
+      gst_level = GST_LEVEL_ERROR;
+    else if (level == s3::LogLevel::kWarning)
+      gst_level = GST_LEVEL_WARNING;
+    else if (level == s3::LogLevel::kInfo)
+      gst_level = GST_LEVEL_INFO;
+    GST_CAT_LEVEL_LOG(gst_s3_sink_debug, gst_level, nullptr, "s3: %s", message.c_str());
+  });
 
   gobject_class->set_property = gst_s3_sink_set_property;
   gobject_class->get_property = gst_s3_sink_get_property;
