@@ -646,22 +646,12 @@ static void emit_snapshot(GstHeatmap *self, GstClockTime start, GstClockTime end
   snapshot->camera_moved = model.camera_moved;
   s.buffers_in_window = 0;
   s.snapshot_since_reset = true;
-  GST_OBJECT_LOCK(self);
-  const bool need_image = !self->priv.props.location.empty() || out.image_pad != NULL;
-  const bool need_scene = self->priv.props.render.use_background;
-  GST_OBJECT_UNLOCK(self);
-  if (need_image && need_scene && !snapshot->counts.empty())
-    snapshot->background = s.accumulator->background();
   s.window.end_interval();
 
-  auto job = [self, snapshot]() { write_snapshot_job(self, *snapshot); };
-  if (final || !s.live) {
-    out.writer->submit(job);
-    if (final)
-      out.writer->wait_idle();
-    return;
-  }
-  if (!out.writer->try_submit(job)) {
+  // Dropped before the costly part (the scene) when the writer cannot take it anyway; only this
+  // thread submits, so the writer cannot fill up between this check and try_submit().
+  const bool droppable = !final && s.live;
+  if (droppable && out.writer->pending() >= WRITER_BACKLOG) {
     out.dropped++;
     GST_ELEMENT_WARNING(self, RESOURCE, WRITE,
                         ("Dropped heatmap snapshot %" G_GUINT64_FORMAT
@@ -669,7 +659,26 @@ static void emit_snapshot(GstHeatmap *self, GstClockTime start, GstClockTime end
                          "upload); the video was not held up.",
                          snapshot->index),
                         ("%" G_GUINT64_FORMAT " dropped so far", out.dropped));
+    return;
   }
+  GST_OBJECT_LOCK(self);
+  const bool need_image = !self->priv.props.location.empty() || out.image_pad != NULL;
+  const bool need_scene = self->priv.props.render.use_background;
+  GST_OBJECT_UNLOCK(self);
+  const bool named_by_signal = g_signal_has_handler_pending(
+      self, gst_heatmap_signals[SIGNAL_FORMAT_LOCATION], 0, FALSE);
+  if ((need_image || named_by_signal) && need_scene && !snapshot->counts.empty())
+    snapshot->background = s.accumulator->background();
+
+  auto job = [self, snapshot]() { write_snapshot_job(self, *snapshot); };
+  if (droppable) {
+    const bool taken = out.writer->try_submit(job);
+    g_warn_if_fail(taken);
+    return;
+  }
+  out.writer->submit(job);
+  if (final)
+    out.writer->wait_idle();
 }
 
 // Called for every buffer with a timestamp: opens the first window, and ends every interval

@@ -1,7 +1,7 @@
 // overlay.h: a heat layer cached in a video frame's own pixel layout, blended onto frames in place.
 #pragma once
 
-#include "heatmap-core.h"
+#include "frame.h"
 
 #include <opencv2/core.hpp>
 

@@ -1,0 +1,231 @@
+// heatmap-live-latency.cpp: does the heatmap element hold up a live camera? Measures, on a live
+// source at real-time pace, the latency the element adds per frame (p50/p99/max, from a probe on
+// its sink pad to one on its src pad) and the frames a sync=true sink drops as late, with and
+// without the element (same invocation, same machine load), with the overlay and periodic
+// snapshots on.
+//
+// Usage: heatmap-live-latency [--seconds N] [--width W] [--height H] [--fps F]
+//                             [--props "overlay=true interval=1"] [--out DIR]
+// Defaults: 20 s of 1920x1080 at 25 fps; props "overlay=true overlay-refresh=1 interval=2
+// window=reset"; snapshots go to a temporary folder. Exit status 0 when it ran (the figures are
+// for people and benchmarks to judge, not an assertion), 1 on a pipeline error.
+#include <gst/gst.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <map>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace {
+
+struct Options {
+  double seconds = 20;
+  int width = 1920;
+  int height = 1080;
+  int fps = 25;
+  std::string props = "overlay=true overlay-refresh=1 interval=2 window=reset";
+  std::string out;
+};
+
+struct Probe {
+  std::mutex lock;
+  std::map<GstClockTime, gint64> entered;  // PTS -> monotonic us at the sink pad
+  std::vector<double> added_ms;
+};
+
+GstPadProbeReturn on_enter(GstPad *, GstPadProbeInfo *info, gpointer data) {
+  auto *p = static_cast<Probe *>(data);
+  GstBuffer *b = GST_PAD_PROBE_INFO_BUFFER(info);
+  std::lock_guard<std::mutex> guard(p->lock);
+  p->entered[GST_BUFFER_PTS(b)] = g_get_monotonic_time();
+  return GST_PAD_PROBE_OK;
+}
+
+GstPadProbeReturn on_leave(GstPad *, GstPadProbeInfo *info, gpointer data) {
+  auto *p = static_cast<Probe *>(data);
+  GstBuffer *b = GST_PAD_PROBE_INFO_BUFFER(info);
+  const gint64 now = g_get_monotonic_time();
+  std::lock_guard<std::mutex> guard(p->lock);
+  auto it = p->entered.find(GST_BUFFER_PTS(b));
+  if (it != p->entered.end()) {
+    p->added_ms.push_back((now - it->second) / 1000.0);
+    p->entered.erase(it);
+  }
+  return GST_PAD_PROBE_OK;
+}
+
+struct Result {
+  guint64 rendered = 0;
+  guint64 dropped = 0;
+  std::vector<double> added_ms;
+  int snapshots = 0;
+  int snapshot_drops = 0;
+  bool ok = true;
+};
+
+double percentile(std::vector<double> v, double q) {
+  if (v.empty())
+    return 0;
+  std::sort(v.begin(), v.end());
+  const std::size_t i = std::min(v.size() - 1, static_cast<std::size_t>(q * (v.size() - 1) + 0.5));
+  return v[i];
+}
+
+Result run(const Options &o, bool with_heatmap, const std::string &out_dir) {
+  GstElement *pipeline = gst_pipeline_new("bench");
+  GstElement *src = gst_element_factory_make("videotestsrc", nullptr);
+  GstElement *caps = gst_element_factory_make("capsfilter", nullptr);
+  GstElement *sink = gst_element_factory_make("fakesink", "sink");
+  g_object_set(src, "is-live", TRUE, "pattern", 18 /* ball */, nullptr);
+  GstCaps *c = gst_caps_new_simple("video/x-raw", "format", G_TYPE_STRING, "I420", "width",
+                                   G_TYPE_INT, o.width, "height", G_TYPE_INT, o.height,
+                                   "framerate", GST_TYPE_FRACTION, o.fps, 1, nullptr);
+  g_object_set(caps, "caps", c, nullptr);
+  gst_caps_unref(c);
+  // A display-like sink: on time or dropped (20 ms, as video sinks), QoS on.
+  g_object_set(sink, "sync", TRUE, "qos", TRUE, "max-lateness", static_cast<gint64>(20000000),
+               nullptr);
+  gst_bin_add_many(GST_BIN(pipeline), src, caps, sink, nullptr);
+  Probe probe;
+  GstElement *heatmap = nullptr;
+  if (with_heatmap) {
+    heatmap = gst_element_factory_make("heatmap", nullptr);
+    if (heatmap == nullptr) {
+      std::fprintf(stderr, "heatmap-live-latency: the heatmap element is not found "
+                           "(GST_PLUGIN_PATH)\n");
+      std::exit(1);
+    }
+    gchar **props = g_strsplit(o.props.c_str(), " ", -1);
+    for (gchar **p = props; *p != nullptr; ++p) {
+      gchar **kv = g_strsplit(*p, "=", 2);
+      if (kv[0] != nullptr && kv[1] != nullptr)
+        gst_util_set_object_arg(G_OBJECT(heatmap), kv[0], kv[1]);
+      g_strfreev(kv);
+    }
+    g_strfreev(props);
+    g_object_set(heatmap, "location", (out_dir + "/heat-%05d.jpg").c_str(), nullptr);
+    gst_bin_add(GST_BIN(pipeline), heatmap);
+    gst_element_link_many(src, caps, heatmap, sink, nullptr);
+    GstPad *in = gst_element_get_static_pad(heatmap, "sink");
+    GstPad *out = gst_element_get_static_pad(heatmap, "src");
+    gst_pad_add_probe(in, GST_PAD_PROBE_TYPE_BUFFER, on_enter, &probe, nullptr);
+    gst_pad_add_probe(out, GST_PAD_PROBE_TYPE_BUFFER, on_leave, &probe, nullptr);
+    gst_object_unref(in);
+    gst_object_unref(out);
+  } else {
+    gst_element_link_many(src, caps, sink, nullptr);
+  }
+  Result r;
+  gst_element_set_state(pipeline, GST_STATE_PLAYING);
+  GstBus *bus = gst_element_get_bus(pipeline);
+  const gint64 stop_at = g_get_monotonic_time() + static_cast<gint64>(o.seconds * 1e6);
+  bool eos_sent = false;
+  for (;;) {
+    if (!eos_sent && g_get_monotonic_time() >= stop_at) {
+      gst_element_send_event(pipeline, gst_event_new_eos());
+      eos_sent = true;
+    }
+    GstMessage *m = gst_bus_timed_pop(bus, 50 * GST_MSECOND);
+    if (m == nullptr)
+      continue;
+    const GstMessageType t = GST_MESSAGE_TYPE(m);
+    if (t == GST_MESSAGE_ELEMENT &&
+        gst_structure_has_name(gst_message_get_structure(m), "heatmap"))
+      r.snapshots++;
+    if (t == GST_MESSAGE_WARNING) {
+      GError *e = nullptr;
+      gst_message_parse_warning(m, &e, nullptr);
+      if (std::strstr(e->message, "Dropped heatmap snapshot") != nullptr)
+        r.snapshot_drops++;
+      g_error_free(e);
+    }
+    const bool done = t == GST_MESSAGE_EOS || t == GST_MESSAGE_ERROR;
+    if (t == GST_MESSAGE_ERROR) {
+      GError *e = nullptr;
+      gst_message_parse_error(m, &e, nullptr);
+      std::fprintf(stderr, "heatmap-live-latency: %s\n", e->message);
+      g_error_free(e);
+      r.ok = false;
+    }
+    gst_message_unref(m);
+    if (done)
+      break;
+  }
+  GstStructure *stats = nullptr;
+  g_object_get(sink, "stats", &stats, nullptr);
+  gst_structure_get_uint64(stats, "rendered", &r.rendered);
+  gst_structure_get_uint64(stats, "dropped", &r.dropped);
+  gst_structure_free(stats);
+  gst_object_unref(bus);
+  gst_element_set_state(pipeline, GST_STATE_NULL);
+  gst_object_unref(pipeline);
+  r.added_ms = std::move(probe.added_ms);
+  return r;
+}
+
+}  // namespace
+
+int main(int argc, char **argv) {
+  gst_init(&argc, &argv);
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    auto next = [&]() -> const char * {
+      if (i + 1 >= argc) {
+        std::fprintf(stderr, "heatmap-live-latency: %s needs a value\n", a.c_str());
+        std::exit(2);
+      }
+      return argv[++i];
+    };
+    if (a == "--seconds")
+      o.seconds = std::atof(next());
+    else if (a == "--width")
+      o.width = std::atoi(next());
+    else if (a == "--height")
+      o.height = std::atoi(next());
+    else if (a == "--fps")
+      o.fps = std::atoi(next());
+    else if (a == "--props")
+      o.props = next();
+    else if (a == "--out")
+      o.out = next();
+    else {
+      std::printf("usage: heatmap-live-latency [--seconds N] [--width W] [--height H] [--fps F] "
+                  "[--props \"overlay=true interval=1\"] [--out DIR]\n");
+      return a == "--help" || a == "-h" ? 0 : 2;
+    }
+  }
+  std::string out = o.out;
+  bool temporary = false;
+  if (out.empty()) {
+    gchar *dir = g_dir_make_tmp("live-latency-XXXXXX", nullptr);
+    out = dir;
+    g_free(dir);
+    temporary = true;
+  }
+  const Result base = run(o, false, out);
+  const Result with = run(o, true, out);
+  if (temporary)
+    std::filesystem::remove_all(out);
+  std::printf("live %dx%d@%d for %.0f s, heatmap %s\n", o.width, o.height, o.fps, o.seconds,
+              o.props.c_str());
+  std::printf("  without heatmap: %" G_GUINT64_FORMAT " frames rendered, %" G_GUINT64_FORMAT
+              " dropped late by the sync=true sink\n",
+              base.rendered, base.dropped);
+  std::printf("  with heatmap:    %" G_GUINT64_FORMAT " frames rendered, %" G_GUINT64_FORMAT
+              " dropped late by the sync=true sink\n",
+              with.rendered, with.dropped);
+  std::printf("  added latency per frame: p50 %.2f ms, p99 %.2f ms, max %.2f ms (%zu frames)\n",
+              percentile(with.added_ms, 0.5), percentile(with.added_ms, 0.99),
+              percentile(with.added_ms, 1.0), with.added_ms.size());
+  std::printf("  snapshots written %d, dropped (writer busy) %d\n", with.snapshots,
+              with.snapshot_drops);
+  std::printf("  frames lost to lateness caused by the element: %" G_GINT64_FORMAT "\n",
+              static_cast<gint64>(with.dropped) - static_cast<gint64>(base.dropped));
+  return base.ok && with.ok ? 0 : 1;
+}
