@@ -241,7 +241,8 @@ s3::Reader *reader_at(GstS3Src *self, std::uint64_t offset, std::uint64_t read_a
                   st->url.str().c_str(), offset);
   // Opened outside the lock so that unlock() never waits for a connect.
   std::unique_ptr<s3::Reader> fresh =
-      st->bucket->open_reader(st->url.key, offset, -1, static_cast<std::size_t>(read_ahead));
+      st->bucket->open_reader(st->url.key, offset, static_cast<std::int64_t>(st->size - offset),
+                              static_cast<std::size_t>(read_ahead));
   std::lock_guard<std::mutex> guard(st->lock);
   st->reader = std::move(fresh);
   if (st->flushing) {
@@ -659,8 +660,8 @@ static void gst_s3_src_class_init(GstS3SrcClass *klass) {
   g_object_class_install_property(
       gobject_class, PROP_TIMEOUT,
       g_param_spec_uint("timeout", "Timeout",
-                        "Seconds without progress (connecting or receiving) before a request "
-                        "fails and is retried",
+                        "Seconds a connect may take, and a transfer may average under 1 KiB/s "
+                        "(a stalled or trickling server), before the request fails and is retried",
                         1, 3600, DEFAULT_TIMEOUT, rw));
   g_object_class_install_property(
       gobject_class, PROP_RETRIES,

@@ -96,6 +96,7 @@ Common parse_common(std::vector<std::string> *args) {
       common.config.verify_tls = false;
     } else if (name == "--timeout") {
       common.config.timeout_s = static_cast<int>(parse_int(name, take_value(), 1, 3600));
+      common.config.request_timeout_s = common.config.timeout_s;
       timeout_set = true;
     } else if (name == "--retries") {
       common.config.retries = static_cast<int>(parse_int(name, take_value(), 0, 20));

@@ -38,7 +38,9 @@ const char kCommonHelp[] =
     "  --path-style         address buckets as ENDPOINT/bucket/key\n"
     "  --virtual-host       address buckets as bucket.ENDPOINT/key\n"
     "  --no-verify-tls      accept any TLS certificate (testing only)\n"
-    "  --timeout SECONDS    give up a request that makes no progress (default 30)\n"
+    "  --timeout SECONDS    a listing page, HEAD, DELETE or copy must complete within this,\n"
+    "                       retries included (default 120); a download or upload fails when\n"
+    "                       it averages under 1 KiB/s for this long (default 30)\n"
     "  --retries N          extra attempts on 5xx, throttling and dropped connections (default 4)\n"
     "  --verbose            log requests and retries on stderr\n";
 

@@ -32,6 +32,10 @@ using Clock = std::chrono::steady_clock;
 
 constexpr int kMaxBackoffMs = 20000;
 constexpr int kBaseBackoffMs = 100;
+// An attempt that delivered at least this much before failing made progress and earns a fresh
+// retry budget; a trickle or a reset after a few bytes does not, so such a server cannot keep a
+// transfer going forever.
+constexpr std::uint64_t kProgressBytes = 64 * 1024;
 
 bool retryable_code(const std::string &code) {
   return code == "SlowDown" || code == "RequestTimeout" || code == "InternalError" ||
@@ -141,6 +145,7 @@ class Context {
         scheme_ + "://" + host() + sigv4::uri_encode(raw_path, false) + (q.empty() ? "" : "?" + q);
     request.connect_timeout_s = config_.connect_timeout_s;
     request.timeout_s = config_.timeout_s;
+    request.low_speed_bps = config_.min_rate_bps;
     request.verify_tls = config_.verify_tls;
 
     sigv4::Request sr;
@@ -259,9 +264,10 @@ class Context {
                                                  std::to_string(config_.connect_timeout_s) +
                                                  " s: check S3_ENDPOINT and the network"),
                   true};
-        return {Error(ErrorKind::kTimeout, "no data from " + server + " for " +
-                                               std::to_string(config_.timeout_s) + " s during " +
-                                               what + " (timeout)"),
+        return {Error(ErrorKind::kTimeout,
+                      "less than " + std::to_string(config_.min_rate_bps) + " bytes/s from " +
+                          server + " for " + std::to_string(config_.timeout_s) + " s during " +
+                          what + " (timeout: a stalled or trickling server)"),
                 true};
       case CURLE_PEER_FAILED_VERIFICATION:
       case CURLE_SSL_CACERT_BADFILE:
@@ -335,25 +341,102 @@ struct Op {
   std::function<void(const char *, std::size_t)> sink;
   // Set by execute(): an attempt failed without a reply, so it may have taken effect.
   bool maybe_applied = false;
+  // Object data streamed through a sink or from a file: bounded by the low-speed rule only.
+  // Every other operation must end by its deadline (Config::request_timeout_s from its start,
+  // unless the caller set one), retries included.
+  bool streamed = false;
+  std::optional<Clock::time_point> deadline;
 };
 
 class S3Reader;
 
-// "bytes 0-9/1234" -> 1234.
-bool content_range_total(const std::string &content_range, std::uint64_t *total) {
-  std::size_t slash = content_range.rfind('/');
-  if (slash == std::string::npos || content_range.compare(slash + 1, std::string::npos, "*") == 0)
+// A whole decimal number (no sign, no blanks), as HTTP writes lengths.
+bool parse_decimal(std::string_view text, std::uint64_t *value) {
+  if (text.empty() || text.size() > 19)
     return false;
-  *total = std::strtoull(content_range.c_str() + slash + 1, nullptr, 10);
+  std::uint64_t v = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9')
+      return false;
+    v = v * 10 + static_cast<std::uint64_t>(c - '0');
+  }
+  *value = v;
   return true;
 }
 
-// How many bytes a ranged GET of op should deliver in all: its length, cut at the object's end.
-std::uint64_t expected_length(const Op &op, const std::string &content_range) {
-  std::uint64_t length = static_cast<std::uint64_t>(op.length), total = 0;
-  if (content_range_total(content_range, &total))
-    length = std::min(length, total > op.offset ? total - op.offset : 0);
-  return length;
+// "bytes 0-9/1234": first 0, last 9, total 1234 (has_total false for "/*").
+bool parse_content_range(const std::string &text, std::uint64_t *first, std::uint64_t *last,
+                         std::uint64_t *total, bool *has_total) {
+  std::string_view v(text);
+  if (!starts_with(v, "bytes "))
+    return false;
+  v.remove_prefix(6);
+  std::size_t dash = v.find('-'), slash = v.find('/');
+  if (dash == std::string_view::npos || slash == std::string_view::npos || slash < dash)
+    return false;
+  if (!parse_decimal(v.substr(0, dash), first) ||
+      !parse_decimal(v.substr(dash + 1, slash - dash - 1), last) || *last < *first)
+    return false;
+  *has_total = v.substr(slash + 1) != "*";
+  if (*has_total && (!parse_decimal(v.substr(slash + 1), total) || *total <= *last))
+    return false;
+  return true;
+}
+
+// "bytes 0-9/1234" -> 1234.
+bool content_range_total(const std::string &content_range, std::uint64_t *total) {
+  std::uint64_t first = 0, last = 0;
+  bool has_total = false;
+  return parse_content_range(content_range, &first, &last, total, &has_total) && has_total;
+}
+
+// Checks a 2xx reply to a GET of [start, end) (end unset: to the object's end) before any of its
+// body is used. *size is the object's size once a reply told it; every later reply must agree.
+// Returns why the reply is refused, or ""; sets *max_body to the body length the reply announced.
+std::string check_range_reply(const http::Response &r, std::uint64_t start,
+                              std::optional<std::uint64_t> end, std::optional<std::uint64_t> *size,
+                              std::uint64_t *max_body, bool *retryable) {
+  *retryable = true;
+  std::uint64_t length = 0;
+  std::string length_text = r.header("content-length");
+  bool has_length = parse_decimal(length_text, &length);
+  auto size_changed = [&](std::uint64_t now) {
+    return "the object's size changed from " + std::to_string(**size) + " to " +
+           std::to_string(now) + " bytes between two replies";
+  };
+  if (r.status == 206) {
+    std::uint64_t first = 0, last = 0, total = 0;
+    bool has_total = false;
+    std::string range = r.header("content-range");
+    if (!parse_content_range(range, &first, &last, &total, &has_total))
+      return "a 206 reply with an invalid Content-Range ('" + range.substr(0, 80) + "')";
+    if (first != start)
+      return "the server answered a request for the bytes from " + std::to_string(start) +
+             " with the bytes from " + std::to_string(first) + " (Content-Range: " + range + ")";
+    if (end && last >= *end)
+      return "the server sent bytes up to " + std::to_string(last) + ", beyond the " +
+             std::to_string(*end - 1) + " asked for (Content-Range: " + range + ")";
+    if (has_total) {
+      if (*size && **size != total)
+        return size_changed(total);
+      *size = total;
+    }
+    if (has_length && length != last - first + 1)
+      return "its Content-Length " + length_text + " does not match its Content-Range " + range;
+    *max_body = last - first + 1;
+    return "";
+  }
+  if (r.status == 200) {
+    // The whole object, from a server that ignores Range.
+    if (has_length) {
+      if (*size && **size != length)
+        return size_changed(length);
+      *size = length;
+    }
+    if (*size)
+      *max_body = **size;
+  }
+  return "";
 }
 
 class S3Bucket : public Bucket {
@@ -367,15 +450,22 @@ class S3Bucket : public Bucket {
     int retries = std::max(0, ctx_->config().retries);
     std::uint64_t delivered = 0;
     std::string etag;  // of the first reply, to make sure a resumed GET reads the same object
+    std::optional<std::uint64_t> size;  // the object's, from the first reply that told it
+    bool refused_before = false;
+    if (!op.streamed && !op.deadline)
+      op.deadline = Clock::now() + std::chrono::seconds(ctx_->config().request_timeout_s);
     for (int attempt = 0;; attempt++) {
       Pairs headers = op.headers;
-      // A whole-object GET asks for a range only to resume: a range on an empty object is
-      // answered 416.
-      if (op.ranged && (op.offset + delivered > 0 || op.length >= 0)) {
-        std::uint64_t start = op.offset + delivered;
-        std::string range = "bytes=" + std::to_string(start) + "-";
-        if (op.length >= 0)
-          range += std::to_string(op.offset + static_cast<std::uint64_t>(op.length) - 1);
+      std::uint64_t range_start = op.offset + delivered;
+      std::optional<std::uint64_t> end;
+      if (op.length >= 0)
+        end = op.offset + static_cast<std::uint64_t>(op.length);
+      // Even a whole-object GET asks for a range: a 206 states the object's size, so a reply cut
+      // short (by a lying Content-Length too) is seen. An empty object answers it with 416.
+      if (op.ranged) {
+        std::string range = "bytes=" + std::to_string(range_start) + "-";
+        if (end)
+          range += std::to_string(*end - 1);
         headers.emplace_back("range", range);
         if (!etag.empty())
           headers.emplace_back("if-match", "\"" + etag + "\"");
@@ -388,6 +478,20 @@ class S3Bucket : public Bucket {
       if (op.ranged) {
         request.skip_if_200 = op.offset + delivered;
         request.cap_if_200 = op.length < 0 ? -1 : op.length - static_cast<std::int64_t>(delivered);
+        request.check_reply = [&size, range_start, end](const http::Response &reply,
+                                                        std::uint64_t *max_body, bool *retryable) {
+          return check_range_reply(reply, range_start, end, &size, max_body, retryable);
+        };
+      }
+      if (op.deadline) {
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(*op.deadline -
+                                                                          Clock::now());
+        if (left.count() <= 0)
+          throw deadline_error(what);
+        request.deadline_ms = static_cast<long>(left.count());
+        request.connect_timeout_s =
+            std::max(1, std::min(request.connect_timeout_s,
+                                 static_cast<int>((left.count() + 999) / 1000)));
       }
       std::uint64_t this_attempt = 0;
       if (op.sink) {
@@ -407,8 +511,22 @@ class S3Bucket : public Bucket {
         etag = xml::strip_etag(r.header("etag"));
 
       std::optional<Failure> failure;
-      if (r.curl_code != CURLE_OK) {
+      std::uint64_t expected = 0;
+      if (!r.refused.empty()) {
+        failure = Failure{Error(ErrorKind::kServer, "S3 at " + ctx_->endpoint_name() +
+                                                        ": the reply to " + what +
+                                                        " was refused: " + r.refused,
+                                static_cast<int>(r.status)),
+                          r.refused_retryable && !refused_before};
+        refused_before = true;
+      } else if (r.curl_code == CURLE_OPERATION_TIMEDOUT && op.deadline &&
+                 Clock::now() + std::chrono::milliseconds(50) >= *op.deadline) {
+        throw deadline_error(what);
+      } else if (r.curl_code != CURLE_OK) {
         failure = ctx_->curl_failure(what, r, attempt + 1);
+      } else if (op.ranged && r.status == 416 && op.offset == 0 && delivered == 0 &&
+                 op.length < 0) {
+        return r;  // the whole of an empty object
       } else if (r.status < 200 || r.status >= 300) {
         failure = ctx_->http_failure(what, op.key, r, attempt + 1);
       } else if (op.error_in_200) {
@@ -418,11 +536,13 @@ class S3Bucket : public Bucket {
           as_error.status = retryable_code(body.code) ? 500 : 400;
           failure = ctx_->http_failure(what, op.key, as_error, attempt + 1);
         }
-      } else if (op.ranged && op.length >= 0 &&
-                 delivered < expected_length(op, r.header("content-range"))) {
-        // A clean end before the promised length: the connection was cut.
+      } else if (op.ranged && (op.length >= 0 || size) &&
+                 delivered < (expected = expected_length(op, size))) {
+        // A clean end before the promised length: the connection was cut, or the server sent
+        // less than its Content-Range said.
         failure = Failure{Error(ErrorKind::kServer, "the reply to " + what + " ended early after " +
-                                                        std::to_string(delivered) + " bytes"),
+                                                        std::to_string(delivered) + " of " +
+                                                        std::to_string(expected) + " bytes"),
                           true};
       }
       if (!failure)
@@ -430,12 +550,34 @@ class S3Bucket : public Bucket {
       if (r.curl_code != CURLE_OK && r.curl_code != CURLE_COULDNT_CONNECT &&
           r.curl_code != CURLE_COULDNT_RESOLVE_HOST)
         op.maybe_applied = true;
-      if (this_attempt > 0)
+      if (this_attempt >= kProgressBytes && r.refused.empty() &&
+          r.curl_code != CURLE_OPERATION_TIMEDOUT)
         attempt = 0;  // progress was made: the budget is per stall
       if (!failure->retryable || attempt >= retries)
         throw failure->error;
+      // No retry that could not finish in time: the last error says more than the deadline.
+      if (op.deadline && Clock::now() + std::chrono::milliseconds(backoff_ms(attempt)) +
+                                 std::chrono::milliseconds(100) >=
+                             *op.deadline)
+        throw failure->error;
       sleep_before_retry(what, failure->error, attempt, retries);
     }
+  }
+
+  Error deadline_error(const std::string &what) const {
+    return Error(ErrorKind::kTimeout, "S3 at " + ctx_->endpoint_name() + " did not complete " +
+                                          what + " within " +
+                                          std::to_string(ctx_->config().request_timeout_s) +
+                                          " s (the request deadline): the server is stalled, "
+                                          "trickling or overloaded");
+  }
+
+  // How many bytes a ranged GET of op delivers in all: its length, cut at the object's end.
+  static std::uint64_t expected_length(const Op &op, std::optional<std::uint64_t> size) {
+    std::uint64_t length = op.length < 0 ? UINT64_MAX : static_cast<std::uint64_t>(op.length);
+    if (size)
+      length = std::min(length, *size > op.offset ? *size - op.offset : 0);
+    return length;
   }
 
   ListPage list_page(const std::string &prefix, const std::string &delimiter,
@@ -452,7 +594,7 @@ class S3Bucket : public Bucket {
     if (!continuation_token.empty())
       op.query.emplace_back("continuation-token", continuation_token);
     http::Response r = execute(op);
-    return xml::parse_list(r.body);
+    return xml::parse_list(r.body, static_cast<std::size_t>(max_keys));
   }
 
   ObjectInfo head(const std::string &key) override {
@@ -468,6 +610,7 @@ class S3Bucket : public Bucket {
       if (e.code().empty() && (e.http_status() == 403 || e.http_status() == 404)) {
         Op probe;
         probe.key = key;
+        probe.deadline = op.deadline;
         probe.headers.emplace_back("range", "bytes=0-0");
         probe.sink = [](const char *, std::size_t) {};
         try {
@@ -501,8 +644,8 @@ class S3Bucket : public Bucket {
       sink(data, len);
       total += len;
     };
-    // Resuming needs a Range even for a whole-object GET once bytes have arrived.
     op.ranged = true;
+    op.streamed = true;
     execute(op);
     return total;
   }
@@ -526,6 +669,7 @@ class S3Bucket : public Bucket {
     op.body_fd = fd;
     op.body_size = static_cast<std::uint64_t>(st.st_size);
     op.has_body = true;
+    op.streamed = true;
     // Streamed: hashing the file first would read it twice.
     op.payload_hash = "UNSIGNED-PAYLOAD";
     add_put_headers(options, &op);
@@ -730,19 +874,27 @@ class S3Reader : public Reader {
 
   void start_transfer() {
     sigv4::Pairs headers;
-    // No Range for a whole object (a range on an empty object is answered 416).
-    if (offset_ > 0 || has_end_) {
-      std::string range = "bytes=" + std::to_string(offset_) + "-";
-      if (has_end_)
-        range += std::to_string(end_ - 1);
-      headers.emplace_back("range", range);
-    }
+    // Always a Range, as in S3Bucket::execute(): the 206's Content-Range states the object's
+    // size, so a short reply is seen. An empty object answers it with 416.
+    std::string range = "bytes=" + std::to_string(offset_) + "-";
+    if (has_end_)
+      range += std::to_string(end_ - 1);
+    headers.emplace_back("range", range);
     if (!etag_.empty())
       headers.emplace_back("if-match", "\"" + etag_ + "\"");
     http::Request request = ctx_->build("GET", key_, {}, headers, sigv4::sha256_hex(""));
     skip_ = 0;
     request_offset_ = offset_;
     request.sink = [this](const char *data, std::size_t len) { on_data(data, len); };
+    std::uint64_t range_start = offset_;
+    std::optional<std::uint64_t> end;
+    if (has_end_)
+      end = end_;
+    request.check_reply = [this, range_start, end](const http::Response &reply,
+                                                   std::uint64_t *max_body, bool *retryable) {
+      return check_range_reply(reply, range_start, end, &size_, max_body, retryable);
+    };
+    attempt_bytes_ = 0;
     // Stop taking data once the read-ahead is full; curl keeps the refused chunk for later.
     request.pause_before_write = [this] {
       if (buffered() < read_ahead_)
@@ -765,6 +917,7 @@ class S3Reader : public Reader {
   }
 
   void on_data(const char *data, std::size_t len) {
+    attempt_bytes_ += len;
     if (!got_data_) {
       got_data_ = true;
       const http::Response &r = transfer_->response();
@@ -843,9 +996,16 @@ class S3Reader : public Reader {
       std::rethrow_exception(sink_error);
 
     std::optional<Failure> failure;
-    if (r.curl_code != CURLE_OK) {
+    if (!r.refused.empty()) {
+      failure = Failure{Error(ErrorKind::kServer, "S3 at " + ctx_->endpoint_name() +
+                                                      ": the reply to " + what_ +
+                                                      " was refused: " + r.refused,
+                              static_cast<int>(r.status)),
+                        r.refused_retryable && !refused_before_};
+      refused_before_ = true;
+    } else if (r.curl_code != CURLE_OK) {
       failure = ctx_->curl_failure(what_, r, failures_ + 1);
-    } else if (r.status == 416 && !has_end_ && offset_ > 0) {
+    } else if (r.status == 416 && !has_end_) {
       // Reading from the very end of an object: an empty read, like a file's EOF.
       has_end_ = true;
       end_ = offset_;
@@ -864,7 +1024,8 @@ class S3Reader : public Reader {
     } else {
       return;
     }
-    if (got_data_ && r.curl_code != CURLE_OK)
+    if (attempt_bytes_ >= kProgressBytes && r.refused.empty() &&
+        r.curl_code != CURLE_OPERATION_TIMEDOUT)
       failures_ = 0;  // progress: a fresh budget
     int retries = std::max(0, ctx_->config().retries);
     if (!failure->retryable || failures_ >= retries)
@@ -898,6 +1059,9 @@ class S3Reader : public Reader {
   std::uint64_t skip_ = 0;
   std::uint64_t request_offset_ = 0;
   std::string etag_;
+  std::optional<std::uint64_t> size_;  // the object's, from the first reply that told it
+  std::uint64_t attempt_bytes_ = 0;    // delivered by the current transfer
+  bool refused_before_ = false;
   bool done_ = false;
   bool paused_ = false;
   bool got_data_ = false;

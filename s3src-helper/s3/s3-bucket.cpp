@@ -52,8 +52,19 @@ void read_chunks_at(int fd, const std::string &path, std::uint64_t offset, const
 void Bucket::list_all(const std::string &prefix, const std::string &delimiter,
                       std::vector<ObjectInfo> *objects, std::vector<std::string> *prefixes) {
   std::string token;
+  std::size_t pages = 0, empty_in_a_row = 0;
   do {
+    // A server that never ends a listing must not keep us (and our memory) forever.
+    if (++pages > kMaxListPages)
+      throw Error(ErrorKind::kServer, "the listing of " + url().str() + "/" + prefix +
+                                          " goes on beyond " + std::to_string(kMaxListPages) +
+                                          " pages: refused (use a narrower prefix)");
     ListPage page = list_page(prefix, delimiter, token, 1000);
+    empty_in_a_row = page.objects.empty() && page.common_prefixes.empty() ? empty_in_a_row + 1 : 0;
+    if (page.truncated && empty_in_a_row >= kMaxEmptyListPages)
+      throw Error(ErrorKind::kServer, "the server sent " + std::to_string(empty_in_a_row) +
+                                          " empty listing pages in a row, each saying more "
+                                          "follow: refused");
     if (objects)
       objects->insert(objects->end(), std::make_move_iterator(page.objects.begin()),
                       std::make_move_iterator(page.objects.end()));

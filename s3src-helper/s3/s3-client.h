@@ -33,8 +33,15 @@ struct Config {
   Addressing addressing = Addressing::kAuto;
   bool verify_tls = true;
   int connect_timeout_s = 10;  // TCP/TLS connect
-  int timeout_s = 30;          // abort a transfer that moves no data for this long
-  int retries = 4;             // extra attempts on retryable failures (5xx, 429, timeouts, resets)
+  // Streamed object data (get, put_file, Reader) has no overall deadline (a big object takes
+  // what it takes) but fails when it averages under min_rate_bps bytes a second for timeout_s:
+  // a stalled or trickling server.
+  int timeout_s = 30;
+  int min_rate_bps = 1024;
+  // Every other request (a listing page, HEAD, DELETE, copy, put_data) must complete within
+  // request_timeout_s, all retries and their backoff included.
+  int request_timeout_s = 120;
+  int retries = 4;  // extra attempts on retryable failures (5xx, 429, timeouts, resets)
 
   static Config from_environment();
   // For tests: the same with a custom lookup (returns nullptr for unset names).
@@ -145,7 +152,10 @@ class Bucket {
   virtual ListPage list_page(const std::string &prefix, const std::string &delimiter,
                              const std::string &continuation_token, int max_keys = 1000) = 0;
   // Every object under prefix, following continuation tokens; with a delimiter also the
-  // common prefixes. Objects come in key order (UTF-8 byte order).
+  // common prefixes. Objects come in key order (UTF-8 byte order). Throws kServer past
+  // kMaxListPages pages or kMaxEmptyListPages empty pages in a row (a listing that never ends).
+  static constexpr std::size_t kMaxListPages = 100000;  // 100 million keys
+  static constexpr std::size_t kMaxEmptyListPages = 100;
   void list_all(const std::string &prefix, const std::string &delimiter,
                 std::vector<ObjectInfo> *objects, std::vector<std::string> *prefixes = nullptr);
 

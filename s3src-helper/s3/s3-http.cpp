@@ -25,6 +25,20 @@ Easy new_easy() {
   return easy;
 }
 
+namespace {
+
+constexpr std::size_t kMaxHeaderBytes = 256 << 10;
+
+std::string human_size(std::size_t bytes) {
+  if (bytes >= (1 << 20) && bytes % (1 << 20) == 0)
+    return std::to_string(bytes >> 20) + " MiB";
+  if (bytes >= (1 << 10) && bytes % (1 << 10) == 0)
+    return std::to_string(bytes >> 10) + " KiB";
+  return std::to_string(bytes) + " bytes";
+}
+
+}  // namespace
+
 Transfer::Transfer(Request request) : request_(std::move(request)) {}
 
 void Transfer::configure(CURL *easy) {
@@ -38,8 +52,10 @@ void Transfer::configure(CURL *easy) {
   curl_easy_setopt(easy, CURLOPT_PATH_AS_IS, 1L);
   curl_easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L);
   curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT, static_cast<long>(request_.connect_timeout_s));
-  curl_easy_setopt(easy, CURLOPT_LOW_SPEED_LIMIT, 1L);
+  curl_easy_setopt(easy, CURLOPT_LOW_SPEED_LIMIT, std::max(1L, request_.low_speed_bps));
   curl_easy_setopt(easy, CURLOPT_LOW_SPEED_TIME, static_cast<long>(request_.timeout_s));
+  if (request_.deadline_ms > 0)
+    curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, request_.deadline_ms);
   curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, request_.verify_tls ? 1L : 0L);
   curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, request_.verify_tls ? 2L : 0L);
   curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, &Transfer::on_header);
@@ -88,6 +104,12 @@ void Transfer::finish(CURL *easy, CURLcode code) {
 size_t Transfer::on_header(char *data, size_t size, size_t n, void *self) {
   auto *t = static_cast<Transfer *>(self);
   std::string_view line(data, size * n);
+  t->header_bytes_ += line.size();
+  if (t->header_bytes_ > kMaxHeaderBytes) {
+    t->response_.refused = "its headers are larger than " +
+                           std::to_string(kMaxHeaderBytes >> 10) + " KiB: refused";
+    return 0;
+  }
   if (internal::starts_with(line, "HTTP/")) {
     // A new response (after a 100 Continue or a redirect): forget the previous headers.
     t->response_.headers.clear();
@@ -110,8 +132,32 @@ size_t Transfer::on_write(char *data, size_t size, size_t n, void *self) {
   size_t len = size * n;
   bool ok = t->response_.status >= 200 && t->response_.status < 300;
   if (!ok || !t->request_.sink) {
+    std::size_t cap = ok ? t->request_.max_kept_body : t->request_.max_error_body;
+    if (t->response_.body.size() + len > cap) {
+      t->response_.refused = std::string(ok ? "it is" : "its error body is") + " larger than " +
+                             human_size(cap) + ": refused";
+      return CURL_WRITEFUNC_ERROR;
+    }
     t->response_.body.append(data, len);
     return len;
+  }
+  if (!t->checked_) {
+    t->checked_ = true;
+    if (t->request_.check_reply) {
+      bool retryable = false;
+      std::string why = t->request_.check_reply(t->response_, &t->max_body_, &retryable);
+      if (!why.empty()) {
+        t->response_.refused = why;
+        t->response_.refused_retryable = retryable;
+        return CURL_WRITEFUNC_ERROR;
+      }
+    }
+  }
+  if (t->body_pos_ + len > t->max_body_) {
+    t->response_.refused = "its body is longer than the " + std::to_string(t->max_body_) +
+                           " bytes it announced: refused";
+    t->response_.refused_retryable = true;
+    return CURL_WRITEFUNC_ERROR;
   }
   if (t->request_.pause_before_write && t->request_.pause_before_write())
     return CURL_WRITEFUNC_PAUSE;

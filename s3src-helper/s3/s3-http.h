@@ -33,6 +33,8 @@ using Slist = std::unique_ptr<curl_slist, SlistDeleter>;
 void global_init();
 Easy new_easy();
 
+struct Response;
+
 struct Request {
   std::string method = "GET";        // GET HEAD PUT DELETE POST
   std::string url;                   // fully encoded
@@ -52,8 +54,24 @@ struct Request {
   // sink then gets only bytes [skip_if_200, skip_if_200 + cap_if_200) (cap < 0: to the end).
   std::uint64_t skip_if_200 = 0;
   std::int64_t cap_if_200 = -1;
+  // For a 2xx reply with a sink, asked once before its first body byte reaches the sink: returns
+  // why the reply must be refused ("" takes it; *retryable says whether asking again may help)
+  // and may set *max_body, the most body bytes the reply may carry: a longer body aborts the
+  // transfer, so bytes beyond what was asked for never reach the sink.
+  std::function<std::string(const Response &, std::uint64_t *max_body, bool *retryable)>
+      check_reply;
   int connect_timeout_s = 10;
-  int timeout_s = 30;  // low-speed timeout: abort after this long with no data
+  // Low-speed rule: abort a transfer that moves fewer than low_speed_bps bytes a second,
+  // averaged, for timeout_s seconds (a stalled or trickling server).
+  int timeout_s = 30;
+  long low_speed_bps = 1;
+  // The whole transfer's deadline (CURLOPT_TIMEOUT_MS); 0 = none (streamed object data, which
+  // the low-speed rule bounds instead).
+  long deadline_ms = 0;
+  // Bodies kept in Response::body (a 2xx reply without a sink, e.g. XML, and every other reply)
+  // are refused past these sizes: the transfer is aborted and Response::refused says why.
+  std::size_t max_kept_body = 16 << 20;
+  std::size_t max_error_body = 1 << 20;
   bool verify_tls = true;
 };
 
@@ -66,6 +84,10 @@ struct Response {
   std::string body;
   std::map<std::string, std::string> headers;  // lower-case names, last value wins
   std::uint64_t delivered = 0;                 // bytes handed to the sink
+  // Set when the transfer was aborted because of the reply itself (too large, a wrong range):
+  // the reason, and whether another attempt may get a better reply.
+  std::string refused;
+  bool refused_retryable = false;
   std::string header(const std::string &name) const {
     auto it = headers.find(name);
     return it == headers.end() ? std::string() : it->second;
@@ -99,6 +121,9 @@ class Transfer {
   char error_buf_[CURL_ERROR_SIZE] = {};
   std::uint64_t upload_pos_ = 0;
   std::uint64_t body_pos_ = 0;  // bytes of a 2xx body seen by on_write
+  bool checked_ = false;        // check_reply was asked
+  std::uint64_t max_body_ = UINT64_MAX;
+  std::size_t header_bytes_ = 0;
   std::exception_ptr sink_error_;
   CURL *easy_ = nullptr;
 };

@@ -3,10 +3,13 @@
 
 #include <libxml/parser.h>
 #include <libxml/tree.h>
+#include <libxml/xmlerror.h>
 
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <new>
+#include <string>
 
 namespace s3 {
 namespace xml {
@@ -18,12 +21,69 @@ struct DocFree {
 };
 using Doc = std::unique_ptr<xmlDoc, DocFree>;
 
-Doc parse(const std::string &body) {
+struct CtxtFree {
+  void operator()(xmlParserCtxt *ctxt) const { xmlFreeParserCtxt(ctxt); }
+};
+
+// SAX hook for "<!DOCTYPE": stops the parser before it reads a single declaration of the DTD.
+void refuse_dtd(void *ctx, const xmlChar *, const xmlChar *, const xmlChar *) {
+  auto *ctxt = static_cast<xmlParserCtxt *>(ctx);
+  ctxt->_private = ctxt;  // marks "had a DTD"
+  xmlStopParser(ctxt);
+}
+
+enum class Parsed { kOk, kMalformed, kDtd, kTooLarge };
+
+void ignore_error(void *, const char *, ...) {}
+
+// libxml2 prints some errors (bad encodings, I/O) on stderr whatever the parse options say; a
+// hostile reply must not add lines to our one-line errors. The handlers are per thread: set for
+// this parse, then put back.
+class QuietErrors {
+ public:
+  QuietErrors() : handler_(xmlGenericError), context_(xmlGenericErrorContext) {
+    xmlSetGenericErrorFunc(nullptr, ignore_error);
+  }
+  ~QuietErrors() { xmlSetGenericErrorFunc(context_, handler_); }
+  QuietErrors(const QuietErrors &) = delete;
+  QuietErrors &operator=(const QuietErrors &) = delete;
+
+ private:
+  xmlGenericErrorFunc handler_;
+  void *context_;
+};
+
+// Parses body; a document with a DTD, or larger than kMaxXmlBytes, is refused. NONET and no
+// NOENT/DTDLOAD: nothing is fetched, no entity is substituted (only character references and
+// the five predefined entities are decoded).
+Doc parse(const std::string &body, Parsed *how) {
+  *how = Parsed::kMalformed;
   if (body.empty())
     return nullptr;
-  // NONET: never fetch external entities; character and predefined entities are still decoded.
-  return Doc(xmlReadMemory(body.data(), static_cast<int>(body.size()), "s3.xml", nullptr,
-                           XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING));
+  if (body.size() > kMaxXmlBytes) {
+    *how = Parsed::kTooLarge;
+    return nullptr;
+  }
+  QuietErrors quiet;
+  std::unique_ptr<xmlParserCtxt, CtxtFree> ctxt(xmlNewParserCtxt());
+  if (!ctxt)
+    throw std::bad_alloc();
+  ctxt->sax->internalSubset = refuse_dtd;
+  ctxt->_private = nullptr;
+  Doc doc(xmlCtxtReadMemory(ctxt.get(), body.data(), static_cast<int>(body.size()), "s3.xml",
+                            nullptr, XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING));
+  if (ctxt->_private != nullptr || (doc && (doc->intSubset || doc->extSubset))) {
+    *how = Parsed::kDtd;
+    return nullptr;
+  }
+  if (doc)
+    *how = Parsed::kOk;
+  return doc;
+}
+
+Doc parse(const std::string &body) {
+  Parsed how;
+  return parse(body, &how);
 }
 
 bool is(const xmlNode *node, const char *name) {
@@ -51,6 +111,9 @@ std::string child_text(const xmlNode *parent, const char *name) {
 void fill_error(const xmlNode *root, ErrorBody *out) {
   out->code = child_text(root, "Code");
   out->message = child_text(root, "Message");
+  // Callers act on the code: an <Error> without one is still an error (found by fuzzing).
+  if (out->code.empty())
+    out->code = "UnknownError";
 }
 
 }  // namespace
@@ -73,13 +136,24 @@ bool parse_error(const std::string &body, ErrorBody *out) {
   return true;
 }
 
-ListPage parse_list(const std::string &body) {
-  Doc doc = parse(body);
+ListPage parse_list(const std::string &body, std::size_t max_entries) {
+  Parsed how;
+  Doc doc = parse(body, &how);
+  if (how == Parsed::kDtd)
+    throw Error(ErrorKind::kServer,
+                "the server sent a listing with a DTD (<!DOCTYPE>), which S3 never sends: refused");
+  if (how == Parsed::kTooLarge)
+    throw Error(ErrorKind::kServer, "the server sent a listing page larger than " +
+                                        std::to_string(kMaxXmlBytes >> 20) + " MiB: refused");
   const xmlNode *root = doc ? xmlDocGetRootElement(doc.get()) : nullptr;
   if (!root || !is(root, "ListBucketResult"))
     throw Error(ErrorKind::kServer, "the server sent a listing that is not a ListBucketResult");
   ListPage page;
   for (const xmlNode *n = root->children; n; n = n->next) {
+    if ((is(n, "Contents") || is(n, "CommonPrefixes")) &&
+        page.objects.size() + page.common_prefixes.size() >= max_entries)
+      throw Error(ErrorKind::kServer, "the server sent more than " + std::to_string(max_entries) +
+                                          " entries in one listing page: refused");
     if (is(n, "Contents")) {
       ObjectInfo info;
       info.key = child_text(n, "Key");
@@ -102,7 +176,15 @@ ListPage parse_list(const std::string &body) {
 }
 
 bool parse_copy_result(const std::string &body, ObjectInfo *info, ErrorBody *error) {
-  Doc doc = parse(body);
+  Parsed how;
+  Doc doc = parse(body, &how);
+  if (how == Parsed::kDtd || how == Parsed::kTooLarge) {
+    error->code = "MalformedReply";
+    error->message = how == Parsed::kDtd
+                         ? "the server's reply to a copy has a DTD (<!DOCTYPE>): refused"
+                         : "the server's reply to a copy is too large: refused";
+    return false;
+  }
   const xmlNode *root = doc ? xmlDocGetRootElement(doc.get()) : nullptr;
   if (root && is(root, "Error")) {
     fill_error(root, error);

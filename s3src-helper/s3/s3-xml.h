@@ -8,6 +8,15 @@
 namespace s3 {
 namespace xml {
 
+// Replies larger than this are refused unparsed (a page of 1000 keys of 1024 bytes, every byte
+// escaped, stays well below it); the HTTP layer aborts such replies before they are kept whole.
+constexpr std::size_t kMaxXmlBytes = 16 << 20;
+// At most this many entries (objects + common prefixes) in one listing page, S3's own maximum.
+constexpr std::size_t kMaxListEntries = 1000;
+
+// Every parser refuses a document with a DTD (<!DOCTYPE ...>): S3 never sends one, and its
+// entities are how a hostile server makes a small reply expand without bound.
+
 struct ErrorBody {
   std::string code;     // e.g. "NoSuchKey"
   std::string message;  // the server's human text
@@ -16,9 +25,9 @@ struct ErrorBody {
 // True when body is an S3 <Error> document; fills out.
 bool parse_error(const std::string &body, ErrorBody *out);
 
-// A ListBucketResult (V2) page; entities decoded, ETag quotes removed.
-// Throws Error(kServer) when the body is not one.
-ListPage parse_list(const std::string &body);
+// A ListBucketResult (V2) page; character references decoded, ETag quotes removed.
+// Throws Error(kServer) when the body is not one, has a DTD, or holds more than max_entries.
+ListPage parse_list(const std::string &body, std::size_t max_entries = kMaxListEntries);
 
 // A CopyObjectResult: its ETag and LastModified. A 200 may carry an <Error> instead: then
 // returns false and fills error.

@@ -19,6 +19,20 @@ Faults (each rule has a method, a regular expression searched in the request tar
   stall        read the request and never answer (the connection stays open until the client
                gives up or --stall-seconds passes)
   delay:MS     forward after waiting MS milliseconds
+Hostile-server faults (a broken or malicious endpoint, issue 13):
+  trickle:BPS  forward, then send the reply (status line and headers included) at BPS bytes a
+               second, forever if the reply is large: the client must give up by itself
+  huge:CODE    answer CODE with an endless chunked XML body (a listing for 2xx, an <Error>
+               otherwise), sent as fast as the client reads (not forwarded)
+  bomb         answer 200 with a 110 kB ListBucketResult whose DTD declares one 50 kB internal
+               entity that the listing references 20,000 times (1 GB once expanded)
+  range-start:N  forward; add N to the first byte position of the reply's Content-Range
+  range-total:N  forward; add N to the total length of the reply's Content-Range
+  stale206     answer 206 "bytes 0-(n-1)/n" with the whole body of the last complete 200 GET of
+               the same path seen through the proxy, whatever range was asked for (a resumed
+               GET that would get the object's start again)
+  truncate:K   forward, but announce Content-Length: K and send only the first K body bytes,
+               then close: a reply complete by its own header, short of the object
 
 Control at run time, any of:
   * command line:  --fault 'GET ^/bucket/key 503 3'   (METHOD REGEX ACTION [COUNT]; METHOD may be
@@ -63,6 +77,18 @@ import urllib.parse
 CONTROL_PREFIX = "/__fault-proxy__/"
 MAX_HEADER_BYTES = 64 * 1024
 CHUNK = 64 * 1024
+MAX_KEPT_BODY = 64 * 1024 * 1024  # bodies of 200 GETs kept for stale206
+
+
+def entity_bomb():
+    """The issue's quadratic-entity listing: 50 kB entity, 20,000 references, ~110 kB."""
+    refs = "&e;" * 20000
+    return ('<?xml version="1.0" encoding="UTF-8"?>\n'
+            f'<!DOCTYPE ListBucketResult [<!ENTITY e "{"x" * 50000}">]>\n'
+            '<ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">'
+            '<Name>b</Name><IsTruncated>false</IsTruncated>'
+            f'<Contents><Key>{refs}</Key><Size>1</Size></Contents>'
+            '</ListBucketResult>').encode()
 
 
 class Rule:
@@ -73,9 +99,12 @@ class Rule:
         self.action = str(action)
         self.count = int(count)
         kind, _, arg = self.action.partition(":")
-        if kind not in ("503", "500", "status", "reset", "close", "stall", "delay", "drop"):
+        if kind not in ("503", "500", "status", "reset", "close", "stall", "delay", "drop",
+                        "trickle", "huge", "bomb", "range-start", "range-total", "stale206",
+                        "truncate"):
             raise ValueError(f"unknown fault action '{self.action}'")
-        if kind in ("status", "reset", "close", "delay") and not arg.isdigit():
+        if kind in ("status", "reset", "close", "delay", "trickle", "huge", "range-start",
+                    "range-total", "truncate") and not arg.isdigit():
             raise ValueError(f"fault action '{self.action}' needs a number after ':'")
         self.kind = kind
         self.arg = int(arg) if arg else 0
@@ -117,6 +146,7 @@ class State:
         self.stats_file = args.stats_file
         self.log_size = args.log_size
         self.verbose = args.verbose
+        self.bodies = {}  # path -> body of the last complete 200 GET (for stale206)
         self.reset_counters()
 
     def reset_counters(self):
@@ -302,6 +332,23 @@ def relay_body(src, rest, length, chunked, out, limit=None):
     return leftover
 
 
+def rewrite_content_range(head, kind, n):
+    """Moves the start (range-start) or the total (range-total) of a Content-Range by n."""
+    first, headers = parse_headers(head)
+    out = []
+    for name, value in headers:
+        m = re.fullmatch(r"bytes (\d+)-(\d+)/(\d+|\*)", value) \
+            if name.lower() == "content-range" else None
+        if m:
+            start, end, total = int(m.group(1)), int(m.group(2)), m.group(3)
+            if kind == "range-start":
+                value = f"bytes {start + n}-{end + n}/{total}"
+            elif total != "*":
+                value = f"bytes {start}-{end}/{int(total) + n}"
+        out.append((name, value))
+    return build_head(first, out)
+
+
 def s3_error_body(code, message, target):
     resource = urllib.parse.urlsplit(target).path
     return (f'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>{code}</Code>'
@@ -388,6 +435,12 @@ class Handler(socketserver.BaseRequestHandler):
                     if close_after:
                         return
                     continue
+                if rule is not None and rule.kind in ("huge", "bomb", "stale206"):
+                    if not expects:
+                        buf = relay_body(client, buf, length, chunked, lambda _d: None)
+                    if not self.synthesize(method, target, rule) or expects or close_after:
+                        return
+                    continue
                 if rule is not None and rule.kind == "delay":
                     time.sleep(rule.arg / 1000.0)
                 buf = self.forward(method, target, headers, first, buf, length, chunked, rule)
@@ -404,6 +457,51 @@ class Handler(socketserver.BaseRequestHandler):
                 pass
         except (OSError, socket.timeout):
             pass
+
+    def synthesize(self, method, target, rule):
+        """Answers a hostile reply made up by the proxy; returns False to close the connection."""
+        state = self.server.state
+        client = self.request
+        if rule.kind == "bomb":
+            body = entity_bomb()
+            client.sendall(f"HTTP/1.1 200 OK\r\nContent-Type: application/xml\r\n"
+                           f"Content-Length: {len(body)}\r\n\r\n".encode()
+                           + (b"" if method == "HEAD" else body))
+            state.record(method, target, 200, "entity bomb")
+            return True
+        if rule.kind == "stale206":
+            path = urllib.parse.urlsplit(target).path
+            with state.lock:
+                body = state.bodies.get(path)
+            if body is None:
+                client.sendall(b"HTTP/1.1 500 No Body Kept\r\nContent-Length: 0\r\n\r\n")
+                state.record(method, target, 500, "stale206: no earlier 200 GET of this path")
+                return True
+            client.sendall(f"HTTP/1.1 206 Partial Content\r\nContent-Type: "
+                           f"application/octet-stream\r\nContent-Range: bytes 0-{len(body) - 1}/"
+                           f"{len(body)}\r\nContent-Length: {len(body)}\r\n\r\n".encode()
+                           + (b"" if method == "HEAD" else body))
+            state.record(method, target, 206, "stale206: the object from byte 0")
+            return True
+        # huge: an endless chunked body, as fast as the client takes it.
+        code = rule.arg
+        ok = 200 <= code < 300
+        state.record(method, target, code, "huge body")
+        client.sendall(f"HTTP/1.1 {code} Huge\r\nContent-Type: application/xml\r\n"
+                       f"Transfer-Encoding: chunked\r\n\r\n".encode())
+        if method == "HEAD":
+            return False
+        start = (b'<?xml version="1.0" encoding="UTF-8"?><ListBucketResult><IsTruncated>false'
+                 b'</IsTruncated>' if ok else b"<Error><Code>SlowDown</Code><Message>")
+        filler = (b"<Contents><Key>" + b"k" * 200 + b"</Key><Size>1</Size></Contents>") * 300 \
+            if ok else b"x" * 65536
+        try:
+            client.sendall(b"%x\r\n%s\r\n" % (len(start), start))
+            while True:
+                client.sendall(b"%x\r\n%s\r\n" % (len(filler), filler))
+        except OSError:
+            pass
+        return False
 
     def forward(self, method, target, headers, first, buf, length, chunked, rule):
         """Relays one request and its response; returns leftover client bytes or None to close."""
@@ -448,10 +546,32 @@ class Handler(socketserver.BaseRequestHandler):
             client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             self.close_upstream()
             return None
-        client.sendall(up_head)
-        limit = rule.arg if rule is not None and rule.kind in ("reset", "close") else None
-        leftover = relay_body(self.upstream, self.up_buf, up_length, up_chunked, client.sendall,
-                              limit)
+        kind = rule.kind if rule is not None else None
+        if kind in ("range-start", "range-total"):
+            up_head = rewrite_content_range(up_head, kind, rule.arg)
+        if kind == "truncate" and up_length is not None and not up_chunked:
+            up_head = build_head(status_line, [(n, str(min(rule.arg, up_length)))
+                                               if n.lower() == "content-length" else (n, v)
+                                               for n, v in up_headers])
+        out = client.sendall
+        if kind == "trickle":
+            def out(data, rate=max(rule.arg, 1)):
+                for i in range(len(data)):
+                    client.sendall(data[i:i + 1])
+                    time.sleep(1.0 / rate)
+        out(up_head)
+        kept = [] if (method == "GET" and status == 200 and rule is None and up_length is not None
+                      and up_length <= MAX_KEPT_BODY) else None
+
+        def send(data):
+            out(data)
+            if kept is not None:
+                kept.append(data)
+        limit = rule.arg if kind in ("reset", "close", "truncate") else None
+        leftover = relay_body(self.upstream, self.up_buf, up_length, up_chunked, send, limit)
+        if kept is not None and leftover is not None:
+            with state.lock:
+                state.bodies[urllib.parse.urlsplit(target).path] = b"".join(kept)
         if leftover is None:
             note = f"{rule.kind} after {rule.arg} body bytes"
             state.record(method, target, status, note)
@@ -460,7 +580,10 @@ class Handler(socketserver.BaseRequestHandler):
             self.close_upstream()
             return None
         self.up_buf = leftover
-        state.record(method, target, status)
+        state.record(method, target, status, kind or "")
+        if kind in ("truncate", "trickle"):
+            self.close_upstream()
+            return None
         if up_length is None and not up_chunked:
             self.close_upstream()
             return None

@@ -566,6 +566,68 @@ void test_xml_error_and_copy() {
   assert_str(e.code, "InternalError");
 }
 
+// The quadratic-entity listing of issue 13 (a 50 kB internal entity referenced 20,000 times) and
+// its relatives: refused at once, with no expansion (the test would take gigabytes otherwise).
+void test_xml_refuses_dtd_and_oversize() {
+  std::string bomb = "<?xml version=\"1.0\"?><!DOCTYPE ListBucketResult [<!ENTITY big \"" +
+                     std::string(50000, 'x') +
+                     "\">]><ListBucketResult><IsTruncated>false</IsTruncated><Contents><Key>";
+  for (int i = 0; i < 20000; i++)
+    bomb += "&big;";
+  bomb += "</Key><Size>1</Size></Contents></ListBucketResult>";
+  g_assert_cmpuint(bomb.size(), >, 100000);
+  gint64 start = g_get_monotonic_time();
+  try {
+    s3::xml::parse_list(bomb);
+    g_error("a listing with an entity bomb was accepted");
+  } catch (const s3::Error &e) {
+    g_assert_true(e.kind() == s3::ErrorKind::kServer);
+    g_assert_nonnull(strstr(e.what(), "DTD"));
+  }
+  g_assert_cmpint(g_get_monotonic_time() - start, <, 2 * G_USEC_PER_SEC);
+  // Any DTD at all, even one without entities, or an external one (never fetched).
+  for (const char *dtd :
+       {"<!DOCTYPE ListBucketResult><ListBucketResult><IsTruncated>false</IsTruncated>"
+        "</ListBucketResult>",
+        "<!DOCTYPE l SYSTEM \"http://127.0.0.1:1/x.dtd\"><ListBucketResult/>"}) {
+    try {
+      s3::xml::parse_list(dtd);
+      g_error("a listing with a DTD was accepted: %s", dtd);
+    } catch (const s3::Error &e) {
+      g_assert_nonnull(strstr(e.what(), "DTD"));
+    }
+  }
+  s3::xml::ErrorBody e;
+  g_assert_false(s3::xml::parse_error(
+      "<!DOCTYPE Error [<!ENTITY c \"NoSuchKey\">]><Error><Code>&c;</Code></Error>", &e));
+  g_assert_true(e.code.empty());
+  s3::ObjectInfo info;
+  g_assert_false(s3::xml::parse_copy_result(
+      "<!DOCTYPE c [<!ENTITY t \"x\">]><CopyObjectResult><ETag>&t;</ETag></CopyObjectResult>",
+      &info, &e));
+  assert_str(e.code, "MalformedReply");
+  // Too many entries for one page, and a page over the size cap.
+  std::string many = "<ListBucketResult><IsTruncated>false</IsTruncated>";
+  for (int i = 0; i < 11; i++)
+    many += "<Contents><Key>k" + std::to_string(i) + "</Key><Size>1</Size></Contents>";
+  many += "</ListBucketResult>";
+  g_assert_cmpuint(s3::xml::parse_list(many, 11).objects.size(), ==, 11);
+  try {
+    s3::xml::parse_list(many, 10);
+    g_error("a page with more entries than asked for was accepted");
+  } catch (const s3::Error &e2) {
+    g_assert_nonnull(strstr(e2.what(), "more than 10 entries"));
+  }
+  std::string huge = "<ListBucketResult><IsTruncated>false</IsTruncated><Contents><Key>" +
+                     std::string(s3::xml::kMaxXmlBytes, 'k') + "</Key></Contents></ListBucketResult>";
+  try {
+    s3::xml::parse_list(huge);
+    g_error("a listing over the size cap was accepted");
+  } catch (const s3::Error &e2) {
+    g_assert_nonnull(strstr(e2.what(), "larger than"));
+  }
+}
+
 // ---- redaction ----
 void test_redact_url() {
   std::string url =
@@ -724,6 +786,7 @@ int main(int argc, char **argv) {
   g_test_add_func("/s3/config/environment-aliases-precedence", test_config_environment);
   g_test_add_func("/s3/xml/list", test_xml_list);
   g_test_add_func("/s3/xml/error-and-copy", test_xml_error_and_copy);
+  g_test_add_func("/s3/xml/refuses-dtd-entity-bomb-oversize", test_xml_refuses_dtd_and_oversize);
   g_test_add_func("/s3/redact-url", test_redact_url);
   g_test_add_func("/s3/addressing-path-virtual-host", test_addressing);
   g_test_add_func("/s3/http/server-ignoring-range", test_server_ignoring_range);
