@@ -902,6 +902,7 @@ class S3Reader : public Reader {
       paused_ = true;
       return true;
     };
+    request.is_paused = [this] { return paused_; };
     if (!easy_)
       easy_ = http::new_easy();
     url_ = request.url;

@@ -52,8 +52,10 @@ void Transfer::configure(CURL *easy) {
   curl_easy_setopt(easy, CURLOPT_PATH_AS_IS, 1L);
   curl_easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L);
   curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT, static_cast<long>(request_.connect_timeout_s));
-  curl_easy_setopt(easy, CURLOPT_LOW_SPEED_LIMIT, std::max(1L, request_.low_speed_bps));
-  curl_easy_setopt(easy, CURLOPT_LOW_SPEED_TIME, static_cast<long>(request_.timeout_s));
+  // The low-speed rule is on_progress's (curl's own averages over a few seconds only).
+  curl_easy_setopt(easy, CURLOPT_NOPROGRESS, 0L);
+  curl_easy_setopt(easy, CURLOPT_XFERINFOFUNCTION, &Transfer::on_progress);
+  curl_easy_setopt(easy, CURLOPT_XFERINFODATA, this);
   if (request_.deadline_ms > 0)
     curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, request_.deadline_ms);
   curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, request_.verify_tls ? 1L : 0L);
@@ -93,6 +95,11 @@ void Transfer::configure(CURL *easy) {
 void Transfer::finish(CURL *easy, CURLcode code) {
   response_.curl_code = code;
   response_.curl_error = error_buf_[0] ? error_buf_ : curl_easy_strerror(code);
+  if (too_slow_ && code == CURLE_ABORTED_BY_CALLBACK) {
+    response_.curl_code = CURLE_OPERATION_TIMEDOUT;
+    response_.curl_error = "less than " + std::to_string(request_.low_speed_bps) +
+                           " bytes/s for " + std::to_string(request_.timeout_s) + " s";
+  }
   long status = 0;
   curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
   response_.status = status;
@@ -208,6 +215,31 @@ size_t Transfer::on_read(char *data, size_t size, size_t n, void *self) {
     return CURL_READFUNC_ABORT;  // error, or the file shrank under us
   t->upload_pos_ += static_cast<std::uint64_t>(got);
   return static_cast<size_t>(got);
+}
+
+int Transfer::on_progress(void *self, curl_off_t, curl_off_t dlnow, curl_off_t, curl_off_t ulnow) {
+  auto *t = static_cast<Transfer *>(self);
+  auto now = std::chrono::steady_clock::now();
+  auto &samples = t->rate_samples_;
+  if (t->request_.is_paused && t->request_.is_paused()) {
+    samples.clear();
+    return 0;
+  }
+  std::uint64_t moved = static_cast<std::uint64_t>(dlnow) + static_cast<std::uint64_t>(ulnow);
+  const auto window = std::chrono::seconds(std::max(1, t->request_.timeout_s));
+  if (samples.empty() || now - samples.back().first >= std::chrono::milliseconds(250))
+    samples.emplace_back(now, moved);
+  // Keep the newest sample at least a window old: the rate is measured over a whole window.
+  while (samples.size() > 1 && now - samples[1].first >= window)
+    samples.pop_front();
+  if (now - samples.front().first < window)
+    return 0;
+  std::uint64_t need = static_cast<std::uint64_t>(std::max(1L, t->request_.low_speed_bps)) *
+                       static_cast<std::uint64_t>(std::max(1, t->request_.timeout_s));
+  if (moved - std::min(moved, samples.front().second) >= need)
+    return 0;
+  t->too_slow_ = true;
+  return 1;  // abort: CURLE_ABORTED_BY_CALLBACK, reported as a timeout by finish()
 }
 
 int Transfer::on_seek(void *self, curl_off_t offset, int origin) {

@@ -3,7 +3,9 @@
 
 #include <curl/curl.h>
 
+#include <chrono>
 #include <cstdint>
+#include <deque>
 #include <exception>
 #include <functional>
 #include <map>
@@ -61,10 +63,12 @@ struct Request {
   std::function<std::string(const Response &, std::uint64_t *max_body, bool *retryable)>
       check_reply;
   int connect_timeout_s = 10;
-  // Low-speed rule: abort a transfer that moves fewer than low_speed_bps bytes a second,
-  // averaged, for timeout_s seconds (a stalled or trickling server).
+  // Low-speed rule: abort a transfer that moved fewer than timeout_s * low_speed_bps bytes (up
+  // and down; headers do not count) in the last timeout_s seconds: a stalled or trickling
+  // server. A paused transfer (is_paused) is exempt, and its window starts again on resume.
   int timeout_s = 30;
   long low_speed_bps = 1;
+  std::function<bool()> is_paused;
   // The whole transfer's deadline (CURLOPT_TIMEOUT_MS); 0 = none (streamed object data, which
   // the low-speed rule bounds instead).
   long deadline_ms = 0;
@@ -114,6 +118,8 @@ class Transfer {
   static size_t on_write(char *data, size_t size, size_t n, void *self);
   static size_t on_read(char *data, size_t size, size_t n, void *self);
   static int on_seek(void *self, curl_off_t offset, int origin);
+  static int on_progress(void *self, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                         curl_off_t ulnow);
 
   Request request_;
   Response response_;
@@ -124,6 +130,9 @@ class Transfer {
   bool checked_ = false;        // check_reply was asked
   std::uint64_t max_body_ = UINT64_MAX;
   std::size_t header_bytes_ = 0;
+  // (time, bytes moved) samples of the last timeout_s seconds, for the low-speed rule.
+  std::deque<std::pair<std::chrono::steady_clock::time_point, std::uint64_t>> rate_samples_;
+  bool too_slow_ = false;
   std::exception_ptr sink_error_;
   CURL *easy_ = nullptr;
 };

@@ -26,10 +26,12 @@ Hostile-server faults (a broken or malicious endpoint, issue 13):
                otherwise), sent as fast as the client reads (not forwarded)
   bomb         answer 200 with a 110 kB ListBucketResult whose DTD declares one 50 kB internal
                entity that the listing references 20,000 times (1 GB once expanded)
-  range-start:N  forward; add N to the first byte position of the reply's Content-Range
+  range-start:N  forward; add N to the first byte position of the reply's Content-Range (at
+               most up to its last byte position)
   range-total:N  forward; add N to the total length of the reply's Content-Range
-  stale206     answer 206 "bytes 0-(n-1)/n" with the whole body of the last complete 200 GET of
-               the same path seen through the proxy, whatever range was asked for (a resumed
+  stale206     answer 206 "bytes 0-(n-1)/n" with the whole body of the last complete GET of the
+               whole object (200, or 206 from byte 0 to the end) of the same path seen through
+               the proxy, whatever range was asked for (a resumed
                GET that would get the object's start again)
   truncate:K   forward, but announce Content-Length: K and send only the first K body bytes,
                then close: a reply complete by its own header, short of the object
@@ -342,7 +344,7 @@ def rewrite_content_range(head, kind, n):
         if m:
             start, end, total = int(m.group(1)), int(m.group(2)), m.group(3)
             if kind == "range-start":
-                value = f"bytes {start + n}-{end + n}/{total}"
+                value = f"bytes {min(start + n, end)}-{end}/{total}"
             elif total != "*":
                 value = f"bytes {start}-{end}/{int(total) + n}"
         out.append((name, value))
@@ -408,7 +410,8 @@ class Handler(socketserver.BaseRequestHandler):
                 if expects:
                     # Answer 100 ourselves: the proxy reads the body before the upstream sees it.
                     headers = [(n, v) for n, v in headers if n.lower() != "expect"]
-                    if rule is None or rule.kind in ("reset", "close", "delay", "drop"):
+                    if rule is None or rule.kind in ("reset", "close", "delay", "drop", "trickle",
+                                                     "truncate", "range-start", "range-total"):
                         client.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
                 if rule is not None and rule.kind in ("503", "500", "status", "stall"):
                     if rule.kind == "stall":
@@ -560,7 +563,10 @@ class Handler(socketserver.BaseRequestHandler):
                     client.sendall(data[i:i + 1])
                     time.sleep(1.0 / rate)
         out(up_head)
-        kept = [] if (method == "GET" and status == 200 and rule is None and up_length is not None
+        whole = status == 200 or re.fullmatch(
+            r"bytes 0-(\d+)/(\d+)", header(up_headers, "content-range") or "") is not None and \
+            int(header(up_headers, "content-range").split("/")[1]) == up_length
+        kept = [] if (method == "GET" and whole and rule is None and up_length is not None
                       and up_length <= MAX_KEPT_BODY) else None
 
         def send(data):

@@ -38,6 +38,13 @@ class Upstream(http.server.BaseHTTPRequestHandler):
                 self.wfile.write(b"%x\r\n%s\r\n" % (len(part), part))
             self.wfile.write(b"0\r\n\r\n")
             return
+        if self.path == "/range":
+            self.send_response(206)
+            self.send_header("Content-Range", "bytes 0-9/10")
+            self.send_header("Content-Length", "10")
+            self.end_headers()
+            self.wfile.write(b"0123456789")
+            return
         body = STORE.get(self.path, BLOB)
         self.send_response(200)
         self.send_header("Content-Length", str(len(body)))
@@ -209,6 +216,46 @@ def main():
         c.request("HEAD", "/h")
         r = c.getresponse()
         check(r.status == 200 and r.read() == b"", "HEAD relayed without a body")
+
+        # Hostile-server faults.
+        check(get("/kept") == (200, BLOB), "a whole-object GET (kept for stale206)")
+        STORE["/tr"] = b"0123456789"
+        control_post("rules", json.dumps({"rules": [
+            {"method": "GET", "path": "^/tr", "action": "trickle:100", "count": 1},
+            {"method": "GET", "path": "^/bomb", "action": "bomb", "count": 1},
+            {"method": "GET", "path": "^/huge", "action": "huge:200", "count": 1},
+            {"method": "GET", "path": "^/range", "action": "range-start:7", "count": 1},
+            {"method": "GET", "path": "^/range", "action": "range-total:5", "count": 1},
+            {"method": "GET", "path": "^/trunc", "action": "truncate:1000", "count": 1},
+            {"method": "GET", "path": "^/kept", "action": "stale206", "count": 1}]}).encode())
+        t0 = time.monotonic()
+        check(get("/tr") == (200, b"0123456789") and time.monotonic() - t0 > 0.5,
+              "trickle:100: the whole reply at 100 bytes/s")
+        status, body = get("/bomb")
+        check(status == 200 and b"<!DOCTYPE" in body and body.count(b"&e;") == 20000
+              and 100_000 < len(body) < 120_000, "bomb: 110 kB, 20,000 entity references")
+        c = conn()
+        c.request("GET", "/huge")
+        r = c.getresponse()
+        check(r.status == 200 and len(r.read(20 << 20)) == 20 << 20, "huge:200: endless body")
+        c.close()
+        for want in ("bytes 7-9/10", "bytes 0-9/15"):
+            c = conn()
+            c.request("GET", "/range")
+            r = c.getresponse()
+            r.read()
+            check(r.status == 206 and r.getheader("Content-Range") == want,
+                  f"Content-Range rewritten to {want}")
+        c = conn()
+        c.request("GET", "/trunc")
+        r = c.getresponse()
+        check(r.getheader("Content-Length") == "1000" and r.read() == BLOB[:1000],
+              "truncate:1000: a complete 1000-byte reply")
+        c = conn()
+        c.request("GET", "/kept")
+        r = c.getresponse()
+        check(r.status == 206 and r.getheader("Content-Range") == f"bytes 0-{len(BLOB) - 1}/"
+              f"{len(BLOB)}" and r.read() == BLOB, "stale206: the kept body from byte 0")
 
         s = json.load(open(stats_file))
         check(s["faults"] >= 7 and "GET /r 200 reset after 1000 body bytes" in s["log"],
