@@ -157,10 +157,6 @@ std::map<std::string, std::string> etags(const std::string &prefix) {
   return out;
 }
 
-std::uint16_t round_half_up(long double num, long double den) {
-  return static_cast<std::uint16_t>(std::floor(num / den + 0.5L));
-}
-
 // --- pure layout rules ---------------------------------------------------------------------
 
 void test_layout_periods() {
