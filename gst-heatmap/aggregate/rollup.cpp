@@ -557,15 +557,11 @@ std::string default_name(const s3::Bucket &bucket, const Layout &layout) {
   return prefix.empty() ? base : base + "/" + prefix;
 }
 
-// One side of a comparison, loaded from a URL or local path of its .json, .png or stem.
-struct Side {
-  std::string ref;
-  Source source;
-  cv::Mat occupancy;
-  cv::Mat scene;
-};
+using Side = LoadedMap;
 
-Side load_side(const std::string &text, const s3::Config &config, const Options &options) {
+}  // namespace
+
+LoadedMap load_map(const std::string &text, const s3::Config &config) {
   Side side;
   side.ref = text;
   std::string url_text = text;
@@ -606,9 +602,10 @@ Side load_side(const std::string &text, const s3::Config &config, const Options 
     std::optional<ObjectRef> used;
     side.scene = read_scene(io, {ObjectRef{key, ""}}, &used);
   }
-  (void)options;
   return side;
 }
+
+namespace {
 
 std::string side_label(const Side &s) {
   if (!s.source.period_id.empty())
@@ -621,8 +618,12 @@ std::string side_label(const Side &s) {
 
 void compare(const std::string &a_text, const std::string &b_text, const std::string &out_stem,
              const s3::Config &config, const Options &options) {
-  Side a = load_side(a_text, config, options);
-  Side b = load_side(b_text, config, options);
+  compare(load_map(a_text, config), load_map(b_text, config), out_stem, options);
+}
+
+void compare(LoadedMap a, LoadedMap b, const std::string &out_stem, const Options &options) {
+  const std::string &a_text = a.ref;
+  const std::string &b_text = b.ref;
   Comparison c;
   if (a.occupancy.size() != b.occupancy.size()) {
     if (!options.resample) {

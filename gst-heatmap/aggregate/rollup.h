@@ -87,6 +87,20 @@ std::vector<Period> all_periods(s3::Bucket &bucket, const Layout &layout,
 std::size_t aggregate_prefix(s3::Bucket &bucket, const std::string &prefix,
                              const std::string &out_stem, const Options &options);
 
+// One side of a comparison: an aggregate or a clip heatmap, loaded from a URL or local path of its
+// .json, .png or stem, with its occupancy (CV_32FC1, fraction of time) and its scene (BGR, empty
+// when it has none). Throws InputError / s3::Error.
+struct LoadedMap {
+  std::string ref;  // as the caller named it
+  Source source;
+  cv::Mat occupancy;
+  cv::Mat scene;
+};
+LoadedMap load_map(const std::string &url_or_path, const s3::Config &config);
+
+// compare() on two maps already loaded (the viewer also draws A and B at one scale).
+void compare(LoadedMap a, LoadedMap b, const std::string &out_stem, const Options &options);
+
 // Compares two aggregates (or clip heatmaps), each a URL or path of its .json, .png or stem:
 // writes out_stem.jpg (diverging map over B's scene, or A's) and out_stem.json (per-zone and
 // overall deltas B - A). Throws InputError / s3::Error.

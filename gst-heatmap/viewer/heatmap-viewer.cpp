@@ -17,8 +17,11 @@
 #include <string>
 #include <vector>
 
+#include "dotenv.h"
 #include "s3-client.h"
+#include "rollup.h"
 #include "viewer-catalog.h"
+#include "viewer-compare.h"
 #include "viewer-paths.h"
 
 #ifdef HAVE_CONFIG_H
@@ -56,6 +59,7 @@ const char kHelp[] =
 
 struct App {
   std::unique_ptr<s3::Bucket> bucket;
+  s3::Config config;
   viewer::Layout layout;
   std::string token;
   std::string static_dir;
@@ -72,6 +76,7 @@ struct Pending {
   std::string path;                  // decoded route path
   std::atomic<bool> alive{true};     // false once the client went away or the reply finished
   bool head_only = false;
+  std::string compare_a, compare_b;  // /api/compare?a=&b= (decoded by libsoup)
 };
 
 void log_line(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
@@ -194,10 +199,19 @@ void serve_api(const std::shared_ptr<Pending> &p) {
     } else if (route.rfind("day/", 0) == 0 && viewer::parse_day_id(route.substr(4), &y, &m, &d)) {
       json = cached_json(app, route,
                          [&] { return viewer::day_json(*app.bucket, app.layout, y, m, d); });
+    } else if (route == "compare") {
+      json = viewer::compare_json(*app.bucket, app.config, app.layout, p->compare_a, p->compare_b);
     } else {
       status = SOUP_STATUS_NOT_FOUND;
       error = "not found";
     }
+  } catch (const viewer::NoSuchPeriod &e) {
+    status = SOUP_STATUS_NOT_FOUND;
+    error = e.what();
+  } catch (const heatmap::aggregate::InputError &e) {
+    status = SOUP_STATUS_UNPROCESSABLE_ENTITY;
+    error = std::string("these periods cannot be compared: ") + e.what();
+    log_line("error: %s", error.c_str());
   } catch (const s3::Error &e) {
     status = status_for(e);
     if (status == SOUP_STATUS_NOT_FOUND)
@@ -323,7 +337,8 @@ void serve_static(App &app, SoupServerMessage *msg, const std::string &name) {
                                    body.data(), body.size());
 }
 
-void handle(SoupServer *, SoupServerMessage *msg, const char *path, GHashTable *, gpointer data) {
+void handle(SoupServer *, SoupServerMessage *msg, const char *path, GHashTable *query,
+            gpointer data) {
   App &app = *static_cast<App *>(data);
   auto *t0 = g_new(gint64, 1);
   *t0 = g_get_monotonic_time();
@@ -366,6 +381,12 @@ void handle(SoupServer *, SoupServerMessage *msg, const char *path, GHashTable *
   p->msg = msg;
   p->path = route;
   p->head_only = method == SOUP_METHOD_HEAD;
+  if (query) {
+    auto *qa = static_cast<const char *>(g_hash_table_lookup(query, "a"));
+    auto *qb = static_cast<const char *>(g_hash_table_lookup(query, "b"));
+    p->compare_a = qa ? qa : "";
+    p->compare_b = qb ? qb : "";
+  }
   g_object_ref(msg);
   // The client may leave before the worker is done: stop touching the message then.
   auto *weak = new std::weak_ptr<Pending>(p);
@@ -389,11 +410,6 @@ void log_request(SoupServer *, SoupServerMessage *msg, gpointer) {
   log_line("%s %s %s %u %.1f ms", remote ? remote : "-", soup_server_message_get_method(msg), safe,
            soup_server_message_get_status(msg), ms);
   g_free(safe);
-}
-
-std::string env_or(const char *name, const char *fallback) {
-  const char *v = g_getenv(name);
-  return v && *v ? v : fallback;
 }
 
 std::string with_slash(std::string prefix) {
@@ -449,6 +465,20 @@ int main(int argc, char **argv) {
     std::fprintf(stderr, "heatmap-viewer: %s\n", error.c_str());
     return kExitUsage;
   }
+  // flags > environment > .env > defaults, as for every tool of the project.
+  s3::Settings settings;
+  try {
+    if (env_file.empty() && g_file_test(".env", G_FILE_TEST_IS_REGULAR))
+      env_file = ".env";
+    settings = s3::Settings::load(env_file);
+  } catch (const s3::Error &e) {
+    std::fprintf(stderr, "heatmap-viewer: %s\n", e.what());
+    return kExitUsage;
+  }
+  auto env_or = [&](const char *name, const char *fallback) {
+    std::string v = settings.get(name, fallback);
+    return v.empty() ? std::string(fallback) : v;
+  };
   App app;
   app.token = env_or("VIEWER_TOKEN", "");
   if (!viewer::is_loopback_host(listen.host) && app.token.empty()) {
@@ -466,8 +496,14 @@ int main(int argc, char **argv) {
   app.layout.heatmaps_prefix = with_slash(env_or("S3_HEATMAPS_PREFIX", "heatmaps/"));
   app.layout.videos_prefix = with_slash(env_or("S3_VIDEOS_PREFIX", "raw_videos/"));
   std::string cache = env_or("VIEWER_CACHE_SECONDS", "30");
-  app.cache_seconds = std::atoi(cache.c_str());
-  app.static_dir = static_dir.empty() ? env_or("HEATMAP_VIEWER_STATIC_DIR", "") : static_dir;
+  char *end = nullptr;
+  long cache_seconds = std::strtol(cache.c_str(), &end, 10);
+  if (cache.empty() || *end || cache_seconds < 0 || cache_seconds > 86400) {
+    std::fprintf(stderr, "heatmap-viewer: VIEWER_CACHE_SECONDS must be 0-86400 seconds\n");
+    return kExitUsage;
+  }
+  app.cache_seconds = static_cast<int>(cache_seconds);
+  app.static_dir = static_dir;
   if (app.static_dir.empty())
     app.static_dir = default_static_dir();
   try {

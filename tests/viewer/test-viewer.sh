@@ -78,6 +78,11 @@ JSON
 ZONES_FILE=$tmp/zones.json DOWNSCALE=0.5 MAX_VIDEOS_PER_RUN=0 "$source_root/scripts/heatmap-batch" \
   >"$tmp/batch.log" 2>&1 || { sed 's/^/  [batch] /' "$tmp/batch.log"; fail "heatmap-batch"; exit 1; }
 sed 's/^/  [batch] /' "$tmp/batch.log"
+# Rollups of every period (the batch updates the periods it touched; this also covers a batch run
+# with ROLLUPS=none, and proves a rerun changes nothing).
+"$build_root/gst-heatmap/aggregate/heatmap-aggregate" rollup "$S3_BUCKET" --all --quiet \
+  >"$tmp/rollup.log" 2>&1 || { cat "$tmp/rollup.log"; fail "heatmap-aggregate rollup --all"; exit 1; }
+sed 's/^/  [rollup] /' "$tmp/rollup.log"
 
 # --- the server -----------------------------------------------------------------------------------
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }

@@ -249,6 +249,8 @@ async function compareView(a, b) {
       h('figure', {}, heatImage(result.b_jpeg, `heatmap ${b}`), h('figcaption', {}, `B: ${b}`)),
       h('figure', {}, heatImage(result.diff_jpeg, `difference ${b} against ${a}`),
         h('figcaption', {}, `B − A: red where ${b} was busier, blue where quieter`))),
+    h('p', { class: 'note' }, `A and B share one colour scale: 0 to ${pct(result.scale_top)} of the observed time.`
+      + (result.resampled ? ' The maps had different sizes; A was scaled to B.' : '')),
     zones.length ? h('table', { class: 'zones' },
       h('tr', {}, h('th', {}, 'Zone'), h('th', {}, 'A'), h('th', {}, 'B'), h('th', {}, 'B − A')), zones) : null);
 }
