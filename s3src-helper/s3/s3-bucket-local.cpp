@@ -3,7 +3,9 @@
 #include <fcntl.h>
 #include <glib.h>
 #include <glib/gstdio.h>
+#include <linux/openat2.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -21,6 +23,12 @@ namespace s3 {
 namespace internal {
 
 namespace {
+
+std::atomic<bool> force_component_walk{false};
+
+bool component_walk_forced() {
+  return force_component_walk;
+}
 
 constexpr const char *kTempPrefix = ".s3tmp-";
 constexpr const char *kEtagAttr = "user.s3src.etag";
@@ -99,15 +107,23 @@ class LocalReader : public Reader {
   std::atomic<bool> cancelled_{false};
 };
 
+// Every file access goes through descriptors beneath the root, one path component at a time
+// (openat2 with RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS where the kernel has it, else openat with
+// O_NOFOLLOW per component): a symbolic link anywhere under the root is never followed, so no
+// key reaches outside the folder, and listing, HEAD, GET, PUT and DELETE agree: a key whose
+// path holds a link is not listed, and reading, writing or deleting it fails with one line.
 class LocalBucket : public Bucket {
  public:
   explicit LocalBucket(const Url &url) : url_(url) {
-    struct stat st;
-    if (stat(url_.bucket.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+    // The root itself is the user's choice: a root that is a link is followed, once, here.
+    root_fd_.reset(open(url_.bucket.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    // file:///abs/path names one file by its whole path: rooted at "/", there is no folder to
+    // stay inside, and the user's own links (a linked /home, say) are followed as usual.
+    confine_ = url_.bucket != "/";
+    if (root_fd_.get() < 0)
       throw Error(
           ErrorKind::kNoSuchBucket,
           "the folder " + url_.bucket + " does not exist (a file:// bucket must be a folder)");
-    root_ = url_.bucket == "/" ? std::string() : url_.bucket;
   }
 
   const Url &url() const override { return url_; }
@@ -118,8 +134,20 @@ class LocalBucket : public Bucket {
       throw Error(ErrorKind::kInvalidArgument, "max-keys must be 1..1000");
     std::string dir_part = prefix.substr(0, prefix.rfind('/') + 1);  // "" when no '/'
     std::vector<std::string> keys;
-    if (dir_part.empty() || valid_key(dir_part.substr(0, dir_part.size() - 1)))
-      walk(dir_part, &keys);
+    if (dir_part.empty()) {
+      walk(root_fd_.get(), "", &keys);
+    } else if (valid_key(dir_part.substr(0, dir_part.size() - 1))) {
+      // A prefix through a link lists nothing, as the walk from the root skips links.
+      Fd dir;
+      try {
+        dir = open_dir(dir_part.substr(0, dir_part.size() - 1), false, nullptr);
+      } catch (const Error &e) {
+        if (e.kind() != ErrorKind::kInvalidArgument || !std::strstr(e.what(), "symbolic link"))
+          throw;
+      }
+      if (dir.get() >= 0)
+        walk(dir.get(), dir_part, &keys);
+    }
     keys.erase(std::remove_if(keys.begin(), keys.end(),
                               [&](const std::string &k) { return !starts_with(k, prefix); }),
                keys.end());
@@ -149,13 +177,18 @@ class LocalBucket : public Bucket {
         page.truncated = true;
         break;
       }
-      count++;
-      page.next_token = entry;
       if (is_prefix) {
         page.common_prefixes.push_back(entry);
       } else {
-        page.objects.push_back(stat_object(key, false));
+        // A file replaced meanwhile (by a link, a folder, nothing) drops out of the listing.
+        try {
+          page.objects.push_back(stat_object(key, false));
+        } catch (const Error &) {
+          continue;
+        }
       }
+      count++;
+      page.next_token = entry;
     }
     if (!page.truncated)
       page.next_token.clear();
@@ -216,31 +249,30 @@ class LocalBucket : public Bucket {
     std::uint64_t end = 0;
     Fd in = open_range(src_key, 0, -1, &end);
     PutOptions options;
-    options.content_type = get_attr(path_of(src_key), kTypeAttr);
+    options.content_type = get_attr(in.get(), kTypeAttr);
     return write_object(dst_key, options,
                         [&](const std::function<void(const char *, std::size_t)> &out) {
-                          std::vector<char> buf(kChunk);
-                          for (;;) {
-                            ssize_t n = ::read(in.get(), buf.data(), buf.size());
-                            if (n < 0 && errno == EINTR)
-                              continue;
-                            if (n < 0)
-                              throw io_error("cannot read", src_key);
-                            if (n == 0)
-                              break;
-                            out(buf.data(), static_cast<std::size_t>(n));
-                          }
+                          read_chunks_at(in.get(), name(src_key), 0, out);
                         });
   }
 
   void remove(const std::string &key) override {
     check_key(key);
-    std::string path = path_of(key);
+    std::string base;
+    Fd dir = open_dir(key, false, &base);
+    if (dir.get() < 0)
+      return;  // like S3, deleting a missing key succeeds
     struct stat st;
-    if (lstat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode))
+    if (fstatat(dir.get(), base.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+      if (errno == ENOENT)
+        return;
+      throw io_error("cannot delete", key);
+    }
+    if (S_ISDIR(st.st_mode))
       throw Error(ErrorKind::kInvalidArgument, name(key) + " is a folder, not an object");
-    // Like S3, deleting a missing key succeeds.
-    if (unlink(path.c_str()) != 0 && errno != ENOENT)
+    if (S_ISLNK(st.st_mode) && confine_)
+      throw symlink_error(key);
+    if (unlinkat(dir.get(), base.c_str(), 0) != 0 && errno != ENOENT)
       throw io_error("cannot delete", key);
     prune_empty_dirs(key);
   }
@@ -257,7 +289,10 @@ class LocalBucket : public Bucket {
     return u.str();
   }
 
-  std::string path_of(const std::string &key) const { return root_ + "/" + key; }
+  static std::string parent_of(const std::string &key) {
+    std::size_t slash = key.rfind('/');
+    return slash == std::string::npos ? std::string() : key.substr(0, slash);
+  }
 
   // S3 allows any key, a folder tree does not: refuse the keys that would not map one-to-one
   // onto a file under the root.
@@ -284,8 +319,19 @@ class LocalBucket : public Bucket {
                       "path segments, or a leading, trailing or doubled '/')");
   }
 
+  // The key itself is unusable here (like a key naming a folder), so callers treat it as a bad
+  // argument, not a passing refusal: the per-clip job fails such a clip permanently.
+  Error symlink_error(const std::string &key) const {
+    return Error(ErrorKind::kInvalidArgument,
+                 name(key) + " is, or is inside, a symbolic link: a file:// bucket never "
+                             "follows links (they could lead out of " + url_.bucket + ")",
+                 403, "AccessDenied");
+  }
+
   Error io_error(const char *what, const std::string &key) const {
     int e = errno;
+    if (e == ELOOP)
+      return symlink_error(key);
     ErrorKind kind = e == ENOENT || e == ENOTDIR ? ErrorKind::kNotFound
                      : e == EACCES || e == EPERM ? ErrorKind::kAccessDenied
                                                  : ErrorKind::kIo;
@@ -294,81 +340,171 @@ class LocalBucket : public Bucket {
     return Error(kind, std::string(what) + " " + name(key) + ": " + std::strerror(e));
   }
 
-  void walk(const std::string &rel_dir, std::vector<std::string> *keys) const {
-    std::string dir = root_ + "/" + rel_dir;
+  // Opens the folder rel (a valid key's parent, "" = the root) beneath the root without
+  // following links; with create, makes the missing folders. Returns -1 (errno ENOENT or
+  // ENOTDIR) when it does not exist and create is false; throws for a link on the way. With
+  // base, rel is a key: the folder opened is its parent and *base its last component.
+  Fd open_dir(const std::string &rel, bool create, std::string *base) const {
+    std::string dir = rel;
+    if (base) {
+      *base = rel.substr(rel.rfind('/') + 1);
+      dir = parent_of(rel);
+    }
+    Fd cur(fcntl(root_fd_.get(), F_DUPFD_CLOEXEC, 0));
+    if (dir.empty())
+      return cur;
+    if (!confine_) {
+      int fd = openat(root_fd_.get(), dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+      if (fd < 0 && errno == ENOENT && create) {
+        if (g_mkdir_with_parents(("/" + dir).c_str(), 0755) != 0)
+          throw Error(ErrorKind::kIo, "cannot create the folder for " + name(rel) + ": " +
+                                          std::strerror(errno));
+        fd = openat(root_fd_.get(), dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+      }
+      if (fd < 0 && !create && (errno == ENOENT || errno == ENOTDIR))
+        return Fd(-1);
+      if (fd < 0)
+        throw io_error("cannot open the folder of", rel);
+      return Fd(fd);
+    }
+    if (!create && !component_walk_forced()) {
+      // One call where the kernel has openat2 (Linux 5.6+); ENOSYS: walk component by component.
+      struct open_how how = {};
+      how.flags = O_PATH | O_DIRECTORY | O_CLOEXEC;
+      how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+      long fd = syscall(SYS_openat2, root_fd_.get(), dir.c_str(), &how, sizeof how);
+      if (fd >= 0)
+        return Fd(static_cast<int>(fd));
+      if (errno == ELOOP || errno == EXDEV)
+        throw symlink_error(rel);
+      if (errno == ENOENT || errno == ENOTDIR)
+        return Fd(-1);
+      if (errno != ENOSYS && errno != EPERM)  // EPERM: seccomp filters that deny new calls
+        throw io_error("cannot open the folder of", rel);
+    }
+    std::size_t start = 0;
+    while (start <= dir.size()) {
+      std::size_t slash = dir.find('/', start);
+      if (slash == std::string::npos)
+        slash = dir.size();
+      std::string component = dir.substr(start, slash - start);
+      start = slash + 1;
+      int fd = openat(cur.get(), component.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      if (fd < 0 && errno == ENOENT && create) {
+        if (mkdirat(cur.get(), component.c_str(), 0755) != 0 && errno != EEXIST)
+          throw Error(ErrorKind::kIo, "cannot create the folder for " + name(rel) + ": " +
+                                          std::strerror(errno));
+        fd = openat(cur.get(), component.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      }
+      if (fd < 0) {
+        int e = errno;
+        struct stat st;
+        if (e == ENOTDIR && fstatat(cur.get(), component.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+            S_ISLNK(st.st_mode))
+          throw symlink_error(rel);
+        if (create && e == ENOTDIR)
+          throw Error(ErrorKind::kIo,
+                      "cannot create the folder for " + name(rel) +
+                          ": a key exists where a folder is needed (a local folder cannot hold "
+                          "both a key and keys under it)");
+        if (e == ENOENT || e == ENOTDIR)
+          return Fd(-1);
+        errno = e;
+        throw io_error("cannot open the folder of", rel);
+      }
+      cur.reset(fd);
+    }
+    return cur;
+  }
+
+  // Opens key for reading without following links; throws kNotFound unless it is a regular
+  // file (O_NONBLOCK: a FIFO planted in the folder must not block the open).
+  Fd open_object(const std::string &key, struct stat *st) const {
+    check_key(key);
+    std::string base;
+    Fd dir = open_dir(key, false, &base);
+    if (dir.get() < 0)
+      throw Error(ErrorKind::kNotFound, name(key) + " does not exist", 404, "NoSuchKey");
+    Fd fd(openat(dir.get(), base.c_str(),
+                 O_RDONLY | (confine_ ? O_NOFOLLOW : 0) | O_NONBLOCK | O_CLOEXEC));
+    if (fd.get() < 0)
+      throw io_error("cannot open", key);
+    if (fstat(fd.get(), st) != 0)
+      throw io_error("cannot read", key);
+    if (!S_ISREG(st->st_mode))
+      throw Error(ErrorKind::kNotFound, name(key) + " does not exist", 404, "NoSuchKey");
+    return fd;
+  }
+
+  // Lists the regular files under the open folder dir (whose keys start with rel_dir); links,
+  // temporary files and anything else are skipped, and folders are walked through descriptors.
+  void walk(int dir, const std::string &rel_dir, std::vector<std::string> *keys) const {
     struct DirCloser {
       void operator()(DIR *d) const { closedir(d); }
     };
-    std::unique_ptr<DIR, DirCloser> d(opendir(dir.c_str()));
-    if (!d)
+    int fd = openat(dir, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
       return;
+    std::unique_ptr<DIR, DirCloser> d(fdopendir(fd));
+    if (!d) {
+      close(fd);
+      return;
+    }
     while (struct dirent *ent = readdir(d.get())) {
       std::string n = ent->d_name;
       if (n == "." || n == ".." || starts_with(n, kTempPrefix))
         continue;
-      std::string rel = rel_dir + n;
       struct stat st;
-      if (lstat((root_ + "/" + rel).c_str(), &st) != 0)
-        continue;
-      if (S_ISLNK(st.st_mode) && stat((root_ + "/" + rel).c_str(), &st) != 0)
+      if (fstatat(dirfd(d.get()), n.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0)
         continue;
       if (S_ISDIR(st.st_mode)) {
-        // Symlinked folders are not followed, which also rules out loops.
-        struct stat lst;
-        if (lstat((root_ + "/" + rel).c_str(), &lst) == 0 && S_ISDIR(lst.st_mode))
-          walk(rel + "/", keys);
+        Fd sub(openat(dirfd(d.get()), n.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+        if (sub.get() >= 0)
+          walk(sub.get(), rel_dir + n + "/", keys);
       } else if (S_ISREG(st.st_mode)) {
-        keys->push_back(rel);
+        keys->push_back(rel_dir + n);
       }
     }
   }
 
-  static std::string get_attr(const std::string &path, const char *attr) {
+  static std::string get_attr(int fd, const char *attr) {
     char buf[512];
-    ssize_t n = getxattr(path.c_str(), attr, buf, sizeof buf);
+    ssize_t n = fgetxattr(fd, attr, buf, sizeof buf);
     return n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : std::string();
   }
 
-  std::string etag_of(const std::string &path, const struct stat &st) {
+  std::string etag_of(int fd, const std::string &key, const struct stat &st) {
     std::string stamp = etag_stamp(st);
-    std::string cached = get_attr(path, kEtagAttr);
+    std::string cached = get_attr(fd, kEtagAttr);
     if (starts_with(cached, stamp))
       return cached.substr(stamp.size());
     {
       std::lock_guard<std::mutex> lock(cache_mutex_);
-      auto it = etag_cache_.find(path);
+      auto it = etag_cache_.find(key);
       if (it != etag_cache_.end() && starts_with(it->second, stamp))
         return it->second.substr(stamp.size());
     }
-    Fd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
-    if (fd.get() < 0)
-      throw Error(ErrorKind::kIo, "cannot read " + path + ": " + std::strerror(errno));
     ChecksumPtr md5(g_checksum_new(G_CHECKSUM_MD5), g_checksum_free);
-    read_chunks(fd.get(), path, [&](const char *data, std::size_t size) {
+    read_chunks_at(fd, name(key), 0, [&](const char *data, std::size_t size) {
       g_checksum_update(md5.get(), reinterpret_cast<const guchar *>(data),
                         static_cast<gssize>(size));
     });
     std::string etag = g_checksum_get_string(md5.get());
     std::lock_guard<std::mutex> lock(cache_mutex_);
-    etag_cache_[path] = stamp + etag;
+    etag_cache_[key] = stamp + etag;
     return etag;
   }
 
   ObjectInfo stat_object(const std::string &key, bool for_head) {
-    check_key(key);
-    std::string path = path_of(key);
     struct stat st;
-    if (stat(path.c_str(), &st) != 0)
-      throw io_error("cannot read", key);
-    if (!S_ISREG(st.st_mode))
-      throw Error(ErrorKind::kNotFound, name(key) + " does not exist", 404, "NoSuchKey");
+    Fd fd = open_object(key, &st);
     ObjectInfo info;
     info.key = key;
     info.size = static_cast<std::uint64_t>(st.st_size);
-    info.etag = etag_of(path, st);
+    info.etag = etag_of(fd.get(), key, st);
     if (for_head) {
       info.last_modified = http_date(st.st_mtim.tv_sec);
-      info.content_type = get_attr(path, kTypeAttr);
+      info.content_type = get_attr(fd.get(), kTypeAttr);
       if (info.content_type.empty())
         info.content_type = "application/octet-stream";
     } else {
@@ -379,15 +515,8 @@ class LocalBucket : public Bucket {
 
   Fd open_range(const std::string &key, std::uint64_t offset, std::int64_t length,
                 std::uint64_t *end) {
-    check_key(key);
-    Fd fd(open(path_of(key).c_str(), O_RDONLY | O_CLOEXEC));
-    if (fd.get() < 0)
-      throw io_error("cannot open", key);
     struct stat st;
-    if (fstat(fd.get(), &st) != 0)
-      throw io_error("cannot read", key);
-    if (!S_ISREG(st.st_mode))
-      throw Error(ErrorKind::kNotFound, name(key) + " does not exist", 404, "NoSuchKey");
+    Fd fd = open_object(key, &st);
     std::uint64_t size = static_cast<std::uint64_t>(st.st_size);
     if (offset > size || (offset == size && size > 0 && length != 0))
       throw Error(ErrorKind::kRangeNotSatisfiable,
@@ -403,25 +532,38 @@ class LocalBucket : public Bucket {
       const std::string &key, const PutOptions &options,
       const std::function<void(const std::function<void(const char *, std::size_t)> &)> &produce) {
     check_key(key);
-    std::string path = path_of(key);
-    std::string dir = path.substr(0, path.rfind('/'));
-    if (g_mkdir_with_parents(dir.c_str(), 0755) != 0)
-      throw Error(ErrorKind::kIo, "cannot create the folder for " + name(key) + ": " +
-                                      std::strerror(errno) +
-                                      " (a local folder cannot hold both a key and keys under it)");
-    std::string tmp = dir + "/" + kTempPrefix + "XXXXXX";
-    Fd fd(g_mkstemp(tmp.data()));
-    if (fd.get() < 0)
-      throw io_error("cannot write", key);
+    std::string base;
+    Fd dir = open_dir(key, true, &base);
+    // A link (or folder) at the key itself is refused, not replaced: the listing skips it.
+    struct stat existing;
+    if (fstatat(dir.get(), base.c_str(), &existing, AT_SYMLINK_NOFOLLOW) == 0) {
+      if (S_ISLNK(existing.st_mode) && confine_)
+        throw symlink_error(key);
+      if (S_ISDIR(existing.st_mode))
+        throw Error(ErrorKind::kIo, "cannot write " + name(key) +
+                                        ": it is a folder (a local folder cannot hold both a key "
+                                        "and keys under it)");
+    }
+    std::string tmp;
+    Fd fd;
+    for (int attempt = 0; fd.get() < 0; attempt++) {
+      tmp = std::string(kTempPrefix) + std::to_string(g_random_int()) + "-" +
+            std::to_string(g_random_int());
+      fd.reset(openat(dir.get(), tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                      0644));
+      if (fd.get() < 0 && (errno != EEXIST || attempt > 100))
+        throw io_error("cannot write", key);
+    }
     bool keep = false;
     struct Cleanup {
-      std::string path;
+      int dir;
+      std::string name;
       bool *keep;
       ~Cleanup() {
         if (!*keep)
-          g_unlink(path.c_str());
+          unlinkat(dir, name.c_str(), 0);
       }
-    } cleanup{tmp, &keep};
+    } cleanup{dir.get(), tmp, &keep};
 
     ChecksumPtr md5(g_checksum_new(G_CHECKSUM_MD5), g_checksum_free);
     std::uint64_t size = 0;
@@ -452,19 +594,22 @@ class LocalBucket : public Bucket {
       throw io_error("cannot write", key);
 
     if (options.if_none_match) {
-      // link() fails when the name exists: an atomic create-if-absent, like If-None-Match: *.
-      if (link(tmp.c_str(), path.c_str()) != 0) {
+      // linkat() fails when the name exists: an atomic create-if-absent, like If-None-Match: *.
+      if (linkat(dir.get(), tmp.c_str(), dir.get(), base.c_str(), 0) != 0) {
         if (errno == EEXIST)
           throw Error(ErrorKind::kPreconditionFailed, name(key) + " already exists", 412,
                       "PreconditionFailed");
         throw io_error("cannot create", key);
       }
-    } else if (g_rename(tmp.c_str(), path.c_str()) != 0) {
+    } else if (renameat(dir.get(), tmp.c_str(), dir.get(), base.c_str()) != 0) {
+      // (rename replaces a link planted at the name since the check above, never its target)
       throw io_error("cannot write", key);
+    } else {
+      keep = true;
     }
     {
       std::lock_guard<std::mutex> lock(cache_mutex_);
-      etag_cache_[path] = stamp;
+      etag_cache_[key] = stamp;
     }
     ObjectInfo info;
     info.key = key;
@@ -478,24 +623,28 @@ class LocalBucket : public Bucket {
 
   // S3 has no folders: a folder emptied by a delete disappears, as it would in a listing.
   void prune_empty_dirs(const std::string &key) const {
-    std::string rel = key;
-    for (;;) {
-      std::size_t slash = rel.rfind('/');
-      if (slash == std::string::npos)
+    std::string rel = parent_of(key);
+    while (!rel.empty()) {
+      std::string base;
+      Fd dir = open_dir(rel, false, &base);
+      if (dir.get() < 0 || unlinkat(dir.get(), base.c_str(), AT_REMOVEDIR) != 0)
         return;
-      rel = rel.substr(0, slash);
-      if (rmdir(path_of(rel).c_str()) != 0)
-        return;
+      rel = parent_of(rel);
     }
   }
 
   Url url_;
-  std::string root_;
+  Fd root_fd_;
+  bool confine_ = true;
   std::mutex cache_mutex_;
   std::unordered_map<std::string, std::string> etag_cache_;
 };
 
 }  // namespace
+
+void set_local_component_walk_for_tests(bool on) {
+  force_component_walk = on;
+}
 
 std::unique_ptr<Bucket> make_local_bucket(const Url &url) {
   return std::make_unique<LocalBucket>(url);

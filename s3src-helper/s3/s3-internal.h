@@ -45,6 +45,9 @@ void read_chunks(int fd, const std::string &path, const ChunkFn &fn);
 void read_chunks_at(int fd, const std::string &path, std::uint64_t offset, const ChunkFn &fn);
 
 std::unique_ptr<Bucket> make_local_bucket(const Url &url);
+// For tests: file:// buckets resolve paths component by component (the fallback for kernels
+// without openat2) instead of with openat2.
+void set_local_component_walk_for_tests(bool on);
 std::unique_ptr<Bucket> make_s3_bucket(const Url &url, const Config &config);
 
 }  // namespace internal

@@ -2,12 +2,17 @@
 #include <glib.h>
 #include <glib/gstdio.h>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <functional>
 #include <cstring>
 #include <string>
 #include <vector>
 
 #include "s3-client.h"
+#include "s3-internal.h"
 #include "test-util.h"
 
 namespace {
@@ -243,6 +248,92 @@ void test_bad_keys() {
   g_assert_cmpuint(root->head(u.key).size, ==, 3);
 }
 
+// Issue 13, defect 4: links under a file:// bucket's folder never lead out of it. The recipe:
+// a symlinked heatmaps/2025 made the batch write outside, the listing skipped it while HEAD
+// followed it; a symlinked video outside the folder was read and published. Run once with
+// openat2 and once with the per-component fallback.
+void check_symlinks_confined(bool component_walk) {
+  s3::internal::set_local_component_walk_for_tests(component_walk);
+  TempDir root, outside;
+  g_assert_cmpint(g_mkdir_with_parents((root.path + "/bucket/raw_videos/2025").c_str(), 0755), ==,
+                  0);
+  auto b = open_local(root.path + "/bucket");
+  g_assert_cmpint(g_mkdir_with_parents((outside.path + "/2025/10").c_str(), 0755), ==, 0);
+  g_assert_true(g_file_set_contents((outside.path + "/secret.mp4").c_str(), "SECRET", 6, nullptr));
+  g_assert_true(g_file_set_contents((outside.path + "/2025/10/old.jpg").c_str(), "OLD", 3, nullptr));
+  b->put_data("raw_videos/2025/real.mp4", "real");
+  // A linked folder and a linked file inside the bucket, both pointing outside.
+  g_assert_cmpint(symlink((outside.path).c_str(), (root.path + "/bucket/heatmaps").c_str()), ==, 0);
+  g_assert_cmpint(
+      symlink((outside.path + "/secret.mp4").c_str(),
+              (root.path + "/bucket/raw_videos/2025/linked.mp4").c_str()),
+      ==, 0);
+
+  std::vector<s3::ObjectInfo> all;
+  b->list_all("", "", &all);
+  g_assert_cmpuint(all.size(), ==, 1);  // neither link is listed
+  assert_str(all[0].key, "raw_videos/2025/real.mp4");
+  for (const std::string &key : {std::string("raw_videos/2025/linked.mp4"),
+                                 std::string("heatmaps/2025/10/old.jpg")}) {
+    // HEAD, GET, the reader, copy from it, PUT over it, DELETE: one clear error each, no bytes.
+    std::vector<std::function<void()>> ops = {
+        [&] { b->head(key); },
+        [&] { b->get(key, 0, -1, [](const char *, std::size_t) { g_error("bytes read"); }); },
+        [&] { b->open_reader(key, 0); },
+        [&] { b->copy(key, "copied.mp4"); },
+        [&] { b->put_data(key, "overwritten"); },
+        [&] { b->remove(key); },
+    };
+    for (auto &op : ops) {
+      try {
+        op();
+        g_error("an operation on %s through a link succeeded", key.c_str());
+      } catch (const s3::Error &e) {
+        g_assert_true(e.kind() == s3::ErrorKind::kInvalidArgument);
+        g_assert_nonnull(strstr(e.what(), "symbolic link"));
+        g_assert_null(strchr(e.what(), '\n'));
+      }
+    }
+  }
+  // New keys under a linked folder are refused too (the batch wrote heatmaps outside).
+  g_assert_true(error_of([&] { b->put_data("heatmaps/2025/10/new.jpg", "x"); }) ==
+                s3::ErrorKind::kInvalidArgument);
+  gchar *secret = nullptr;
+  g_assert_true(g_file_get_contents((outside.path + "/secret.mp4").c_str(), &secret, nullptr,
+                                    nullptr));
+  assert_str(secret, "SECRET");  // the outside file was neither overwritten nor deleted
+  g_free(secret);
+  g_assert_false(g_file_test((outside.path + "/2025/10/new.jpg").c_str(), G_FILE_TEST_EXISTS));
+  g_assert_true(g_file_test((outside.path + "/2025/10/old.jpg").c_str(), G_FILE_TEST_EXISTS));
+  g_assert_true(g_file_test((root.path + "/bucket/raw_videos/2025/linked.mp4").c_str(),
+                            G_FILE_TEST_IS_SYMLINK));
+  g_assert_false(g_file_test((root.path + "/bucket/copied.mp4").c_str(), G_FILE_TEST_EXISTS));
+  // A listing below the linked folder finds nothing and does not fail.
+  std::vector<s3::ObjectInfo> below;
+  b->list_all("heatmaps/2025/", "", &below);
+  g_assert_cmpuint(below.size(), ==, 0);
+  // A FIFO planted in the folder is not an object (and opening it must not block).
+  g_assert_cmpint(mkfifo((root.path + "/bucket/raw_videos/fifo.mp4").c_str(), 0644), ==, 0);
+  g_assert_true(error_of([&] { b->head("raw_videos/fifo.mp4"); }) == s3::ErrorKind::kNotFound);
+  // The bucket's own root may be a link (the user chose it), and plain keys still work.
+  g_assert_cmpint(symlink((root.path + "/bucket").c_str(), (root.path + "/alias").c_str()), ==, 0);
+  auto alias = open_local(root.path + "/alias");
+  g_assert_cmpuint(alias->head("raw_videos/2025/real.mp4").size, ==, 4);
+  alias->put_data("heatmaps-real/2025/x.jpg", "jpg");
+  g_assert_cmpuint(b->head("heatmaps-real/2025/x.jpg").size, ==, 3);
+  b->remove("heatmaps-real/2025/x.jpg");
+  g_assert_false(g_file_test((root.path + "/bucket/heatmaps-real").c_str(), G_FILE_TEST_EXISTS));
+  s3::internal::set_local_component_walk_for_tests(false);
+}
+
+void test_symlinks_openat2() {
+  check_symlinks_confined(false);
+}
+
+void test_symlinks_component_walk() {
+  check_symlinks_confined(true);
+}
+
 }  // namespace
 
 int main(int argc, char **argv) {
@@ -252,5 +343,7 @@ int main(int argc, char **argv) {
   g_test_add_func("/s3/local/listing", test_listing);
   g_test_add_func("/s3/local/copy-remove-conditional", test_copy_remove_conditional);
   g_test_add_func("/s3/local/bad-keys", test_bad_keys);
+  g_test_add_func("/s3/local/symlinks-confined-openat2", test_symlinks_openat2);
+  g_test_add_func("/s3/local/symlinks-confined-component-walk", test_symlinks_component_walk);
   return g_test_run();
 }
