@@ -10,6 +10,8 @@
 #include <set>
 #include <vector>
 
+#include "viewer-json.h"
+
 namespace viewer {
 
 namespace {
@@ -17,19 +19,9 @@ namespace {
 // Rollup sidecars are small; anything larger is not ours and is ignored.
 constexpr std::size_t kMaxSidecarBytes = 4 << 20;
 
-struct GObjectDeleter {
-  void operator()(gpointer p) const { g_object_unref(p); }
-};
-template <typename T>
-using GPtr = std::unique_ptr<T, GObjectDeleter>;
-
 std::string to_json(JsonBuilder *builder) {
   JsonNode *root = json_builder_get_root(builder);
-  GPtr<JsonGenerator> gen(json_generator_new());
-  json_generator_set_root(gen.get(), root);
-  gchar *text = json_generator_to_data(gen.get(), nullptr);
-  std::string out(text);
-  g_free(text);
+  std::string out = to_text(root);
   json_node_unref(root);
   return out;
 }
@@ -70,14 +62,7 @@ JsonNode *read_json(s3::Bucket &bucket, const std::string &key) {
   }
   if (data.size() > kMaxSidecarBytes)
     return nullptr;
-  GPtr<JsonParser> parser(json_parser_new());
-  if (!json_parser_load_from_data(parser.get(), data.data(), static_cast<gssize>(data.size()),
-                                  nullptr))
-    return nullptr;
-  JsonNode *root = json_parser_get_root(parser.get());
-  if (!root || !JSON_NODE_HOLDS_OBJECT(root))
-    return nullptr;
-  return json_node_copy(root);
+  return parse_object(data);
 }
 
 int days_in_month(int year, int month) {

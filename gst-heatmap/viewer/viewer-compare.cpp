@@ -14,6 +14,7 @@
 
 #include "heatmap-core.h"
 #include "rollup.h"
+#include "viewer-json.h"
 
 namespace viewer {
 
@@ -22,12 +23,6 @@ namespace agg = heatmap::aggregate;
 namespace {
 
 constexpr std::size_t kMaxCachedJson = 4 << 20;
-
-struct GObjectDeleter {
-  void operator()(gpointer p) const { g_object_unref(p); }
-};
-template <typename T>
-using GPtr = std::unique_ptr<T, GObjectDeleter>;
 
 // A private temporary folder, removed with everything in it.
 class TempDir {
@@ -73,24 +68,6 @@ std::string object_url(const s3::Bucket &bucket, const std::string &key) {
   return url.str();
 }
 
-JsonNode *parse(const std::string &text) {
-  GPtr<JsonParser> parser(json_parser_new());
-  if (!json_parser_load_from_data(parser.get(), text.data(), static_cast<gssize>(text.size()),
-                                  nullptr))
-    return nullptr;
-  JsonNode *root = json_parser_get_root(parser.get());
-  return root && JSON_NODE_HOLDS_OBJECT(root) ? json_node_copy(root) : nullptr;
-}
-
-std::string to_text(JsonNode *node) {
-  GPtr<JsonGenerator> gen(json_generator_new());
-  json_generator_set_root(gen.get(), node);
-  gchar *text = json_generator_to_data(gen.get(), nullptr);
-  std::string out(text);
-  g_free(text);
-  return out;
-}
-
 // The cached comparison when it was made from exactly these inputs.
 std::string cached(s3::Bucket &bucket, const std::string &key, const std::string &sources) {
   std::string text;
@@ -102,7 +79,7 @@ std::string cached(s3::Bucket &bucket, const std::string &key, const std::string
       return {};
     throw;
   }
-  JsonNode *root = parse(text);
+  JsonNode *root = parse_object(text);
   if (!root)
     return {};
   JsonObject *obj = json_node_get_object(root);
@@ -194,7 +171,7 @@ std::string compare_json(s3::Bucket &bucket, const s3::Config &config, const Lay
   gsize diff_len = 0;
   if (!g_file_get_contents((tmp.path() + "/diff.json").c_str(), &diff_json, &diff_len, nullptr))
     throw s3::Error(s3::ErrorKind::kIo, "the comparison wrote no JSON");
-  JsonNode *comparison = parse(std::string(diff_json, diff_len));
+  JsonNode *comparison = parse_object(std::string(diff_json, diff_len));
   g_free(diff_json);
   if (!comparison)
     throw s3::Error(s3::ErrorKind::kIo, "the comparison JSON does not parse");
