@@ -60,6 +60,7 @@
 #include "heatmap-core.h"
 #include "location-pattern.h"
 #include "overlay.h"
+#include "places.h"
 #include "serial-worker.h"
 #include "snapshot.h"
 #include "window.h"
@@ -71,6 +72,7 @@
 #include <memory>
 #include <mutex>
 #include <new>
+#include <optional>
 #include <stdexcept>
 #include <string>
 
@@ -113,6 +115,11 @@ GST_DEBUG_CATEGORY_STATIC(gst_heatmap_debug);
 #define DECAY_STEPS_PER_HALF_LIFE 64
 // Snapshots queued or being written at once; one more is dropped with a warning.
 #define WRITER_BACKLOG 2
+#define DEFAULT_ZONE_INTERVAL 1.0
+#define MIN_ZONE_INTERVAL 0.01
+#define MAX_ZONE_INTERVAL 86400.0
+#define DEFAULT_ZONE_THRESHOLD 0.01
+#define DEFAULT_DRAW_ZONES FALSE
 
 // The property defaults are the core's defaults; keep them from drifting apart.
 namespace {
@@ -158,6 +165,14 @@ enum {
   PROP_HALF_LIFE,
   PROP_OVERLAY,
   PROP_OVERLAY_REFRESH,
+  PROP_MASK,
+  PROP_ZONES,
+  PROP_ZONE_INTERVAL,
+  PROP_ZONE_THRESHOLD,
+  PROP_DRAW_ZONES,
+  PROP_METADATA_LOCATION,
+  PROP_ZONES_CSV_LOCATION,
+  PROP_SCENE_LOCATION,
 };
 
 enum {
@@ -190,6 +205,10 @@ struct Props {
   double half_life = DEFAULT_HALF_LIFE;
   bool overlay = DEFAULT_OVERLAY;
   double overlay_refresh = DEFAULT_OVERLAY_REFRESH;
+  heatmap::PlacesSettings places;  // mask, zones, zone-interval, zone-threshold, draw-zones
+  std::string metadata_location;   // empty: no sidecar JSON
+  std::string zones_csv_location;  // empty: no CSV
+  std::string scene_location;      // empty: no scene JPEG
 };
 
 // Streaming state; only touched with the sink pad's stream lock held (buffers and serialized
@@ -204,15 +223,26 @@ struct Stream {
   bool snapshot_since_reset = false;
   int width = 0;  // frame size: a new size restarts the accumulator, so the window too
   int height = 0;
-  bool window_open = false;        // a buffer with a timestamp arrived since the last reset
-  bool live = false;               // upstream is live (asked when the first window opens)
-  GstClockTime window_start = 0;   // running time
-  GstClockTime last_end = 0;       // running time where the last buffer ended
-  GstClockTime last_drain = 0;     // running time of the last take_counts (decay steps)
+  bool window_open = false;       // a buffer with a timestamp arrived since the last reset
+  bool live = false;              // upstream is live (asked when the first window opens)
+  GstClockTime window_start = 0;  // running time
+  GstClockTime last_end = 0;      // running time where the last buffer ended
+  GstClockTime last_drain = 0;    // running time of the last take_counts (decay steps)
   GstClockTime last_overlay = GST_CLOCK_TIME_NONE;  // running time of the last layer refresh
   gint64 window_start_utc_us = 0;
   const char *utc_source = "pipeline-clock";
   guint64 next_index = 0;  // index of the next snapshot; kept across flushes
+  // Places and what the sidecar says about the stream.
+  std::shared_ptr<heatmap::Places> places;  // loaded at start; its meter follows the windows
+  GstClockTime zones_origin = 0;            // running time of the zone series' offset 0
+  GstClockTime stream_start = 0;            // running time where the first window opened
+  gint64 stream_start_utc_us = 0;
+  guint64 frames_in_window = 0;            // frames (not gaps) the sidecar's window covers
+  double fps = 0;                          // from the caps; 0: variable or unknown
+  GstClockTime frame_duration = 0;         // from the caps, for untimed buffers
+  bool timed = true;                       // every frame had a timestamp
+  std::optional<gint64> tag_start_utc_us;  // the stream's datetime tag
+  std::optional<std::string> source;       // upstream's URI, sanitised; asked once
 };
 
 // Shared between the streaming thread and the two background workers.
@@ -268,8 +298,8 @@ GType gst_heatmap_window_get_type(void) {
   static const GEnumValue values[] = {
       {GST_HEATMAP_WINDOW_CUMULATIVE, "Cumulative: everything since the stream started",
        "cumulative"},
-      {GST_HEATMAP_WINDOW_RESET,
-       "Reset: each interval on its own (hourly maps from a 24/7 camera)", "reset"},
+      {GST_HEATMAP_WINDOW_RESET, "Reset: each interval on its own (hourly maps from a 24/7 camera)",
+       "reset"},
       {GST_HEATMAP_WINDOW_DECAY,
        "Decay: exponentially fading, a frame half-life seconds old weighs half", "decay"},
       {0, NULL, NULL},
@@ -388,6 +418,9 @@ static void gst_heatmap_reset(GstHeatmap *self) {
   stream.last_end = 0;
   stream.last_drain = 0;
   stream.last_overlay = GST_CLOCK_TIME_NONE;
+  stream.frames_in_window = 0;
+  stream.timed = true;
+  stream.zones_origin = 0;
   {
     std::lock_guard<std::mutex> guard(self->priv.output.layer_lock);
     self->priv.output.layer.reset();
@@ -397,13 +430,18 @@ static void gst_heatmap_reset(GstHeatmap *self) {
   GST_DEBUG_OBJECT(self, "resetting the accumulator");
   stream.accumulator->set_settings(current_model_settings(self));
   stream.accumulator->reset();
+  // After the reset: the accumulator has no frame queued, so its worker is not in the meter.
+  if (stream.places)
+    stream.places->restart(0);
 }
 
 // Checks the location patterns, so that a typo fails at start-up rather than at the first
 // snapshot an hour later.
 static bool check_patterns(GstHeatmap *self) {
   GST_OBJECT_LOCK(self);
-  const std::string locations[] = {self->priv.props.location, self->priv.props.raw_location};
+  const Props &p = self->priv.props;
+  const std::string locations[] = {p.location, p.raw_location, p.metadata_location,
+                                   p.zones_csv_location, p.scene_location};
   GST_OBJECT_UNLOCK(self);
   for (const std::string &location : locations) {
     try {
@@ -421,14 +459,28 @@ static gboolean gst_heatmap_start(GstBaseTransform *trans) {
   GstHeatmap *self = GST_HEATMAP(trans);
   if (!check_patterns(self))
     return FALSE;
+  // A bad mask or zones file fails the pipeline before any frame, so nothing is written.
+  GST_OBJECT_LOCK(self);
+  const heatmap::PlacesSettings places_settings = self->priv.props.places;
+  GST_OBJECT_UNLOCK(self);
+  auto places = std::make_shared<heatmap::Places>();
+  std::string error;
+  if (!places->load(places_settings, &error)) {
+    GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS, ("%s", error.c_str()), (NULL));
+    return FALSE;
+  }
   Output &out = self->priv.output;
   out.writer = std::make_unique<heatmap::SerialWorker>(WRITER_BACKLOG);
   out.layer_builder = std::make_unique<heatmap::SerialWorker>(1);
   out.image_stream_started = false;
   out.dropped = 0;
-  self->priv.stream.accumulator =
-      std::make_unique<heatmap::Accumulator>(current_model_settings(self));
-  self->priv.stream.next_index = 0;
+  Stream &stream = self->priv.stream;
+  stream.accumulator = std::make_unique<heatmap::Accumulator>(current_model_settings(self));
+  stream.places = std::move(places);
+  stream.places->attach(*stream.accumulator);
+  stream.next_index = 0;
+  stream.tag_start_utc_us.reset();
+  stream.source.reset();
   gst_heatmap_reset(self);
   return TRUE;
 }
@@ -446,6 +498,7 @@ static gboolean gst_heatmap_stop(GstBaseTransform *trans) {
   if (out.dropped > 0)
     GST_INFO_OBJECT(self, "%" G_GUINT64_FORMAT " snapshots were dropped", out.dropped);
   self->priv.stream.accumulator.reset();
+  self->priv.stream.places.reset();
   return TRUE;
 }
 
@@ -593,18 +646,29 @@ static void start_image_stream(GstHeatmap *self, GstClockTime at) {
   GstSegment segment;
   gst_segment_init(&segment, GST_FORMAT_TIME);
   gst_pad_push_event(pad, gst_event_new_segment(&segment));
-  gst_pad_push_event(pad, gst_event_new_gap(GST_CLOCK_TIME_IS_VALID(at) ? at : 0,
-                                            GST_CLOCK_TIME_NONE));
+  gst_pad_push_event(pad,
+                     gst_event_new_gap(GST_CLOCK_TIME_IS_VALID(at) ? at : 0, GST_CLOCK_TIME_NONE));
   out.image_stream_started = true;
   gst_object_unref(pad);
 }
 
+// Opens a window at running time `start`. The zone series restarts with each window, except
+// in cumulative mode, where it covers the stream like the map does. Called with no frame queued
+// in the accumulator (first: nothing given since the reset; later: after a snapshot drained it).
 static void open_window(GstHeatmap *self, GstBuffer *buffer, GstClockTime buffer_rt,
-                        GstClockTime start) {
+                        GstClockTime start, bool first) {
   Stream &s = self->priv.stream;
   s.window_open = true;
   s.window_start = start;
   s.window_start_utc_us = wall_clock_at(self, buffer, buffer_rt, start, &s.utc_source);
+  if (first) {
+    s.stream_start = start;
+    s.stream_start_utc_us = s.window_start_utc_us;
+  }
+  if ((first && s.frames_seen == 0) || s.window.mode() != heatmap::WindowMode::kCumulative) {
+    s.zones_origin = start;
+    s.places->restart(static_cast<std::int64_t>(start));
+  }
   GST_DEBUG_OBJECT(self, "window %" G_GUINT64_FORMAT " opens at %" GST_TIME_FORMAT " (%s, %s)",
                    s.next_index, GST_TIME_ARGS(start),
                    heatmap::iso8601_utc(s.window_start_utc_us).c_str(), s.utc_source);
@@ -619,7 +683,131 @@ static void drain_counts(GstHeatmap *self, GstClockTime at) {
   s.last_drain = at;
 }
 
-static void write_snapshot_job(GstHeatmap *self, const heatmap::Snapshot &snapshot);
+// ---------------------------------------------------------------------------------------------
+// The sidecar's description of a window (streaming thread; docs/metadata.md)
+
+// The source's URI (upstream answers the URI query), as a path for file:// and without
+// credentials, query or fragment for the rest. Empty when no source answers.
+static std::string query_source(GstHeatmap *self) {
+  GstQuery *query = gst_query_new_uri();
+  std::string source;
+  if (gst_pad_peer_query(GST_BASE_TRANSFORM_SINK_PAD(self), query)) {
+    gchar *uri = NULL;
+    gst_query_parse_uri(query, &uri);
+    if (uri != NULL) {
+      gchar *path = g_str_has_prefix(uri, "file:") ? g_filename_from_uri(uri, NULL, NULL) : NULL;
+      source = heatmap::sanitize_source(path != NULL ? path : uri);
+      g_free(path);
+      g_free(uri);
+    }
+  }
+  gst_query_unref(query);
+  return source;
+}
+
+// The stream's `datetime` tag (e.g. an MP4's creation time) as UTC microseconds.
+static void take_datetime_tag(GstHeatmap *self, GstEvent *event) {
+  GstTagList *tags = NULL;
+  gst_event_parse_tag(event, &tags);
+  GstDateTime *when = NULL;
+  if (tags == NULL || !gst_tag_list_get_date_time(tags, GST_TAG_DATE_TIME, &when))
+    return;
+  if (gst_date_time_has_time(when)) {
+    GDateTime *g = gst_date_time_to_g_date_time(when);
+    if (g != NULL) {
+      self->priv.stream.tag_start_utc_us =
+          g_date_time_to_unix(g) * G_USEC_PER_SEC + g_date_time_get_microsecond(g);
+      g_date_time_unref(g);
+    }
+  }
+  gst_date_time_unref(when);
+}
+
+static const char *method_name(heatmap::Method method) {
+  switch (method) {
+    case heatmap::Method::kKnn:
+      return "knn";
+    case heatmap::Method::kScene:
+      return "scene";
+    default:
+      return "mog2";
+  }
+}
+
+// What the snapshot [start, end) covers, for the sidecar: a whole stream written at
+// end-of-stream is a "clip", a periodic snapshot a "window". Times: the clip's name
+// (clip_YYYY-MM-DD_HH-MM-SS) or its datetime tag give the UTC of running time 0; without them a
+// window has its own wall clock (reference timestamp or pipeline clock) and a clip none. In
+// cumulative mode the map, and so the sidecar, covers everything since the stream started.
+static heatmap::Sidecar describe_window(GstHeatmap *self, const heatmap::Snapshot &snapshot,
+                                        bool periodic) {
+  Stream &s = self->priv.stream;
+  heatmap::Sidecar sidecar;
+  const bool cumulative = s.window.mode() == heatmap::WindowMode::kCumulative;
+  const GstClockTime start =
+      cumulative ? std::min<GstClockTime>(s.stream_start, snapshot.start_ns) : snapshot.start_ns;
+  const gint64 own_start_utc = cumulative && s.stream_start <= snapshot.start_ns
+                                   ? s.stream_start_utc_us
+                                   : snapshot.start_utc_us;
+  sidecar.kind = periodic ? "window" : "clip";
+  if (periodic)
+    sidecar.window_index = static_cast<std::int64_t>(snapshot.index);
+  if (!s.source)
+    s.source = query_source(self);
+  if (!s.source->empty())
+    sidecar.source = *s.source;
+  const gint64 start_offset_us = static_cast<gint64>(start / 1000);
+  if (auto named = heatmap::clip_start_from_name(s.source.value_or(""))) {
+    sidecar.start_utc_us = *named + start_offset_us;
+    sidecar.start_utc_source = "clip-name";
+  } else if (s.tag_start_utc_us) {
+    sidecar.start_utc_us = *s.tag_start_utc_us + start_offset_us;
+    sidecar.start_utc_source = "tags";
+  } else if (periodic) {
+    sidecar.start_utc_us = own_start_utc;
+    sidecar.start_utc_source = snapshot.utc_source;
+  }
+  sidecar.duration_s =
+      static_cast<double>(snapshot.end_ns - std::min(start, snapshot.end_ns)) / GST_SECOND;
+  sidecar.frames_seen = s.frames_in_window;
+  sidecar.frames_processed = snapshot.frames;
+  // Measured over the stream when it is timed (caps can be wrong), else the caps' rate.
+  if (sidecar.duration_s > 0 && s.frames_in_window > 1 && s.timed)
+    sidecar.fps = s.frames_in_window / sidecar.duration_s;
+  else if (s.fps > 0)
+    sidecar.fps = s.fps;
+  const heatmap::Stats stats = snapshot.stats();
+  sidecar.width = stats.width;
+  sidecar.height = stats.height;
+  GST_OBJECT_LOCK(self);
+  const guint frame_step = self->priv.props.frame_step;
+  GST_OBJECT_UNLOCK(self);
+  const heatmap::Settings &model = s.accumulator->settings();
+  heatmap::SidecarSettings &settings = sidecar.settings;
+  settings.method = method_name(model.method);
+  settings.downscale = model.downscale;
+  settings.history = model.history;
+  settings.var_threshold = model.var_threshold;
+  settings.frame_step = frame_step;
+  settings.detect_shadows = model.detect_shadows;
+  settings.keep_shadows = model.keep_shadows;
+  settings.learning_rate = model.learning_rate;
+  settings.open_kernel = model.open_kernel;
+  if (periodic)
+    settings.window = snapshot.window;
+  s.places->describe(&sidecar, cv::Size(stats.width, stats.height));
+  sidecar.stats.max_count = stats.max_count;
+  sidecar.stats.motion_coverage = stats.motion_coverage;
+  sidecar.stats.lighting_events = stats.lighting_events;
+  sidecar.stats.camera_shift = stats.camera_shift;
+  sidecar.stats.camera_moved = stats.camera_moved;
+  const GstClockTime zones_end = snapshot.end_ns - std::min(s.zones_origin, snapshot.end_ns);
+  sidecar.zones = s.places->zone_results(static_cast<double>(zones_end) / GST_SECOND);
+  return sidecar;
+}
+
+static void write_snapshot_job(GstHeatmap *self, const heatmap::Snapshot &snapshot,
+                               const std::shared_ptr<const heatmap::Places> &places);
 
 // Ends the window [start, end): copies what the writer needs and hands it over. In a live
 // pipeline a periodic snapshot that finds the writer busy is dropped with a warning (the camera
@@ -644,6 +832,12 @@ static void emit_snapshot(GstHeatmap *self, GstClockTime start, GstClockTime end
   snapshot->lighting_events = model.lighting_events;
   snapshot->camera_shift = model.camera_shift;
   snapshot->camera_moved = model.camera_moved;
+  GST_OBJECT_LOCK(self);
+  const bool periodic = self->priv.props.interval > 0 || !final;
+  GST_OBJECT_UNLOCK(self);
+  snapshot->sidecar = describe_window(self, *snapshot, periodic);
+  if (s.window.mode() != heatmap::WindowMode::kCumulative)
+    s.frames_in_window = 0;
   s.buffers_in_window = 0;
   s.snapshot_since_reset = true;
   s.window.end_interval();
@@ -664,13 +858,16 @@ static void emit_snapshot(GstHeatmap *self, GstClockTime start, GstClockTime end
   GST_OBJECT_LOCK(self);
   const bool need_image = !self->priv.props.location.empty() || out.image_pad != NULL;
   const bool need_scene = self->priv.props.render.use_background;
+  const bool want_scene_file = !self->priv.props.scene_location.empty();
   GST_OBJECT_UNLOCK(self);
-  const bool named_by_signal = g_signal_has_handler_pending(
-      self, gst_heatmap_signals[SIGNAL_FORMAT_LOCATION], 0, FALSE);
-  if ((need_image || named_by_signal) && need_scene && !snapshot->counts.empty())
+  const bool named_by_signal =
+      g_signal_has_handler_pending(self, gst_heatmap_signals[SIGNAL_FORMAT_LOCATION], 0, FALSE);
+  if ((((need_image || named_by_signal) && need_scene) || want_scene_file) &&
+      !snapshot->counts.empty())
     snapshot->background = s.accumulator->background();
 
-  auto job = [self, snapshot]() { write_snapshot_job(self, *snapshot); };
+  std::shared_ptr<const heatmap::Places> places = s.places;
+  auto job = [self, snapshot, places]() { write_snapshot_job(self, *snapshot, places); };
   if (droppable) {
     const bool taken = out.writer->try_submit(job);
     g_warn_if_fail(taken);
@@ -694,7 +891,7 @@ static void advance_window(GstHeatmap *self, GstBuffer *buffer, GstClockTime rt,
     gst_query_unref(query);
     s.live = live;
     self->priv.output.writer->submit([self, rt]() { start_image_stream(self, rt); });
-    open_window(self, buffer, rt, rt);
+    open_window(self, buffer, rt, rt, true);
     return;
   }
   if (interval == 0 || rt < s.window_start + interval)
@@ -704,7 +901,7 @@ static void advance_window(GstHeatmap *self, GstBuffer *buffer, GstClockTime rt,
   GstClockTime start = end;
   if (rt >= start + interval)
     start += (rt - start) / interval * interval;
-  open_window(self, buffer, rt, start);
+  open_window(self, buffer, rt, start, false);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -729,8 +926,8 @@ static void refresh_overlay(GstHeatmap *self, GstClockTime rt, const heatmap::Fr
         try {
           cv::Mat colour, weight;
           heatmap::heat_layer(map, render, &colour, &weight);
-          auto layer = std::make_shared<const heatmap::OverlayLayer>(
-              colour, weight, format, width, height, matrix, full_range);
+          auto layer = std::make_shared<const heatmap::OverlayLayer>(colour, weight, format, width,
+                                                                     height, matrix, full_range);
           GST_LOG_OBJECT(self, "overlay layer ready, %.1f%% of the bytes", 100 * layer->coverage());
           std::lock_guard<std::mutex> guard(self->priv.output.layer_lock);
           self->priv.output.layer = std::move(layer);
@@ -742,8 +939,7 @@ static void refresh_overlay(GstHeatmap *self, GstClockTime rt, const heatmap::Fr
     GST_DEBUG_OBJECT(self, "overlay layer still being built, refresh skipped");
 }
 
-static void blend_overlay(GstHeatmap *self, GstVideoFrame *frame,
-                          const heatmap::FrameView &view) {
+static void blend_overlay(GstHeatmap *self, GstVideoFrame *frame, const heatmap::FrameView &view) {
   std::shared_ptr<const heatmap::OverlayLayer> layer;
   {
     std::lock_guard<std::mutex> guard(self->priv.output.layer_lock);
@@ -785,6 +981,8 @@ static GstFlowReturn gst_heatmap_transform_frame_ip(GstVideoFilter *filter, GstV
   GST_OBJECT_UNLOCK(self);
 
   const GstClockTime rt = running_time_of(self, frame->buffer);
+  if (!GST_CLOCK_TIME_IS_VALID(rt))
+    stream.timed = false;
   if (GST_CLOCK_TIME_IS_VALID(rt)) {
     advance_window(self, frame->buffer, rt, static_cast<GstClockTime>(interval_s * GST_SECOND));
     GstClockTime end = rt;
@@ -803,8 +1001,8 @@ static GstFlowReturn gst_heatmap_transform_frame_ip(GstVideoFilter *filter, GstV
   // Decay weighs the frames before this one at this frame's time (their end), as a reset
   // window would at its end.
   if (GST_CLOCK_TIME_IS_VALID(rt) && stream.window.mode() == heatmap::WindowMode::kDecay &&
-      rt >= stream.last_drain + static_cast<GstClockTime>(half_life_s * GST_SECOND /
-                                                           DECAY_STEPS_PER_HALF_LIFE))
+      rt >= stream.last_drain +
+                static_cast<GstClockTime>(half_life_s * GST_SECOND / DECAY_STEPS_PER_HALF_LIFE))
     drain_counts(self, rt);
 
   // The accumulator starts afresh at a new frame size: the window follows, keeping nothing of
@@ -819,9 +1017,16 @@ static GstFlowReturn gst_heatmap_transform_frame_ip(GstVideoFilter *filter, GstV
   // A gap buffer carries no new picture.
   const bool gap = GST_BUFFER_FLAG_IS_SET(frame->buffer, GST_BUFFER_FLAG_GAP);
   stream.buffers_in_window++;
+  if (!gap)
+    stream.frames_in_window++;
+  // The zone series places a frame by its running time; untimed frames at the caps' rate.
+  const GstClockTime when =
+      GST_CLOCK_TIME_IS_VALID(rt) ? rt : stream.frames_seen * stream.frame_duration;
+  if (!GST_CLOCK_TIME_IS_VALID(rt) && !gap)
+    stream.last_end = std::max(stream.last_end, when + stream.frame_duration);
   if (!gap && stream.frames_seen++ % frame_step == 0) {
     try {
-      stream.accumulator->add_frame(view);
+      stream.accumulator->add_frame(view, static_cast<std::int64_t>(when));
       stream.frames_since_drain++;
     } catch (const std::exception &e) {
       GST_ELEMENT_ERROR(self, STREAM, FAILED, ("Could not analyse a video frame for motion."),
@@ -841,11 +1046,16 @@ static GstFlowReturn gst_heatmap_transform_frame_ip(GstVideoFilter *filter, GstV
   return GST_FLOW_OK;
 }
 
-// Only logs: the core starts afresh by itself when the frame size changes, and works on luma
-// for every format, so a new layout at the same size can go on accumulating.
-static gboolean gst_heatmap_set_info(GstVideoFilter *filter, GstCaps *incaps, GstVideoInfo *,
+// Notes the frame rate (the sidecar's fps and untimed frames' times). The core starts afresh by
+// itself when the frame size changes, and reads every format directly, so a new layout at the
+// same size can go on accumulating.
+static gboolean gst_heatmap_set_info(GstVideoFilter *filter, GstCaps *incaps, GstVideoInfo *in_info,
                                      GstCaps *, GstVideoInfo *) {
   GST_DEBUG_OBJECT(filter, "negotiated %" GST_PTR_FORMAT, incaps);
+  Stream &stream = GST_HEATMAP(filter)->priv.stream;
+  const gint n = GST_VIDEO_INFO_FPS_N(in_info), d = GST_VIDEO_INFO_FPS_D(in_info);
+  stream.fps = n > 0 && d > 0 ? static_cast<double>(n) / d : 0.0;
+  stream.frame_duration = n > 0 && d > 0 ? gst_util_uint64_scale_int(GST_SECOND, d, n) : 0;
   return TRUE;
 }
 
@@ -893,9 +1103,9 @@ static void push_image(GstHeatmap *self, const heatmap::Snapshot &snapshot,
   }
   if (!result.jpeg.empty() &&
       (result.width != out.image_width || result.height != out.image_height)) {
-    GstCaps *caps = gst_caps_new_simple("image/jpeg", "width", G_TYPE_INT, result.width, "height",
-                                        G_TYPE_INT, result.height, "framerate", GST_TYPE_FRACTION,
-                                        0, 1, NULL);
+    GstCaps *caps =
+        gst_caps_new_simple("image/jpeg", "width", G_TYPE_INT, result.width, "height", G_TYPE_INT,
+                            result.height, "framerate", GST_TYPE_FRACTION, 0, 1, NULL);
     gst_pad_push_event(pad, gst_event_new_caps(caps));
     gst_caps_unref(caps);
     out.image_width = result.width;
@@ -918,16 +1128,36 @@ static void push_image(GstHeatmap *self, const heatmap::Snapshot &snapshot,
   gst_object_unref(pad);
 }
 
+// The per-zone totals for the message: an array of `zone` structures.
+static void set_zone_totals(GstStructure *s, const std::vector<heatmap::ZoneResult> &zones) {
+  GValue array = G_VALUE_INIT;
+  gst_value_array_init(&array, zones.size());
+  for (const heatmap::ZoneResult &zone : zones) {
+    GValue item = G_VALUE_INIT;
+    g_value_init(&item, GST_TYPE_STRUCTURE);
+    GstStructure *z =
+        gst_structure_new("zone", "name", G_TYPE_STRING, zone.zone.name.c_str(), "mean-activity",
+                          G_TYPE_DOUBLE, zone.mean_activity, "active-seconds", G_TYPE_DOUBLE,
+                          zone.active_seconds, "peak", G_TYPE_DOUBLE, zone.peak, NULL);
+    gst_value_set_structure(&item, z);
+    gst_structure_free(z);
+    gst_value_array_append_and_take_value(&array, &item);
+  }
+  gst_structure_take_value(s, "zones", &array);
+}
+
 static void post_snapshot_message(GstHeatmap *self, const heatmap::Snapshot &snapshot,
-                                  const std::string &jpeg_path, const std::string &png_path) {
+                                  const heatmap::SnapshotOutput &output) {
+  const std::string &jpeg_path = output.jpeg_path;
+  const std::string &png_path = output.png_path;
   const heatmap::Stats stats = snapshot.stats();
   const std::string start_utc = heatmap::iso8601_utc(snapshot.start_utc_us);
   const std::string end_utc = heatmap::iso8601_utc(snapshot.end_utc_us);
   GstStructure *s = gst_structure_new(
       "heatmap", "location", G_TYPE_STRING, jpeg_path.empty() ? NULL : jpeg_path.c_str(),
-      "raw-location", G_TYPE_STRING, png_path.empty() ? NULL : png_path.c_str(),
-      "frames-processed", G_TYPE_UINT64, static_cast<guint64>(stats.frames_processed), "width",
-      G_TYPE_INT, stats.width, "height", G_TYPE_INT, stats.height, "max-count", G_TYPE_UINT,
+      "raw-location", G_TYPE_STRING, png_path.empty() ? NULL : png_path.c_str(), "frames-processed",
+      G_TYPE_UINT64, static_cast<guint64>(stats.frames_processed), "width", G_TYPE_INT, stats.width,
+      "height", G_TYPE_INT, stats.height, "max-count", G_TYPE_UINT,
       static_cast<guint>(stats.max_count), "motion-coverage", G_TYPE_DOUBLE, stats.motion_coverage,
       "index", G_TYPE_UINT64, static_cast<guint64>(snapshot.index), "start", G_TYPE_UINT64,
       static_cast<guint64>(snapshot.start_ns), "end", G_TYPE_UINT64,
@@ -936,13 +1166,16 @@ static void post_snapshot_message(GstHeatmap *self, const heatmap::Snapshot &sna
       snapshot.utc_source.c_str(), "window", G_TYPE_STRING, snapshot.window.c_str(), "final",
       G_TYPE_BOOLEAN, snapshot.final, "lighting-events", G_TYPE_UINT, stats.lighting_events,
       "camera-shift", G_TYPE_DOUBLE, stats.camera_shift, "camera-moved", G_TYPE_BOOLEAN,
-      stats.camera_moved ? TRUE : FALSE, NULL);
+      stats.camera_moved ? TRUE : FALSE, "metadata-location", G_TYPE_STRING,
+      output.json_path.empty() ? NULL : output.json_path.c_str(), NULL);
+  set_zone_totals(s, snapshot.sidecar.zones);
   gst_element_post_message(GST_ELEMENT(self), gst_message_new_element(GST_OBJECT(self), s));
 }
 
 // Runs on the writer thread: names, renders and writes the files, pushes the JPEG on the image
 // pad, then posts the `heatmap` message.
-static void write_snapshot_job(GstHeatmap *self, const heatmap::Snapshot &snapshot) {
+static void write_snapshot_job(GstHeatmap *self, const heatmap::Snapshot &snapshot,
+                               const std::shared_ptr<const heatmap::Places> &places) {
   GST_OBJECT_LOCK(self);
   const Props props = self->priv.props;
   const bool want_jpeg = self->priv.output.image_pad != NULL;
@@ -952,6 +1185,9 @@ static void write_snapshot_job(GstHeatmap *self, const heatmap::Snapshot &snapsh
   try {
     output.jpeg_path = resolve_location(self, props.location, snapshot, true);
     output.png_path = resolve_location(self, props.raw_location, snapshot, false);
+    output.scene_path = resolve_location(self, props.scene_location, snapshot, false);
+    output.csv_path = resolve_location(self, props.zones_csv_location, snapshot, false);
+    output.json_path = resolve_location(self, props.metadata_location, snapshot, false);
   } catch (const std::invalid_argument &e) {
     GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS, ("Invalid file name pattern: %s.", e.what()),
                       (NULL));
@@ -960,33 +1196,36 @@ static void write_snapshot_job(GstHeatmap *self, const heatmap::Snapshot &snapsh
   output.render = props.render;
   output.quality = props.quality;
   output.want_jpeg = want_jpeg;
+  output.places = places;
 
   const heatmap::SnapshotResult result = heatmap::write_snapshot(snapshot, output);
   switch (result.failure) {
     case heatmap::SnapshotResult::Failure::kRender:
-      GST_ELEMENT_ERROR(self, STREAM, FAILED, ("Could not render the heatmap."), ("%s",
-                        result.error.c_str()));
+      GST_ELEMENT_ERROR(self, STREAM, FAILED, ("Could not render the heatmap."),
+                        ("%s", result.error.c_str()));
       return;
     case heatmap::SnapshotResult::Failure::kWrite:
       if (result.failed_path == output.png_path && result.failed_path != output.jpeg_path)
+        GST_ELEMENT_ERROR(
+            self, RESOURCE, OPEN_WRITE,
+            ("Could not write the raw motion counts \"%s\".", result.failed_path.c_str()),
+            ("%s", result.error.c_str()));
+      else if (result.failed_path != output.jpeg_path)
         GST_ELEMENT_ERROR(self, RESOURCE, OPEN_WRITE,
-                          ("Could not write the raw motion counts \"%s\".",
-                           result.failed_path.c_str()),
+                          ("Could not write \"%s\".", result.failed_path.c_str()),
                           ("%s", result.error.c_str()));
       else
         GST_ELEMENT_ERROR(self, RESOURCE, OPEN_WRITE,
-                          ("Could not write the heatmap image \"%s\".",
-                           result.failed_path.c_str()),
+                          ("Could not write the heatmap image \"%s\".", result.failed_path.c_str()),
                           ("%s", result.error.c_str()));
       return;
     case heatmap::SnapshotResult::Failure::kNone:
       break;
   }
   for (const std::string &path : result.written)
-    GST_INFO_OBJECT(self, "snapshot %" G_GUINT64_FORMAT ": wrote %s", snapshot.index,
-                    path.c_str());
+    GST_INFO_OBJECT(self, "snapshot %" G_GUINT64_FORMAT ": wrote %s", snapshot.index, path.c_str());
   push_image(self, snapshot, result);
-  post_snapshot_message(self, snapshot, output.jpeg_path, output.png_path);
+  post_snapshot_message(self, snapshot, output);
 }
 
 // At end-of-stream: writes the last (possibly partial) window and ends the image stream.
@@ -1036,8 +1275,16 @@ static gboolean gst_heatmap_sink_event(GstBaseTransform *trans, GstEvent *event)
       gst_heatmap_finish(self);
       break;
     case GST_EVENT_FLUSH_STOP:
-    case GST_EVENT_STREAM_START:
       gst_heatmap_reset(self);
+      break;
+    case GST_EVENT_STREAM_START:
+      // A new stream: its source and tags are asked and read afresh.
+      gst_heatmap_reset(self);
+      self->priv.stream.tag_start_utc_us.reset();
+      self->priv.stream.source.reset();
+      break;
+    case GST_EVENT_TAG:
+      take_datetime_tag(self, event);
       break;
     default:
       break;
@@ -1130,6 +1377,30 @@ static void gst_heatmap_set_property(GObject *object, guint prop_id, const GValu
     case PROP_OVERLAY_REFRESH:
       p.overlay_refresh = g_value_get_double(value);
       break;
+    case PROP_MASK:
+      set_string(&p.places.mask_path, value);
+      break;
+    case PROP_ZONES:
+      set_string(&p.places.zones_path, value);
+      break;
+    case PROP_ZONE_INTERVAL:
+      p.places.zone_interval_s = g_value_get_double(value);
+      break;
+    case PROP_ZONE_THRESHOLD:
+      p.places.zone_threshold = g_value_get_double(value);
+      break;
+    case PROP_DRAW_ZONES:
+      p.places.draw_zones = g_value_get_boolean(value);
+      break;
+    case PROP_METADATA_LOCATION:
+      set_string(&p.metadata_location, value);
+      break;
+    case PROP_ZONES_CSV_LOCATION:
+      set_string(&p.zones_csv_location, value);
+      break;
+    case PROP_SCENE_LOCATION:
+      set_string(&p.scene_location, value);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
       break;
@@ -1165,9 +1436,10 @@ static void gst_heatmap_get_property(GObject *object, guint prop_id, GValue *val
       g_value_set_enum(value, p.render.colormap);
       break;
     case PROP_METHOD:
-      g_value_set_enum(value, p.model.method == heatmap::Method::kKnn     ? GST_HEATMAP_METHOD_KNN
-                              : p.model.method == heatmap::Method::kScene ? GST_HEATMAP_METHOD_SCENE
-                                                                          : GST_HEATMAP_METHOD_MOG2);
+      g_value_set_enum(value, p.model.method == heatmap::Method::kKnn ? GST_HEATMAP_METHOD_KNN
+                              : p.model.method == heatmap::Method::kScene
+                                  ? GST_HEATMAP_METHOD_SCENE
+                                  : GST_HEATMAP_METHOD_MOG2);
       break;
     case PROP_HISTORY:
       g_value_set_int(value, p.model.history);
@@ -1210,6 +1482,30 @@ static void gst_heatmap_get_property(GObject *object, guint prop_id, GValue *val
       break;
     case PROP_OVERLAY_REFRESH:
       g_value_set_double(value, p.overlay_refresh);
+      break;
+    case PROP_MASK:
+      g_value_set_string(value, p.places.mask_path.empty() ? NULL : p.places.mask_path.c_str());
+      break;
+    case PROP_ZONES:
+      g_value_set_string(value, p.places.zones_path.empty() ? NULL : p.places.zones_path.c_str());
+      break;
+    case PROP_ZONE_INTERVAL:
+      g_value_set_double(value, p.places.zone_interval_s);
+      break;
+    case PROP_ZONE_THRESHOLD:
+      g_value_set_double(value, p.places.zone_threshold);
+      break;
+    case PROP_DRAW_ZONES:
+      g_value_set_boolean(value, p.places.draw_zones);
+      break;
+    case PROP_METADATA_LOCATION:
+      g_value_set_string(value, p.metadata_location.empty() ? NULL : p.metadata_location.c_str());
+      break;
+    case PROP_ZONES_CSV_LOCATION:
+      g_value_set_string(value, p.zones_csv_location.empty() ? NULL : p.zones_csv_location.c_str());
+      break;
+    case PROP_SCENE_LOCATION:
+      g_value_set_string(value, p.scene_location.empty() ? NULL : p.scene_location.c_str());
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
@@ -1416,6 +1712,70 @@ static void gst_heatmap_class_init(GstHeatmapClass *klass) {
                           "(rendered on a worker thread; every frame blends the cached layer). "
                           "0: as often as the worker can",
                           MIN_OVERLAY_REFRESH, MAX_INTERVAL, DEFAULT_OVERLAY_REFRESH, kLive));
+
+  // Masks, zones and side files (docs/metadata.md). The mask and zones files are read when the
+  // element starts.
+  const auto kAtStart = static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+                                                 GST_PARAM_MUTABLE_READY);
+  g_object_class_install_property(
+      gobject_class, PROP_MASK,
+      g_param_spec_string("mask", "Mask file",
+                          "Which pixels count: a PNG at any size (white = counted, black = "
+                          "ignored; scaled to the processing size) or a JSON file of polygons "
+                          "({\"exclude\": [{\"polygon\": [[x,y],...]}]}, coordinates 0..1). "
+                          "Masked pixels never count and show desaturated on the JPEG. Read at "
+                          "start; a bad file is an error naming it. Unset: everything counts",
+                          NULL, kAtStart));
+  g_object_class_install_property(
+      gobject_class, PROP_ZONES,
+      g_param_spec_string("zones", "Zones file",
+                          "JSON file of named polygons in normalised coordinates, {\"zones\": "
+                          "[{\"name\": \"entrance\", \"polygon\": [[0.1,0.6],[0.3,0.6],"
+                          "[0.3,0.9]]}]}; per zone and zone-interval the activity (mean fraction "
+                          "of its pixels moving), peak and active flag go to the sidecar and the "
+                          "CSV, the totals to the message. Read at start; a bad file (bad JSON, "
+                          "fewer than 3 points, out of range, duplicate names) is an error "
+                          "naming it. Unset: no zones",
+                          NULL, kAtStart));
+  g_object_class_install_property(
+      gobject_class, PROP_ZONE_INTERVAL,
+      g_param_spec_double("zone-interval", "Zone interval",
+                          "Length in seconds of stream time of one step of the zone series, "
+                          "0.01..86400",
+                          MIN_ZONE_INTERVAL, MAX_ZONE_INTERVAL, DEFAULT_ZONE_INTERVAL, kAtStart));
+  g_object_class_install_property(
+      gobject_class, PROP_ZONE_THRESHOLD,
+      g_param_spec_double("zone-threshold", "Zone activity threshold",
+                          "An interval is active for a zone when its activity (mean fraction of "
+                          "the zone's counted pixels moving) is above 0 and at least this, 0..1",
+                          0.0, 1.0, DEFAULT_ZONE_THRESHOLD, kAtStart));
+  g_object_class_install_property(
+      gobject_class, PROP_DRAW_ZONES,
+      g_param_spec_boolean("draw-zones", "Draw zones",
+                           "Outline and label the zones on the heatmap JPEG", DEFAULT_DRAW_ZONES,
+                           kLive));
+  g_object_class_install_property(
+      gobject_class, PROP_METADATA_LOCATION,
+      g_param_spec_string("metadata-location", "Sidecar JSON",
+                          "File for the JSON sidecar of each snapshot (docs/metadata.md, format "
+                          "version 1): source, start time, duration, frames, size, settings, "
+                          "stats, zones and the names of the files; written atomically before "
+                          "the JPEG. Same patterns as location. Unset: none",
+                          NULL, kLive));
+  g_object_class_install_property(
+      gobject_class, PROP_ZONES_CSV_LOCATION,
+      g_param_spec_string("zones-csv-location", "Zones CSV",
+                          "File for the zone series as CSV (time_utc,zone,activity,peak,active,"
+                          "offset_s,duration_s,frames), written only when there are zones. Same "
+                          "patterns as location. Unset: none",
+                          NULL, kLive));
+  g_object_class_install_property(
+      gobject_class, PROP_SCENE_LOCATION,
+      g_param_spec_string("scene-location", "Scene JPEG",
+                          "File for the learned empty scene (JPEG at processing size), the "
+                          "picture later aggregates are drawn over. Same patterns as location. "
+                          "Unset: none",
+                          NULL, kLive));
 
   gst_element_class_set_static_metadata(
       element_class, "Motion heatmap", "Filter/Analyzer/Video",

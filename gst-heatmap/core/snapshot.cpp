@@ -46,11 +46,15 @@ SnapshotResult write_snapshot(const Snapshot &snapshot, const SnapshotOutput &ou
   SnapshotResult result;
   if (snapshot.counts.empty())
     return result;
+  // Rendered and encoded first, so that a render failure writes nothing at all.
   if (!output.jpeg_path.empty() || output.want_jpeg) {
     cv::Mat image;
     std::string error;
     try {
-      image = render(snapshot.counts, snapshot.background, output.render);
+      image = render(snapshot.counts,
+                     output.render.use_background ? snapshot.background : cv::Mat(), output.render);
+      if (output.places)
+        output.places->decorate(image);
     } catch (const std::exception &e) {
       result.failure = SnapshotResult::Failure::kRender;
       result.error = e.what();
@@ -63,8 +67,6 @@ SnapshotResult write_snapshot(const Snapshot &snapshot, const SnapshotOutput &ou
     }
     result.width = image.cols;
     result.height = image.rows;
-    if (!output.jpeg_path.empty() && !write_bytes(output.jpeg_path, result.jpeg, &result))
-      return result;
   }
   if (!output.png_path.empty()) {
     std::string error;
@@ -77,6 +79,29 @@ SnapshotResult write_snapshot(const Snapshot &snapshot, const SnapshotOutput &ou
     }
     result.written.push_back(output.png_path);
   }
+  Sidecar sidecar = snapshot.sidecar;
+  sidecar.files.jpeg = output.jpeg_path.empty()
+                           ? std::nullopt
+                           : std::optional<std::string>(base_name(output.jpeg_path));
+  sidecar.files.png = output.png_path.empty()
+                          ? std::nullopt
+                          : std::optional<std::string>(base_name(output.png_path));
+  SideFiles side;
+  side.scene_path = output.scene_path;
+  side.csv_path = output.csv_path;
+  side.json_path = output.json_path;
+  const SideFilesResult side_result =
+      write_side_files(side, snapshot.background, output.quality, &sidecar);
+  result.written.insert(result.written.end(), side_result.written.begin(),
+                        side_result.written.end());
+  if (!side_result.ok) {
+    result.failure = SnapshotResult::Failure::kWrite;
+    result.failed_path = side_result.failed_path;
+    result.error = side_result.error;
+    return result;
+  }
+  if (!output.jpeg_path.empty() && !write_bytes(output.jpeg_path, result.jpeg, &result))
+    return result;
   return result;
 }
 

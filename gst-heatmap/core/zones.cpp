@@ -159,4 +159,46 @@ std::vector<ZoneResult> ZoneMeter::results(double end_offset_s) const {
   return results;
 }
 
+void draw_zones(cv::Mat &bgr, const std::vector<Zone> &zones) {
+  CV_Assert(bgr.type() == CV_8UC3);
+  if (bgr.empty()) {
+    return;
+  }
+  constexpr int kShift = 4;  // sub-pixel vertices for smooth anti-aliased outlines
+  const int thickness = std::max(1, bgr.rows / 270);
+  const double font_scale = std::max(0.35, bgr.rows / 700.0);
+  const int font = cv::FONT_HERSHEY_SIMPLEX;
+  for (const Zone &zone : zones) {
+    std::vector<cv::Point> outline;
+    for (const cv::Point2d &p : zone.points) {
+      outline.emplace_back(cvRound((p.x * bgr.cols - 0.5) * (1 << kShift)),
+                           cvRound((p.y * bgr.rows - 0.5) * (1 << kShift)));
+    }
+    cv::polylines(bgr, outline, true, cv::Scalar(20, 20, 20), thickness + 2, cv::LINE_AA, kShift);
+    cv::polylines(bgr, outline, true, cv::Scalar(255, 255, 255), thickness, cv::LINE_AA, kShift);
+    // The label sits inside the zone below its top-most vertex, kept inside the picture.
+    std::string label;
+    for (unsigned char c : zone.name) {
+      label += (c >= 0x20 && c < 0x7f) ? static_cast<char>(c) : (c >= 0xc0 ? '?' : '\0');
+    }
+    label.erase(std::remove(label.begin(), label.end(), '\0'), label.end());
+    int baseline = 0;
+    const cv::Size text = cv::getTextSize(label, font, font_scale, 1, &baseline);
+    const auto top = std::min_element(zone.points.begin(), zone.points.end(),
+                                      [](const cv::Point2d &a, const cv::Point2d &b) {
+                                        return a.y < b.y || (a.y == b.y && a.x < b.x);
+                                      });
+    int x = cvRound(top->x * bgr.cols) + 3;
+    int y = cvRound(top->y * bgr.rows) + text.height + 4;
+    x = std::clamp(x, 0, std::max(0, bgr.cols - text.width - 2));
+    y = std::clamp(y, text.height + 2, std::max(text.height + 2, bgr.rows - baseline - 2));
+    cv::Mat box = bgr(cv::Rect(cv::Point(x - 2, y - text.height - 2),
+                               cv::Point(x + text.width + 2, y + baseline)) &
+                      cv::Rect(0, 0, bgr.cols, bgr.rows));
+    box *= 0.35;
+    cv::putText(bgr, label, cv::Point(x, y), font, font_scale, cv::Scalar(255, 255, 255), 1,
+                cv::LINE_AA);
+  }
+}
+
 }  // namespace heatmap

@@ -89,4 +89,9 @@ class ZoneMeter {
   cv::Mat scratch_;
 };
 
+// Outlines each zone on `bgr` (CV_8UC3, any size) and writes its name beside it, legible on
+// light and dark scenes (light line on a dark border, label on a dark box). Names are drawn
+// with OpenCV's Hershey font: characters outside ASCII show as '?'.
+void draw_zones(cv::Mat &bgr, const std::vector<Zone> &zones);
+
 }  // namespace heatmap
