@@ -29,6 +29,7 @@
 #include <sstream>
 
 #include "s3-pending.h"
+#include "places.h"
 #include "sidecar.h"
 
 namespace heatmap_job {
@@ -501,8 +502,9 @@ PipelineOutcome run_pipeline(const JobSettings &settings, const std::string &uri
 }
 
 // The element only knows the private folder's fixed names: the sidecar must name the objects
-// beside it ("files") and the clip it came from ("source"), so both are set here. Returns "" or
-// a one-line error.
+// beside it ("files") and the clip it came from ("source"), so both are set here, and the clip's
+// name (clip_YYYY-MM-DD_HH-MM-SS, stream time 0) gives the start time as it would have for the
+// element; the zones CSV is rewritten with those times. Returns "" or a one-line error.
 std::string patch_sidecar(const WorkDir &dir, const std::string &stem, const std::string &source) {
   const std::string path = dir.file("heatmap.json");
   std::string error;
@@ -521,6 +523,12 @@ std::string patch_sidecar(const WorkDir &dir, const std::string &stem, const std
     sidecar.files.scene = name + "_scene.jpg";
   if (non_empty_file(dir.file("heatmap.csv")))
     sidecar.files.csv = name + "_heatmap.csv";
+  if (auto start = heatmap::clip_start_from_name(source)) {
+    sidecar.start_utc_us = *start;
+    sidecar.start_utc_source = "clip-name";
+    if (sidecar.files.csv && !heatmap::write_zones_csv(dir.file("heatmap.csv"), sidecar, &error))
+      return error;
+  }
   if (!heatmap::write_sidecar(path, sidecar, &error))
     return error;
   return {};
@@ -665,6 +673,15 @@ void check_settings(const JobSettings &settings) {
     gst_object_unref(s3src);
   }
   make_heatmap(settings, nullptr);
+  // The mask and zones files once here, so that a bad one stops the run before any clip with
+  // the element's own one-line message (file name and problem). (places)
+  heatmap::PlacesSettings places;
+  places.mask_path = settings.mask_file;
+  places.zones_path = settings.zones_file;
+  heatmap::Places loaded;
+  std::string error;
+  if (!loaded.load(places, &error))
+    throw SettingsError(error);
 }
 
 JobResult run_clip_job(const JobSettings &settings, const std::string &video_key) {
@@ -840,6 +857,8 @@ JobSettings settings_from_environment(const std::function<const char *(const cha
     if (!v.empty())
       s.properties.emplace_back(prop, v);
   }
+  s.mask_file = get("MASK_FILE");
+  s.zones_file = get("ZONES_FILE");
   std::istringstream options(get("HEATMAP_OPTIONS"));
   for (std::string word; options >> word;) {
     std::size_t eq = word.find('=');

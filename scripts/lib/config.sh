@@ -60,6 +60,8 @@ config_register CLEANUP_LOCAL_FILES "true"
 config_register COLORMAP "jet"
 config_register ALPHA ""
 config_register HEATMAP_OPTIONS ""
+config_register MASK_FILE ""
+config_register ZONES_FILE ""
 config_register JOBS ""
 config_register PIPELINE_TIMEOUT "1800"
 config_register WORK_DIR ""
@@ -315,6 +317,13 @@ config_validate() {
     config__err "JOBS must be a whole number in 1..256 (or empty for the number of cores): got $JOBS$(config__origin JOBS)"
     bad=1
   fi
+  for name in MASK_FILE ZONES_FILE; do
+    v=${!name}
+    if [[ -n $v && ! (-f $v && -r $v) ]]; then
+      config__err "$name is not a readable file: $v$(config__origin "$name")"
+      bad=1
+    fi
+  done
   if ! config__uint PIPELINE_TIMEOUT 1 604800; then
     config__err "PIPELINE_TIMEOUT must be a whole number of seconds in 1..604800: got ${PIPELINE_TIMEOUT:-(empty)}$(config__origin PIPELINE_TIMEOUT)"
     bad=1

@@ -165,11 +165,14 @@ void test_hostile_key_done_then_already_done() {
   if (r.status != Status::kDone)
     g_error("not done: %s", r.message.c_str());
   g_assert_cmpuint(r.frames, ==, 40);
-  g_assert_cmpuint(r.uploaded.size(), ==, 2);
+  // PNG, sidecar, scene, then the JPEG (no CSV without zones).
+  g_assert_cmpuint(r.uploaded.size(), ==, 4);
   const std::string stem =
       "heatmaps/2025/10/20/13/a\" ! tee name=t ! filesink location=.env \\ x\ny";
   assert_str(r.uploaded.back(), (stem + "_heatmap.jpg").c_str());
   assert_str(r.uploaded.front(), (stem + "_heatmap.png").c_str());
+  assert_str(r.uploaded[1], (stem + "_heatmap.json").c_str());
+  assert_str(r.uploaded[2], (stem + "_scene.jpg").c_str());
   const std::string jpeg = read_file(g_root + "/" + stem + "_heatmap.jpg");
   g_assert_cmpuint(jpeg.size(), >, 100);
   g_assert_cmpint(static_cast<unsigned char>(jpeg[0]), ==, 0xff);

@@ -155,14 +155,21 @@ fi
 # --- run 1: one date, at most 5 clips -------------------------------------------------------------------
 run_batch run1 --date-prefix 2025/10/20/ --max-videos 5 --jobs 2
 check "run 1: exit 1 (corrupt and empty clips failed)" [ "$(cat "$tmp/run1.rc")" = 1 ]
+# Each new heatmap comes with its sidecar (.json) and scene (_scene.jpg); no CSV without zones.
 expected_keys="heatmaps/2025/10/20/13/clip_2025-10-20_13-00-00_heatmap.jpg
+heatmaps/2025/10/20/13/clip_2025-10-20_13-00-00_heatmap.json
 heatmaps/2025/10/20/13/clip_2025-10-20_13-00-00_heatmap.png
+heatmaps/2025/10/20/13/clip_2025-10-20_13-00-00_scene.jpg
 heatmaps/2025/10/20/13/clip_2025-10-20_13-10-00_heatmap.jpg
 heatmaps/2025/10/20/13/clip_2025-10-20_13-10-00_heatmap.png
 heatmaps/2025/10/20/13/clip_2025-10-20_13-20-00_heatmap.jpg
+heatmaps/2025/10/20/13/clip_2025-10-20_13-20-00_heatmap.json
 heatmaps/2025/10/20/13/clip_2025-10-20_13-20-00_heatmap.png
+heatmaps/2025/10/20/13/clip_2025-10-20_13-20-00_scene.jpg
 heatmaps/2025/10/20/14/clip_2025-10-20_14-00-00_heatmap.jpg
-heatmaps/2025/10/20/14/clip_2025-10-20_14-00-00_heatmap.png"
+heatmaps/2025/10/20/14/clip_2025-10-20_14-00-00_heatmap.json
+heatmaps/2025/10/20/14/clip_2025-10-20_14-00-00_heatmap.png
+heatmaps/2025/10/20/14/clip_2025-10-20_14-00-00_scene.jpg"
 check "run 1: exactly the expected heatmap keys" [ "$(keys_of heatmaps/ | grep /clip_)" = "$expected_keys" ]
 # Rollups add up clip sidecars: with an element that writes them (metadata-location), the hour,
 # day, week and month of the finished clips are written; without, the hook still runs and says 0.
@@ -192,6 +199,18 @@ check "run 1: temp files removed" bash -c "! ls -d '$tmp'/heatmap-batch.* 2>/dev
 "$helper" get "$S3_BUCKET/heatmaps/2025/10/20/13/clip_2025-10-20_13-00-00_heatmap.jpg" "$tmp/h.jpg"
 check "PNG: 16-bit greyscale 80x45" [ "$(od -An -tx1 -j16 -N10 "$tmp/h.png" | tr -d ' \n')" = "00000050""0000002d""1000" ]
 check "JPEG: starts with SOI" [ "$(od -An -tx1 -N3 "$tmp/h.jpg" | tr -d ' \n')" = "ffd8ff" ]
+# The sidecar (places): valid against docs/metadata.schema.json, names the clip and its objects.
+"$helper" get "$S3_BUCKET/heatmaps/2025/10/20/13/clip_2025-10-20_13-00-00_heatmap.json" "$tmp/h.json"
+check "sidecar: valid against the schema" "$source_root/tests/lib/validate-sidecar" "$tmp/h.json"
+check "sidecar: start from the clip name, objects named" /usr/bin/python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["start_utc"] == "2025-10-20T13:00:00Z" and d["start_utc_source"] == "clip-name", d["start_utc"]
+assert d["source"].endswith("raw_videos/2025/10/20/13/clip_2025-10-20_13-00-00.mp4"), d["source"]
+assert d["files"]["jpeg"] == "clip_2025-10-20_13-00-00_heatmap.jpg", d["files"]
+assert d["files"]["scene"] == "clip_2025-10-20_13-00-00_scene.jpg", d["files"]
+assert d["width"] == 80 and d["height"] == 45 and d["frames_processed"] > 0
+' "$tmp/h.json"
 
 # --- run 2: retries the failed clips first, nothing else ---------------------------------------------
 heatmaps_after1=$(listing heatmaps/)
@@ -253,7 +272,10 @@ check ".env: --dry-run max from .env" [ "$(grep -c $' bytes\t-> ' "$tmp/env.log"
 DOWNSCALE=0.125 run_batch env2 --env-file "$tmp/test.env" --force --date-prefix 2025/10/21/ --dry-run
 check "environment beats .env" grep -q "downscale=0.125 " "$tmp/env2.log"
 before_force=$(listing heatmaps/2025/10/21/09/clip_2025-10-21_09-00-00)
-run_batch force --env-file "$tmp/test.env" --force --date-prefix 2025/10/21/ --max-videos 1
+# DOWNSCALE=0.5 makes this clip's map larger than its neighbours': the hour's rollup would refuse
+# the mix (heatmap-aggregate names both sources), which the aggregate tests cover; not here.
+run_batch force --env-file "$tmp/test.env" --force --date-prefix 2025/10/21/ --max-videos 1 \
+  --no-rollups
 check "--force: exit 0" [ "$(cat "$tmp/force.rc")" = 0 ]
 check "--force: redid the oldest clip of the date" grep -q "ok raw_videos/2025/10/21/09/clip_2025-10-21_09-00-00.mp4" "$tmp/force.log"
 check "--force: overwrote its heatmap (new ETag)" \
@@ -272,7 +294,9 @@ check "odd key: exit 0" [ "$(cat "$tmp/odd.rc")" = 0 ]
 check "--no-rollups: no rollup step" bash -c "! grep -q 'rollups' '$tmp/odd.log'"
 check "odd key: heatmaps under the mapped keys" [ "$(keys_of heatmaps/2025/10/22/ | grep -vE '/(hour|day)_heatmap\.')" = \
   "heatmaps/2025/10/22/08/clip a+b=c ü_heatmap.jpg
-heatmaps/2025/10/22/08/clip a+b=c ü_heatmap.png" ]
+heatmaps/2025/10/22/08/clip a+b=c ü_heatmap.json
+heatmaps/2025/10/22/08/clip a+b=c ü_heatmap.png
+heatmaps/2025/10/22/08/clip a+b=c ü_scene.jpg" ]
 
 # --- hostile keys (issue 13, defect 1): never pipeline text, never a local file name ----------------
 # A listener on 127.0.0.1 records whatever reaches it. The key below made the gst-launch batch send
