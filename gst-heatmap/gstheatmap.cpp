@@ -31,6 +31,14 @@
  * (carrying a timestamp/x-unix reference timestamp of the window start), e.g. to s3sink.
  * With #GstHeatmap:overlay the current heatmap is drawn onto the passing frames in place.
  *
+ * Places (docs/metadata.md): #GstHeatmap:mask keeps pixels out of the counts (shown desaturated
+ * on the JPEG), #GstHeatmap:zones measures per named polygon and #GstHeatmap:zone-interval the
+ * share of its pixels moving; #GstHeatmap:metadata-location writes a JSON sidecar per snapshot,
+ * #GstHeatmap:zones-csv-location the zone series as CSV and #GstHeatmap:scene-location the
+ * learned empty scene. The files of a snapshot are written PNG, scene, CSV, sidecar and the JPEG
+ * last; the message then also carries `metadata-location` and `zones` (an array of `zone`
+ * structures: `name`, `mean-activity`, `active-seconds`, `peak`).
+ *
  * Frames are only read, never copied or converted at full resolution: the element works in
  * place on I420, YV12, NV12, NV21, Y42B, Y444, GRAY8 and the packed RGB formats, so it can sit
  * in a live camera pipeline next to a display.

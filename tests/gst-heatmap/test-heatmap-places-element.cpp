@@ -259,6 +259,60 @@ GST_START_TEST(test_walker_crosses_zone_a_only) {
 }
 GST_END_TEST;
 
+// ---- periodic windows: one sidecar per window, its zone series starting with the window ----
+
+GST_START_TEST(test_reset_windows_have_their_own_sidecars) {
+  TempDir dir;
+  write_file(dir.file("zones.json"), kZones);
+  const cv::Mat floor = floor_texture();
+  cv::RNG rng(7);
+  Run run;
+  // Windows of 2 s: the walker is in zone A only during the sec one.
+  run_harness(&run,
+              {{"downscale", "1"},
+               {"interval", "2"},
+               {"window", "reset"},
+               {"raw-location", dir.file("w%02d.png")},
+               {"metadata-location", dir.file("w%02d.json")},
+               {"zones-csv-location", dir.file("w%02d.csv")},
+               {"zones", dir.file("zones.json")}},
+              6 * kFps, [&](int i) { return walker_frame(floor, i, rng); });
+  fail_unless_equals_string(run.error().c_str(), "");
+  guint64 processed = 0;
+  for (int w = 0; w < 3; ++w) {
+    char name[16];
+    g_snprintf(name, sizeof name, "w%02d.json", w);
+    const std::string path = dir.file(name);
+    expect_schema_valid(path);
+    const heatmap::Sidecar s = read_sidecar(path);
+    fail_unless_equals_string(s.kind.c_str(), "window");
+    fail_unless(s.window_index && *s.window_index == w);
+    fail_unless(s.settings.window && *s.settings.window == "reset");
+    fail_unless(s.start_utc_us.has_value());  // the window's own clock
+    fail_unless_equals_string(s.start_utc_source->c_str(), "pipeline-clock");
+    fail_unless_equals_float(s.duration_s, 2.0);
+    fail_unless_equals_int(s.frames_seen, 2 * kFps);
+    fail_unless_equals_int(s.zones.size(), 2);
+    const auto &a = s.zones[0];
+    fail_unless_equals_int(
+        a.series.size(),
+        2);  // offsets 0 and 1 s of this window (not "second": gstcheck's float macro declares one)
+    for (int sec = 0; sec < 2; ++sec) {
+      fail_unless_equals_float(a.series[sec].offset_s, sec);
+      fail_unless_equals_int(a.series[sec].frames, kFps);
+      fail_unless((w == 1) == (a.series[sec].activity > 0.02), "window %d sec %d: %g", w, sec,
+                  a.series[sec].activity);
+      fail_unless_equals_float(s.zones[1].series[sec].activity, 0.0);
+    }
+    fail_unless_equals_float(a.active_seconds, w == 1 ? 2.0 : 0.0);
+    processed += s.frames_processed;
+    fail_unless(fs::exists(dir.file(std::string(name).replace(4, 4, "csv"))));
+  }
+  fail_unless_equals_int(processed, 6 * kFps);
+  fail_unless(!fs::exists(dir.file("w03.json")));
+}
+GST_END_TEST;
+
 // Splits one CSV line with RFC 4180 quoting.
 std::vector<std::string> csv_fields(const std::string &line) {
   std::vector<std::string> fields(1);
@@ -485,6 +539,7 @@ Suite *places_suite() {
   tcase_add_test(tc, test_places_properties);
   tcase_add_test(tc, test_walker_crosses_zone_a_only);
   tcase_add_test(tc, test_csv_totals_equal_message);
+  tcase_add_test(tc, test_reset_windows_have_their_own_sidecars);
   tcase_add_test(tc, test_masked_motion_counts_zero_and_shows_grey);
   tcase_add_test(tc, test_bad_files_one_line_nothing_written);
   suite_add_tcase(s, tc);
