@@ -4,11 +4,17 @@
 // without the element (same invocation, same machine load), with the overlay and periodic
 // snapshots on.
 //
-// Usage: heatmap-live-latency [--seconds N] [--width W] [--height H] [--fps F]
+// Three runs per round, in this order, on the same source: no element (the machine's own
+// lateness), the element with `props` but overlay=false (the baseline), the element with `props`;
+// the overlay's cost is read against the baseline of the same round (ratio of the p50/p99 added
+// latency, and the difference in late frames). --rounds repeats the three to see the spread on
+// a shared machine.
+//
+// Usage: heatmap-live-latency [--seconds N] [--width W] [--height H] [--fps F] [--rounds R]
 //                             [--props "overlay=true interval=1"] [--out DIR]
-// Defaults: 20 s of 1920x1080 at 25 fps; props "overlay=true overlay-refresh=1 interval=2
-// window=reset"; snapshots go to a temporary folder. Exit status 0 when it ran (the figures are
-// for people and benchmarks to judge, not an assertion), 1 on a pipeline error.
+// Defaults: 20 s of 1920x1080 at 25 fps, 1 round; props "overlay=true overlay-refresh=1
+// interval=2 window=reset"; snapshots go to a temporary folder. Exit status 0 when it ran (the
+// figures are for people and benchmarks to judge, not an assertion), 1 on a pipeline error.
 #include <gst/gst.h>
 
 #include <algorithm>
@@ -30,6 +36,7 @@ struct Options {
   int fps = 25;
   std::string props = "overlay=true overlay-refresh=1 interval=2 window=reset";
   std::string out;
+  int rounds = 1;
 };
 
 struct Probe {
@@ -76,7 +83,8 @@ double percentile(std::vector<double> v, double q) {
   return v[i];
 }
 
-Result run(const Options &o, bool with_heatmap, const std::string &out_dir) {
+Result run(const Options &o, bool with_heatmap, const std::string &props,
+           const std::string &out_dir) {
   GstElement *pipeline = gst_pipeline_new("bench");
   GstElement *src = gst_element_factory_make("videotestsrc", nullptr);
   GstElement *caps = gst_element_factory_make("capsfilter", nullptr);
@@ -100,14 +108,14 @@ Result run(const Options &o, bool with_heatmap, const std::string &out_dir) {
                            "(GST_PLUGIN_PATH)\n");
       std::exit(1);
     }
-    gchar **props = g_strsplit(o.props.c_str(), " ", -1);
-    for (gchar **p = props; *p != nullptr; ++p) {
+    gchar **words = g_strsplit(props.c_str(), " ", -1);
+    for (gchar **p = words; *p != nullptr; ++p) {
       gchar **kv = g_strsplit(*p, "=", 2);
       if (kv[0] != nullptr && kv[1] != nullptr)
         gst_util_set_object_arg(G_OBJECT(heatmap), kv[0], kv[1]);
       g_strfreev(kv);
     }
-    g_strfreev(props);
+    g_strfreev(words);
     g_object_set(heatmap, "location", (out_dir + "/heat-%05d.jpg").c_str(), nullptr);
     gst_bin_add(GST_BIN(pipeline), heatmap);
     gst_element_link_many(src, caps, heatmap, sink, nullptr);
@@ -192,11 +200,15 @@ int main(int argc, char **argv) {
       o.fps = std::atoi(next());
     else if (a == "--props")
       o.props = next();
+    else if (a == "--rounds")
+      o.rounds = std::max(1, std::atoi(next()));
     else if (a == "--out")
       o.out = next();
     else {
-      std::printf("usage: heatmap-live-latency [--seconds N] [--width W] [--height H] [--fps F] "
-                  "[--props \"overlay=true interval=1\"] [--out DIR]\n");
+      std::printf(
+          "usage: heatmap-live-latency [--seconds N] [--width W] [--height H] [--fps F]\n"
+          "                            [--rounds R] [--props \"overlay=true interval=1\"] "
+          "[--out DIR]\n");
       return a == "--help" || a == "-h" ? 0 : 2;
     }
   }
@@ -208,24 +220,40 @@ int main(int argc, char **argv) {
     g_free(dir);
     temporary = true;
   }
-  const Result base = run(o, false, out);
-  const Result with = run(o, true, out);
+  std::printf("live %dx%d@%d for %.0f s per run, heatmap %s\n", o.width, o.height, o.fps, o.seconds,
+              o.props.c_str());
+  // Later assignments win in gst_util_set_object_arg order: the baseline is props, overlay off.
+  const std::string baseline_props = o.props + " overlay=false";
+  bool ok = true;
+  for (int round = 1; round <= o.rounds; ++round) {
+    const Result none = run(o, false, "", out);
+    const Result base = run(o, true, baseline_props, out);
+    const Result with = run(o, true, o.props, out);
+    ok = ok && none.ok && base.ok && with.ok;
+    std::printf("round %d/%d\n", round, o.rounds);
+    std::printf("  without heatmap:       %" G_GUINT64_FORMAT " frames rendered, %" G_GUINT64_FORMAT
+                " dropped late by the sync=true sink\n",
+                none.rendered, none.dropped);
+    const std::pair<const char *, const Result *> runs[] = {{"heatmap overlay=false", &base},
+                                                            {"heatmap (props)      ", &with}};
+    for (const auto &[name, r] : runs) {
+      std::printf("  %s: %" G_GUINT64_FORMAT " rendered, %" G_GUINT64_FORMAT
+                  " dropped late; added latency p50 %.2f ms, p99 %.2f ms, max %.2f ms (%zu "
+                  "frames); snapshots %d, dropped %d\n",
+                  name, r->rendered, r->dropped, percentile(r->added_ms, 0.5),
+                  percentile(r->added_ms, 0.99), percentile(r->added_ms, 1.0), r->added_ms.size(),
+                  r->snapshots, r->snapshot_drops);
+    }
+    const double p50b = percentile(base.added_ms, 0.5), p99b = percentile(base.added_ms, 0.99);
+    std::printf("  props vs overlay=false: p50 x%.2f, p99 x%.2f; late frames %+" G_GINT64_FORMAT
+                " (vs no element: %+" G_GINT64_FORMAT ")\n",
+                p50b > 0 ? percentile(with.added_ms, 0.5) / p50b : 0.0,
+                p99b > 0 ? percentile(with.added_ms, 0.99) / p99b : 0.0,
+                static_cast<gint64>(with.dropped) - static_cast<gint64>(base.dropped),
+                static_cast<gint64>(with.dropped) - static_cast<gint64>(none.dropped));
+    std::fflush(stdout);
+  }
   if (temporary)
     std::filesystem::remove_all(out);
-  std::printf("live %dx%d@%d for %.0f s, heatmap %s\n", o.width, o.height, o.fps, o.seconds,
-              o.props.c_str());
-  std::printf("  without heatmap: %" G_GUINT64_FORMAT " frames rendered, %" G_GUINT64_FORMAT
-              " dropped late by the sync=true sink\n",
-              base.rendered, base.dropped);
-  std::printf("  with heatmap:    %" G_GUINT64_FORMAT " frames rendered, %" G_GUINT64_FORMAT
-              " dropped late by the sync=true sink\n",
-              with.rendered, with.dropped);
-  std::printf("  added latency per frame: p50 %.2f ms, p99 %.2f ms, max %.2f ms (%zu frames)\n",
-              percentile(with.added_ms, 0.5), percentile(with.added_ms, 0.99),
-              percentile(with.added_ms, 1.0), with.added_ms.size());
-  std::printf("  snapshots written %d, dropped (writer busy) %d\n", with.snapshots,
-              with.snapshot_drops);
-  std::printf("  frames lost to lateness caused by the element: %" G_GINT64_FORMAT "\n",
-              static_cast<gint64>(with.dropped) - static_cast<gint64>(base.dropped));
-  return base.ok && with.ok ? 0 : 1;
+  return ok ? 0 : 1;
 }

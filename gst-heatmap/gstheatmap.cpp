@@ -1024,6 +1024,19 @@ static GstFlowReturn gst_heatmap_transform_frame_ip(GstVideoFilter *filter, GstV
 
   // A gap buffer carries no new picture.
   const bool gap = GST_BUFFER_FLAG_IS_SET(frame->buffer, GST_BUFFER_FLAG_GAP);
+
+  // The layer refresh takes the model's counts, which first waits for the frames the model
+  // still has queued. So it runs before this frame is queued, at a moment when the model is
+  // idle (no wait at all); only when the model stays busy for a whole extra period does it
+  // wait, so the layer is never more than two periods old.
+  if (overlay && !gap && GST_CLOCK_TIME_IS_VALID(rt)) {
+    const GstClockTime period = static_cast<GstClockTime>(refresh_s * GST_SECOND);
+    const bool never = !GST_CLOCK_TIME_IS_VALID(stream.last_overlay);
+    if (never || rt >= stream.last_overlay + 2 * period ||
+        (rt >= stream.last_overlay + period && stream.accumulator->frames_queued() == 0))
+      refresh_overlay(self, rt, view);
+  }
+
   stream.buffers_in_window++;
   if (!gap)
     stream.frames_in_window++;
@@ -1043,14 +1056,8 @@ static GstFlowReturn gst_heatmap_transform_frame_ip(GstVideoFilter *filter, GstV
     }
   }
 
-  if (overlay && !gap) {
-    if (GST_CLOCK_TIME_IS_VALID(rt) &&
-        (!GST_CLOCK_TIME_IS_VALID(stream.last_overlay) ||
-         rt >= stream.last_overlay + static_cast<GstClockTime>(refresh_s * GST_SECOND)))
-      refresh_overlay(self, rt, view);
-    if (!gst_base_transform_is_passthrough(GST_BASE_TRANSFORM(self)))
-      blend_overlay(self, frame, view);
-  }
+  if (overlay && !gap && !gst_base_transform_is_passthrough(GST_BASE_TRANSFORM(self)))
+    blend_overlay(self, frame, view);
   return GST_FLOW_OK;
 }
 

@@ -392,6 +392,11 @@ void Accumulator::add_frame(const cv::Mat &frame, std::int64_t tag) {
   impl_->add(view, tag);
 }
 
+int Accumulator::frames_queued() const {
+  std::lock_guard<std::mutex> guard(impl_->lock);
+  return impl_->pending;
+}
+
 cv::Mat Accumulator::take_counts() {
   impl_->drain();
   cv::Mat out = impl_->counts.clone();

@@ -104,6 +104,10 @@ class Accumulator {
   // subtractor's own getBackgroundImage() (the first frame until the model has one).
   cv::Mat background() const;
   Stats stats() const;
+  // Frames handed to add_frame() that the model has not finished yet (0 when not threaded).
+  // Queries wait for them; a live caller that can choose its moment (the overlay refresh)
+  // asks when this is 0, so the query costs it no wait.
+  int frames_queued() const;
   // Returns the counts added since the previous take_counts() (or reset) and zeroes them,
   // leaving the model and the background alone: periodic windows (window.h) take their
   // increments this way, so counts never saturate on a stream that runs for months. Empty

@@ -1,6 +1,7 @@
 // overlay.cpp: building the cached heat layer per pixel layout, and the in-place blend.
 #include "overlay.h"
 
+#include <opencv2/core/hal/intrin.hpp>
 #include <opencv2/imgproc.hpp>
 
 #include <algorithm>
@@ -68,10 +69,23 @@ void bgr_to_ycbcr(const cv::Mat &bgr, YuvMatrix matrix, bool full_range, cv::Mat
   parts[2].convertTo(*cr, CV_8U);
 }
 
+// Opacity 0..1 as 0..256 per byte (exact 0 where there is no heat, 256 where it is opaque).
 cv::Mat weight_bytes(const cv::Mat &weight) {
   cv::Mat w;
-  weight.convertTo(w, CV_16U, 256.0);  // rounds; 0 stays 0, 1 becomes 256
+  weight.convertTo(w, CV_16U, 256.0);  // rounds and saturates; 0 stays 0, 1 becomes 256
+  cv::min(w, 256, w);
   return w;
+}
+
+// Bilinear scaling from the processing size to a plane's size. All-zero neighbourhoods stay
+// exactly 0, so pixels far from heat keep a zero weight.
+cv::Mat scaled(const cv::Mat &src, cv::Size size) {
+  cv::Mat out;
+  if (src.size() == size)
+    out = src.clone();
+  else
+    cv::resize(src, out, size, 0, 0, cv::INTER_LINEAR);
+  return out;
 }
 
 // Interleaves single-channel planes byte by byte into one plane (NV12's UV, packed RGB).
@@ -81,8 +95,35 @@ cv::Mat interleave(const std::vector<cv::Mat> &parts) {
   return out.reshape(1, out.rows);
 }
 
+// dst = (dst * (256 - a) + v * a + 128) >> 8 over [x, last): a == 0 gives dst exactly. Every
+// intermediate fits 16 bits (at most 255 * 256 + 128), so the vector path computes exactly what
+// the scalar tail does.
+void blend_span(std::uint8_t *dst, const std::uint8_t *v, const std::uint16_t *w, int x, int last) {
+#if CV_SIMD
+  const int lanes = cv::v_uint8::nlanes;
+  const cv::v_uint16 full = cv::vx_setall_u16(256), half = cv::vx_setall_u16(128);
+  for (; x + lanes <= last; x += lanes) {
+    cv::v_uint16 d0, d1, v0, v1;
+    cv::v_expand(cv::vx_load(dst + x), d0, d1);
+    cv::v_expand(cv::vx_load(v + x), v0, v1);
+    const cv::v_uint16 a0 = cv::vx_load(w + x), a1 = cv::vx_load(w + x + lanes / 2);
+    const cv::v_uint16 r0 = cv::v_mul_wrap(d0, full - a0) + cv::v_mul_wrap(v0, a0) + half;
+    const cv::v_uint16 r1 = cv::v_mul_wrap(d1, full - a1) + cv::v_mul_wrap(v1, a1) + half;
+    cv::v_store(dst + x, cv::v_pack(r0 >> 8, r1 >> 8));
+  }
+#endif
+  for (; x < last; ++x) {
+    const int a = w[x];
+    dst[x] = static_cast<std::uint8_t>((dst[x] * (256 - a) + v[x] * a + 128) >> 8);
+  }
+}
+
 }  // namespace
 
+// The layer is built at the processing size (colour conversion, opacity) and only then scaled,
+// once per plane, to that plane's own size (chroma planes at chroma resolution), in 8 and 16
+// bits: no full-resolution float image, so a refresh of a 1080p layer costs a few milliseconds
+// on the builder thread instead of a few hundred.
 OverlayLayer::OverlayLayer(const cv::Mat &heat, const cv::Mat &weight, PixelFormat format,
                            int width, int height, YuvMatrix matrix, bool full_range)
     : format_(format), width_(width), height_(height) {
@@ -93,17 +134,13 @@ OverlayLayer::OverlayLayer(const cv::Mat &heat, const cv::Mat &weight, PixelForm
   if (width <= 0 || height <= 0)
     throw std::invalid_argument("heatmap: an overlay layer needs a frame size");
   const cv::Size full(width, height);
-  cv::Mat colour, w;
-  cv::resize(heat, colour, full, 0, 0, cv::INTER_LINEAR);
-  cv::resize(weight, w, full, 0, 0, cv::INTER_LINEAR);
-  cv::threshold(w, w, 1.0, 1.0, cv::THRESH_TRUNC);
-  cv::max(w, 0.0, w);
+  const cv::Mat w = weight_bytes(weight);
 
   PackedLayout packed;
   if (packed_layout(format, &packed)) {
     std::vector<cv::Mat> bgr(3);
-    cv::split(colour, bgr);
-    const cv::Mat wb = weight_bytes(w);
+    cv::split(scaled(heat, full), bgr);
+    const cv::Mat wb = scaled(w, full);
     const cv::Mat zero8 = cv::Mat::zeros(full, CV_8U);
     const cv::Mat zero16 = cv::Mat::zeros(full, CV_16U);
     std::vector<cv::Mat> values(packed.bytes, zero8), weights(packed.bytes, zero16);
@@ -114,25 +151,20 @@ OverlayLayer::OverlayLayer(const cv::Mat &heat, const cv::Mat &weight, PixelForm
     planes_.push_back({interleave(values), interleave(weights), {}, {}});
   } else if (format == PixelFormat::kGray8) {
     cv::Mat grey;
-    cv::cvtColor(colour, grey, cv::COLOR_BGR2GRAY);
-    planes_.push_back({grey, weight_bytes(w), {}, {}});
+    cv::cvtColor(heat, grey, cv::COLOR_BGR2GRAY);
+    planes_.push_back({scaled(grey, full), scaled(w, full), {}, {}});
   } else {
     cv::Mat colour_f, y, cb, cr;
-    colour.convertTo(colour_f, CV_32F);
+    heat.convertTo(colour_f, CV_32F);
     bgr_to_ycbcr(colour_f, matrix, full_range, &y, &cb, &cr);
-    planes_.push_back({y, weight_bytes(w), {}, {}});
+    planes_.push_back({scaled(y, full), scaled(w, full), {}, {}});
     cv::Size chroma((width + 1) / 2, (height + 1) / 2);
     if (format == PixelFormat::kY42B)
       chroma = cv::Size((width + 1) / 2, height);
     else if (format == PixelFormat::kY444)
       chroma = full;
-    cv::Mat cb_s = cb, cr_s = cr, w_s = w;
-    if (chroma != full) {
-      cv::resize(cb, cb_s, chroma, 0, 0, cv::INTER_AREA);
-      cv::resize(cr, cr_s, chroma, 0, 0, cv::INTER_AREA);
-      cv::resize(w, w_s, chroma, 0, 0, cv::INTER_AREA);
-    }
-    const cv::Mat wb = weight_bytes(w_s);
+    const cv::Mat cb_s = scaled(cb, chroma), cr_s = scaled(cr, chroma);
+    const cv::Mat wb = scaled(w, chroma);
     switch (format) {
       case PixelFormat::kI420:
       case PixelFormat::kY42B:
@@ -175,17 +207,11 @@ void OverlayLayer::blend(const MutablePlane planes[3]) const {
   for (std::size_t i = 0; i < planes_.size(); ++i) {
     const PlaneLayer &p = planes_[i];
     for (int r = 0; r < p.value.rows; ++r) {
-      const int first = p.first[r], last = p.last[r];
-      if (first >= last)
+      if (p.first[r] >= p.last[r])
         continue;
-      std::uint8_t *dst = planes[i].data + static_cast<std::size_t>(r) * planes[i].stride;
-      const std::uint8_t *v = p.value.ptr<std::uint8_t>(r);
-      const std::uint16_t *w = p.weight.ptr<std::uint16_t>(r);
-      for (int x = first; x < last; ++x) {
-        const int a = w[x];
-        // a == 0 gives dst exactly: (dst * 256 + 128) >> 8.
-        dst[x] = static_cast<std::uint8_t>((dst[x] * (256 - a) + v[x] * a + 128) >> 8);
-      }
+      blend_span(planes[i].data + static_cast<std::size_t>(r) * planes[i].stride,
+                 p.value.ptr<std::uint8_t>(r), p.weight.ptr<std::uint16_t>(r), p.first[r],
+                 p.last[r]);
     }
   }
 }

@@ -1,10 +1,32 @@
 // serial-worker.cpp: the bounded in-order background job queue.
 #include "serial-worker.h"
 
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <utility>
 
 namespace heatmap {
+
+namespace {
+
+// Lowers the calling thread's scheduling priority (Linux: nice applies per thread) so that on a
+// busy machine the streaming thread, which must keep real time, wins the CPU over background
+// work that only has to be done eventually. Best effort: a failure leaves the priority alone.
+void lower_this_thread_priority() {
+#ifdef __linux__
+  const auto tid = static_cast<id_t>(syscall(SYS_gettid));
+  errno = 0;
+  const int now = getpriority(PRIO_PROCESS, tid);
+  if (errno == 0)
+    setpriority(PRIO_PROCESS, tid, std::min(now + SerialWorker::kBackgroundNice, 19));
+#endif
+}
+
+}  // namespace
 
 SerialWorker::SerialWorker(std::size_t capacity)
     : capacity_(std::max<std::size_t>(capacity, 1)), thread_([this] { run(); }) {}
@@ -49,6 +71,7 @@ std::size_t SerialWorker::pending() const {
 }
 
 void SerialWorker::run() {
+  lower_this_thread_priority();
   std::unique_lock<std::mutex> guard(lock_);
   for (;;) {
     changed_.wait(guard, [this] { return stopping_ || !jobs_.empty(); });

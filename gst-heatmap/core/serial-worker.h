@@ -11,8 +11,11 @@
 
 namespace heatmap {
 
+// The thread runs at a lower priority than its creator (kBackgroundNice steps of nice, on
+// Linux): on a loaded machine a live streaming thread must not lose the CPU to it.
 class SerialWorker {
  public:
+  static constexpr int kBackgroundNice = 10;
   // At most `capacity` jobs are queued or running at once (at least 1).
   explicit SerialWorker(std::size_t capacity);
   // Runs the jobs still queued, then joins the thread.

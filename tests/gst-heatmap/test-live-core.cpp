@@ -7,7 +7,11 @@
 
 #include <glib.h>
 #include <opencv2/imgproc.hpp>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cmath>
@@ -341,6 +345,57 @@ void test_overlay_yuv_colour() {
   g_assert_cmpfloat(std::abs(frame.planes[2][3 * frame.strides[2] + 3] - v), <=, 1.0);
 }
 
+// The blend is exactly (dst * (256 - a) + v * a + 128) >> 8 per byte, whatever the row's
+// length and start (vector body and scalar tail alike), and a == 0 leaves the byte alone.
+// Layer bytes are read back through a 1x1 frame per pixel: a GRAY8 layer of one row.
+void test_overlay_blend_is_exact() {
+  cv::RNG rng(11);
+  for (int w : {1, 7, 16, 31, 33, 64, 100, 257}) {
+    // Heat and weight at full size (no scaling): layer value = grey of the heat, weight bytes
+    // = round(weight * 256).
+    cv::Mat heat(3, w, CV_8UC3), weight(3, w, CV_32F);
+    rng.fill(heat, cv::RNG::UNIFORM, 0, 256);
+    rng.fill(weight, cv::RNG::UNIFORM, 0.0, 1.0);
+    weight.row(1).colRange(0, w / 2).setTo(0.0);  // a zero run at the start of a row
+    weight.at<float>(2, w - 1) = 1.0f;            // an opaque byte at the end
+    heatmap::OverlayLayer layer(heat, weight, heatmap::PixelFormat::kGray8, w, 3);
+    cv::Mat grey;
+    cv::cvtColor(heat, grey, cv::COLOR_BGR2GRAY);
+    cv::Mat frame(3, w + 5, CV_8U), before;
+    rng.fill(frame, cv::RNG::UNIFORM, 0, 256);
+    frame.copyTo(before);
+    heatmap::MutablePlane planes[3] = {{frame.data, frame.step[0]}, {}, {}};
+    layer.blend(planes);
+    for (int y = 0; y < 3; ++y) {
+      for (int x = 0; x < w + 5; ++x) {
+        const int d = before.at<std::uint8_t>(y, x);
+        int expect = d;
+        if (x < w) {
+          const int a = static_cast<int>(std::lround(weight.at<float>(y, x) * 256.0));
+          expect = (d * (256 - a) + grey.at<std::uint8_t>(y, x) * a + 128) >> 8;
+        }
+        if (frame.at<std::uint8_t>(y, x) != expect) {
+          g_printerr("width %d, byte (%d, %d): %d, expected %d\n", w, x, y,
+                     frame.at<std::uint8_t>(y, x), expect);
+          g_assert_not_reached();
+        }
+      }
+    }
+  }
+}
+
+// Background work runs below the creator's priority, so a busy machine serves the streaming
+// thread first.
+void test_serial_worker_runs_at_lower_priority() {
+  heatmap::SerialWorker worker(1);
+  const int mine = getpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)));
+  int theirs = mine;
+  worker.submit(
+      [&theirs] { theirs = getpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid))); });
+  worker.wait_idle();
+  g_assert_cmpint(theirs, ==, std::min(mine + heatmap::SerialWorker::kBackgroundNice, 19));
+}
+
 void test_serial_worker_drops_when_full() {
   heatmap::SerialWorker worker(2);
   std::atomic<bool> release{false};
@@ -384,6 +439,9 @@ int main(int argc, char **argv) {
   g_test_add_func("/live-core/window/decay-formula", test_window_decay_formula);
   g_test_add_func("/live-core/overlay/only-hot-pixels-change", test_overlay_changes_only_hot_pixels);
   g_test_add_func("/live-core/overlay/yuv-colour", test_overlay_yuv_colour);
+  g_test_add_func("/live-core/overlay/blend-is-exact", test_overlay_blend_is_exact);
   g_test_add_func("/live-core/serial-worker/drops-when-full", test_serial_worker_drops_when_full);
+  g_test_add_func("/live-core/serial-worker/lower-priority",
+                  test_serial_worker_runs_at_lower_priority);
   return g_test_run();
 }
