@@ -10,8 +10,10 @@
  * (`%Y/%m/%d/%H`, ...) are the buffer's UTC wall clock: its GstReferenceTimestampMeta
  * (timestamp/x-unix or timestamp/x-ntp, as the heatmap element's image pad and rtspsrc attach),
  * else the time the buffer reached the sink. Without a pattern the whole stream becomes one
- * object, uploaded at end-of-stream from a private temporary file (memory stays flat); a
- * stream that ends in an error or is stopped before end-of-stream leaves no object.
+ * object, streamed as it comes: a multipart upload of #GstS3Sink:part-size parts (memory stays
+ * at one part whatever the stream's length; a stream shorter than one part is a single PUT),
+ * completed at end-of-stream. A stream that ends in an error or is stopped before
+ * end-of-stream is aborted (AbortMultipartUpload): it leaves no object and no pending upload.
  *
  * Nothing is overwritten unless #GstS3Sink:overwrite is true: uploads carry
  * `If-None-Match: *`, and a key that exists already stops the pipeline with an error naming it.
@@ -44,11 +46,7 @@
 #include "config.h"
 #endif
 
-#include <glib/gstdio.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
 #include <cstring>
 #include <new>
 #include <stdexcept>
@@ -62,6 +60,7 @@ GST_DEBUG_CATEGORY_STATIC(gst_s3_sink_debug);
 #define DEFAULT_FORCE_PATH_STYLE FALSE
 #define DEFAULT_OVERWRITE FALSE
 #define DEFAULT_INDEX 0
+#define DEFAULT_PART_SIZE (8u << 20)
 
 enum {
   PROP_0,
@@ -77,6 +76,7 @@ enum {
   PROP_CONTENT_TYPE,
   PROP_OVERWRITE,
   PROP_INDEX,
+  PROP_PART_SIZE,
 };
 
 static GstStaticPadTemplate sink_template =
@@ -173,24 +173,28 @@ std::string content_type_of(GstCaps *caps) {
   return std::string();
 }
 
-void close_spool(GstS3SinkState *st) {
-  if (st->spool_fd >= 0) {
-    close(st->spool_fd);
-    st->spool_fd = -1;
+// Drops an unfinished whole-stream upload (its parts are aborted on the server).
+void abort_upload(GstS3Sink *self) {
+  GstS3SinkState *st = &self->state;
+  if (st->upload) {
+    GST_INFO_OBJECT(self,
+                    "aborting the unfinished upload of s3://%s/%s (%" G_GUINT64_FORMAT
+                    " bytes, %d parts sent)",
+                    st->bucket_name.c_str(), st->stream_key.c_str(), st->upload->size(),
+                    st->upload->parts_sent());
+    st->upload->abort();
+    st->upload.reset();
   }
-  if (!st->spool_path.empty()) {
-    g_unlink(st->spool_path.c_str());
-    st->spool_path.clear();
-  }
-  st->spooled = 0;
 }
 
 void post_object_message(GstS3Sink *self, const std::string &key, std::uint64_t size,
-                         const std::string &etag, std::uint64_t index) {
+                         const std::string &etag, std::uint64_t index, int parts = 0) {
   GstStructure *s = gst_structure_new("s3sink", "key", G_TYPE_STRING, key.c_str(), "size",
                                       G_TYPE_UINT64, static_cast<guint64>(size), "etag",
                                       G_TYPE_STRING, etag.c_str(), "index", G_TYPE_UINT64,
                                       static_cast<guint64>(index), NULL);
+  if (parts > 0)
+    gst_structure_set(s, "parts", G_TYPE_INT, parts, NULL);
   gst_element_post_message(GST_ELEMENT(self), gst_message_new_element(GST_OBJECT(self), s));
 }
 
@@ -283,6 +287,9 @@ static void gst_s3_sink_set_property(GObject *object, guint prop_id, const GValu
     case PROP_INDEX:
       s.index = g_value_get_uint64(value);
       break;
+    case PROP_PART_SIZE:
+      s.part_size = g_value_get_uint64(value);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
       break;
@@ -336,6 +343,9 @@ static void gst_s3_sink_get_property(GObject *object, guint prop_id, GValue *val
       break;
     case PROP_INDEX:
       g_value_set_uint64(value, s.index);
+      break;
+    case PROP_PART_SIZE:
+      g_value_set_uint64(value, s.part_size);
       break;
     default:  // secret-key is write-only and never reaches here
       G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
@@ -391,21 +401,9 @@ static gboolean gst_s3_sink_start(GstBaseSink *base) {
     return FALSE;
   }
   if (!st->pattern.is_pattern()) {
-    gchar *path = nullptr;
-    GError *err = nullptr;
-    st->spool_fd = g_file_open_tmp("s3sink-XXXXXX", &path, &err);
-    if (st->spool_fd < 0) {
-      GST_ELEMENT_ERROR(self, RESOURCE, OPEN_WRITE,
-                        ("Could not create a temporary file for %s: %s",
-                         object_url(*st, url.key).c_str(), err->message),
-                        (nullptr));
-      g_error_free(err);
-      st->bucket.reset();
-      return FALSE;
-    }
-    st->spool_path = path;
-    g_free(path);
-    st->spooled = 0;
+    st->stream_key = st->pattern.format(st->index, g_get_real_time());  // %% -> %
+    st->stream_failed = false;
+    st->part_size = static_cast<std::size_t>(s.part_size);
   }
   GST_INFO_OBJECT(self, "writing to %s (%s)", s.location.c_str(),
                   st->pattern.is_pattern() ? "one object per buffer" : "one object at EOS");
@@ -414,7 +412,7 @@ static gboolean gst_s3_sink_start(GstBaseSink *base) {
 
 static gboolean gst_s3_sink_stop(GstBaseSink *base) {
   GstS3Sink *self = GST_S3_SINK(base);
-  close_spool(&self->state);
+  abort_upload(self);
   self->state.bucket.reset();
   GST_DEBUG_OBJECT(self, "stopped after %" G_GUINT64_FORMAT " objects", self->state.objects);
   return TRUE;
@@ -454,59 +452,83 @@ static GstFlowReturn put_buffer(GstS3Sink *self, GstBuffer *buffer) {
   return flow;
 }
 
-static GstFlowReturn spool_buffer(GstS3Sink *self, GstBuffer *buffer) {
+// Whole-stream mode: opens the upload at the first buffer (the caps are known then).
+static bool open_stream(GstS3Sink *self) {
   GstS3SinkState *st = &self->state;
+  if (st->upload)
+    return true;
+  try {
+    st->upload = st->bucket->open_upload(st->stream_key, put_options(self), st->part_size);
+    return true;
+  } catch (const s3::Error &e) {
+    st->stream_failed = true;
+    post_error(self, e, object_url(*st, st->stream_key));
+    return false;
+  }
+}
+
+static GstFlowReturn stream_buffer(GstS3Sink *self, GstBuffer *buffer) {
+  GstS3SinkState *st = &self->state;
+  if (st->stream_failed || !open_stream(self))
+    return GST_FLOW_ERROR;  // posted once, when it failed
   GstMapInfo map;
   if (!gst_buffer_map(buffer, &map, GST_MAP_READ)) {
     GST_ELEMENT_ERROR(self, RESOURCE, WRITE, ("Could not map a buffer"), (nullptr));
     return GST_FLOW_ERROR;
   }
-  std::size_t done = 0;
-  while (done < map.size) {
-    const ssize_t n = write(st->spool_fd, map.data + done, map.size - done);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n < 0) {
-      const int err = errno;
-      gst_buffer_unmap(buffer, &map);
-      GST_ELEMENT_ERROR(self, RESOURCE, WRITE,
-                        ("Could not spool the stream for s3://%s/%s to a temporary file: %s",
-                         st->bucket_name.c_str(), st->pattern.text().c_str(), g_strerror(err)),
-                        (nullptr));
-      return GST_FLOW_ERROR;
-    }
-    done += static_cast<std::size_t>(n);
+  GstFlowReturn flow = GST_FLOW_OK;
+  try {
+    const int parts = st->upload->parts_sent();
+    st->upload->write(std::string_view(reinterpret_cast<const char *>(map.data), map.size));
+    if (st->upload->parts_sent() != parts)
+      GST_DEBUG_OBJECT(self, "sent part %d of %s", st->upload->parts_sent(),
+                       object_url(*st, st->stream_key).c_str());
+  } catch (const s3::Error &e) {
+    // The library has aborted the upload: nothing is left on the server.
+    st->upload.reset();
+    st->stream_failed = true;
+    post_error(self, e, object_url(*st, st->stream_key));
+    flow = GST_FLOW_ERROR;
   }
-  st->spooled += map.size;
   gst_buffer_unmap(buffer, &map);
-  return GST_FLOW_OK;
+  return flow;
 }
 
 static GstFlowReturn gst_s3_sink_render(GstBaseSink *base, GstBuffer *buffer) {
   GstS3Sink *self = GST_S3_SINK(base);
   if (self->state.pattern.is_pattern())
     return put_buffer(self, buffer);
-  return spool_buffer(self, buffer);
+  return stream_buffer(self, buffer);
 }
 
-// Whole-stream mode: the object is written at end-of-stream, before the EOS message is posted.
+// Whole-stream mode: the object is completed at end-of-stream, before the EOS message is
+// posted (an empty stream makes an empty object).
 static bool finish_stream(GstS3Sink *self) {
   GstS3SinkState *st = &self->state;
-  if (st->pattern.is_pattern() || st->spool_fd < 0)
+  if (st->pattern.is_pattern() || !st->bucket)
     return true;
-  const std::string key = st->pattern.format(st->index, g_get_real_time());  // %% -> %
-  try {
-    s3::ObjectInfo info = st->bucket->put_file(key, st->spool_path, put_options(self));
-    GST_INFO_OBJECT(self, "wrote %s (%" G_GUINT64_FORMAT " bytes)", object_url(*st, key).c_str(),
-                    st->spooled);
-    post_object_message(self, key, st->spooled, info.etag, st->index);
-    st->objects++;
-  } catch (const s3::Error &e) {
-    post_error(self, e, object_url(*st, key));
-    close_spool(st);
+  if (st->stream_failed) {
+    GST_ELEMENT_ERROR(self, RESOURCE, WRITE,
+                      ("%s was not written: the stream's upload failed earlier.",
+                       object_url(*st, st->stream_key).c_str()),
+                      (nullptr));
     return false;
   }
-  close_spool(st);
+  if (!open_stream(self))
+    return false;
+  std::unique_ptr<s3::Upload> upload = std::move(st->upload);
+  try {
+    const std::uint64_t size = upload->size();
+    s3::ObjectInfo info = upload->complete();
+    const int parts = upload->parts_sent();
+    GST_INFO_OBJECT(self, "wrote %s (%" G_GUINT64_FORMAT " bytes, %d parts)",
+                    object_url(*st, st->stream_key).c_str(), size, parts);
+    post_object_message(self, st->stream_key, size, info.etag, st->index, parts);
+    st->objects++;
+  } catch (const s3::Error &e) {
+    post_error(self, e, object_url(*st, st->stream_key));
+    return false;
+  }
   return true;
 }
 
@@ -533,7 +555,7 @@ static gboolean gst_s3_sink_query(GstBaseSink *base, GstQuery *query) {
 
 static void gst_s3_sink_finalize(GObject *object) {
   GstS3Sink *self = GST_S3_SINK(object);
-  close_spool(&self->state);
+  self->state.upload.reset();
   self->state.~GstS3SinkState();
   self->settings.~GstS3SinkSettings();
   G_OBJECT_CLASS(parent_class)->finalize(object);
@@ -547,6 +569,7 @@ static void gst_s3_sink_init(GstS3Sink *self) {
   self->settings.force_path_style = DEFAULT_FORCE_PATH_STYLE;
   self->settings.overwrite = DEFAULT_OVERWRITE;
   self->settings.index = DEFAULT_INDEX;
+  self->settings.part_size = DEFAULT_PART_SIZE;
   // As filesink: write as data comes, not at the buffers' clock times.
   gst_base_sink_set_sync(GST_BASE_SINK(self), FALSE);
 }
@@ -650,6 +673,13 @@ static void gst_s3_sink_class_init(GstS3SinkClass *klass) {
       gobject_class, PROP_INDEX,
       g_param_spec_uint64("index", "Index", "Value of %05d for the first object", 0, G_MAXUINT64,
                           DEFAULT_INDEX, rw));
+  g_object_class_install_property(
+      gobject_class, PROP_PART_SIZE,
+      g_param_spec_uint64("part-size", "Part size",
+                          "Whole-stream mode (a key without pattern): bytes per part of the "
+                          "multipart upload, and the memory the sink holds; a shorter stream is "
+                          "one PUT. Parts double after every 1000 (S3 allows 10000)",
+                          s3::kMinPartSize, s3::kMaxPartSize, DEFAULT_PART_SIZE, rw));
 
   gst_element_class_add_static_pad_template(element_class, &sink_template);
   gst_element_class_set_static_metadata(

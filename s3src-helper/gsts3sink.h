@@ -5,6 +5,7 @@
 #include <gst/base/gstbasesink.h>
 #include <gst/gst.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -32,6 +33,7 @@ struct GstS3SinkSettings {
   std::string content_type;  // empty: from the caps
   bool overwrite = false;
   std::uint64_t index = 0;  // first index for %05d
+  std::uint64_t part_size = 0;  // whole-stream mode: bytes per multipart part
 };
 
 // Streaming state, owned by the streaming thread between start() and stop().
@@ -41,11 +43,14 @@ struct GstS3SinkState {
   heatmap::LocationPattern pattern;  // the key
   std::uint64_t index = 0;           // next %05d value
   std::string caps_content_type;     // derived from the negotiated caps
-  // Whole-stream mode (a key without pattern): the stream is spooled to a private temporary
-  // file and uploaded at end-of-stream, so memory stays flat whatever its length.
-  int spool_fd = -1;
-  std::string spool_path;
-  std::uint64_t spooled = 0;
+  // Whole-stream mode (a key without pattern): the stream goes out as it comes, one part at a
+  // time (s3::Upload: multipart beyond one part, a single PUT below), and the object appears
+  // at end-of-stream; stopped before that, the upload is aborted. Opened at the first buffer
+  // (the caps give the content type).
+  std::unique_ptr<s3::Upload> upload;
+  std::string stream_key;
+  std::size_t part_size = 0;
+  bool stream_failed = false;  // an error ended the upload: EOS must not make a new object
   std::uint64_t objects = 0;  // objects written
 };
 

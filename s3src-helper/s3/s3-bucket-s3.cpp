@@ -653,6 +653,18 @@ class S3Bucket : public Bucket {
   std::unique_ptr<Reader> open_reader(const std::string &key, std::uint64_t offset,
                                       std::int64_t length, std::size_t read_ahead) override;
 
+  std::unique_ptr<Upload> open_upload(const std::string &key, const PutOptions &options,
+                                      std::size_t part_size) override;
+
+  std::vector<PendingUpload> pending_uploads(const std::string &prefix) override {
+    Op op;
+    op.query.emplace_back("uploads", "");
+    if (!prefix.empty())
+      op.query.emplace_back("prefix", prefix);
+    http::Response r = execute(op);
+    return xml::parse_list_uploads(r.body);
+  }
+
   ObjectInfo put_file(const std::string &key, const std::string &path,
                       const PutOptions &options) override {
     int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -1075,6 +1087,247 @@ class S3Reader : public Reader {
 std::unique_ptr<Reader> S3Bucket::open_reader(const std::string &key, std::uint64_t offset,
                                               std::int64_t length, std::size_t read_ahead) {
   return std::make_unique<S3Reader>(ctx_, key, offset, length, read_ahead);
+}
+
+// Multipart upload (see Upload in s3-client.h). Parts are sent from write() as they fill, so
+// the stream is never held beyond one part; the first part's CreateMultipartUpload waits until
+// there is more than one part's worth, so small objects stay one PUT.
+class S3Upload : public Upload {
+ public:
+  S3Upload(S3Bucket *bucket, std::string key, PutOptions options, std::size_t part_size)
+      : bucket_(bucket),
+        key_(std::move(key)),
+        options_(std::move(options)),
+        part_size_(std::clamp(part_size, kMinPartSize, kMaxPartSize)) {
+    // Fail before any data is sent, not after a long stream.
+    if (options_.if_none_match)
+      check_absent();
+  }
+  ~S3Upload() override { abort(); }
+
+  void write(std::string_view data) override {
+    check_open();
+    size_ += data.size();
+    while (!data.empty()) {
+      // A full buffer is sent only once more data follows, so an object of exactly one part
+      // stays a single PUT.
+      if (buffer_.size() >= part_size_)
+        send_buffer();
+      const std::size_t take = std::min(data.size(), part_size_ - buffer_.size());
+      buffer_.append(data.data(), take);
+      data.remove_prefix(take);
+    }
+  }
+
+  ObjectInfo complete() override {
+    check_open();
+    try {
+      ObjectInfo info;
+      if (upload_id_.empty()) {
+        info = bucket_->put_data(key_, buffer_, options_);
+      } else {
+        if (!buffer_.empty())
+          send_buffer();
+        info = finish();
+      }
+      done_ = true;
+      upload_id_.clear();
+      buffer_.clear();
+      buffer_.shrink_to_fit();
+      return info;
+    } catch (...) {
+      abort();
+      throw;
+    }
+  }
+
+  void abort() noexcept override {
+    if (done_)
+      return;
+    done_ = true;
+    buffer_.clear();
+    buffer_.shrink_to_fit();
+    if (upload_id_.empty())
+      return;
+    try {
+      Op op;
+      op.method = "DELETE";
+      op.key = key_;
+      op.query.emplace_back("uploadId", upload_id_);
+      bucket_->execute(op);
+      log(LogLevel::kInfo, "aborted the multipart upload of " + name() + " after " +
+                               std::to_string(etags_.size()) + " parts");
+    } catch (const Error &e) {
+      // NoSuchUpload: already gone (a complete that took effect, or an earlier abort).
+      if (e.code() != "NoSuchUpload")
+        log(LogLevel::kWarning, "could not abort the multipart upload of " + name() + " (" +
+                                    e.what() +
+                                    "): the bucket keeps its parts until a "
+                                    "lifecycle rule (AbortIncompleteMultipartUpload) "
+                                    "removes them");
+    } catch (...) {
+    }
+    upload_id_.clear();
+  }
+
+  std::uint64_t size() const override { return size_; }
+  int parts_sent() const override { return static_cast<int>(etags_.size()); }
+
+ private:
+  std::string name() const { return "s3://" + bucket_->url().bucket + "/" + key_; }
+
+  void check_open() const {
+    if (done_)
+      throw Error(ErrorKind::kInvalidArgument, "the upload of " + name() + " is over");
+  }
+
+  void check_absent() {
+    try {
+      bucket_->head(key_);
+    } catch (const Error &e) {
+      if (e.kind() == ErrorKind::kNotFound)
+        return;
+      throw;
+    }
+    throw Error(ErrorKind::kPreconditionFailed, name() + " already exists", 412,
+                "PreconditionFailed");
+  }
+
+  void start() {
+    Op op;
+    op.method = "POST";
+    op.key = key_;
+    op.query.emplace_back("uploads", "");
+    op.has_body = true;
+    op.headers.emplace_back("content-type", options_.content_type.empty()
+                                                ? std::string("application/octet-stream")
+                                                : options_.content_type);
+    http::Response r = bucket_->execute(op);
+    upload_id_ = xml::parse_initiate_upload(r.body);
+    log(LogLevel::kDebug, "started a multipart upload of " + name());
+  }
+
+  void send_buffer() {
+    try {
+      if (upload_id_.empty())
+        start();
+      if (static_cast<int>(etags_.size()) >= kMaxParts)
+        throw Error(ErrorKind::kInvalidArgument,
+                    name() + " needs more than " + std::to_string(kMaxParts) + " parts");
+      const int number = static_cast<int>(etags_.size()) + 1;
+      Op op;
+      op.method = "PUT";
+      op.key = key_;
+      op.query.emplace_back("partNumber", std::to_string(number));
+      op.query.emplace_back("uploadId", upload_id_);
+      op.body = buffer_;
+      op.has_body = true;
+      op.streamed = true;  // a part is object data: bounded by the low-speed rule
+      op.payload_hash = sigv4::sha256_hex(buffer_);
+      http::Response r = bucket_->execute(op);
+      std::string etag = xml::strip_etag(r.header("etag"));
+      if (etag.empty())
+        throw Error(ErrorKind::kServer, "the server's reply to part " + std::to_string(number) +
+                                            " of " + name() + " has no ETag");
+      etags_.push_back(std::move(etag));
+      md5s_.push_back(md5_raw(buffer_));
+    } catch (...) {
+      abort();
+      throw;
+    }
+    buffer_.clear();
+    // Past every 1,000 parts the parts double, so a stream never runs out of S3's 10,000.
+    if (etags_.size() % 1000 == 0)
+      part_size_ = std::min(part_size_ * 2, kMaxPartSize);
+    buffer_.reserve(part_size_);
+  }
+
+  ObjectInfo finish() {
+    if (options_.if_none_match)
+      check_absent();
+    Op op;
+    op.method = "POST";
+    op.key = key_;
+    op.query.emplace_back("uploadId", upload_id_);
+    const std::string body = xml::complete_upload_body(etags_);
+    op.body = body;
+    op.has_body = true;
+    op.payload_hash = sigv4::sha256_hex(body);
+    op.error_in_200 = true;
+    op.headers.emplace_back("content-type", "application/xml");
+    if (options_.if_none_match)
+      op.headers.emplace_back("if-none-match", "*");
+    ObjectInfo info;
+    try {
+      http::Response r = bucket_->execute(op);
+      xml::ErrorBody error;
+      if (!xml::parse_complete_upload(r.body, &info, &error))
+        throw Error(ErrorKind::kServer,
+                    "the server failed to complete the upload of " + name() + " (" + error.code +
+                        ": " + error.message + ")",
+                    static_cast<int>(r.status), error.code);
+    } catch (const Error &e) {
+      // A retry after a lost reply finds the upload gone (NoSuchUpload) or, with If-None-Match,
+      // the object there: it is ours when its ETag is the one these parts make.
+      if (!op.maybe_applied ||
+          (e.code() != "NoSuchUpload" && e.kind() != ErrorKind::kPreconditionFailed))
+        throw;
+      ObjectInfo stored = bucket_->head(key_);
+      if (g_ascii_strcasecmp(stored.etag.c_str(), expected_etag().c_str()) != 0)
+        throw;
+      log(LogLevel::kInfo, "CompleteMultipartUpload of " + name() +
+                               ": the reply was lost but the stored object is ours");
+      info.etag = stored.etag;
+    }
+    upload_id_.clear();  // nothing to abort any more
+    if (info.etag.empty())
+      info.etag = expected_etag();  // RGW's reply has none; S3's rule for multipart ETags
+    info.key = key_;
+    info.size = size_;
+    info.content_type =
+        options_.content_type.empty() ? "application/octet-stream" : options_.content_type;
+    log(LogLevel::kInfo, "wrote " + name() + " in " + std::to_string(etags_.size()) + " parts");
+    return info;
+  }
+
+  // MD5 of the parts' binary MD5s, "-" and the number of parts.
+  std::string expected_etag() const {
+    std::string all;
+    for (const std::string &m : md5s_)
+      all += m;
+    std::unique_ptr<gchar, decltype(&g_free)> hex(
+        g_compute_checksum_for_data(G_CHECKSUM_MD5, reinterpret_cast<const guchar *>(all.data()),
+                                    all.size()),
+        g_free);
+    return std::string(hex.get()) + "-" + std::to_string(md5s_.size());
+  }
+
+  static std::string md5_raw(std::string_view data) {
+    std::unique_ptr<GChecksum, decltype(&g_checksum_free)> sum(g_checksum_new(G_CHECKSUM_MD5),
+                                                               g_checksum_free);
+    g_checksum_update(sum.get(), reinterpret_cast<const guchar *>(data.data()),
+                      static_cast<gssize>(data.size()));
+    guint8 digest[16];
+    gsize len = sizeof(digest);
+    g_checksum_get_digest(sum.get(), digest, &len);
+    return std::string(reinterpret_cast<const char *>(digest), len);
+  }
+
+  S3Bucket *bucket_;
+  std::string key_;
+  PutOptions options_;
+  std::size_t part_size_;
+  std::string buffer_;
+  std::string upload_id_;
+  std::vector<std::string> etags_;
+  std::vector<std::string> md5s_;
+  std::uint64_t size_ = 0;
+  bool done_ = false;
+};
+
+std::unique_ptr<Upload> S3Bucket::open_upload(const std::string &key, const PutOptions &options,
+                                              std::size_t part_size) {
+  return std::make_unique<S3Upload>(this, key, options, part_size);
 }
 
 }  // namespace

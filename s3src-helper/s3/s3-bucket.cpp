@@ -6,6 +6,8 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "s3-client.h"
@@ -103,6 +105,86 @@ void Bucket::get_to_file(const std::string &key, const std::string &path) {
     g_unlink(tmpl.c_str());
     throw;
   }
+}
+
+namespace {
+
+// The default Upload: the stream goes to a private temporary file (memory stays flat), which
+// put_file() writes at complete(). Nothing reaches the bucket before that.
+class SpooledUpload : public Upload {
+ public:
+  SpooledUpload(Bucket *bucket, std::string key, PutOptions options)
+      : bucket_(bucket), key_(std::move(key)), options_(std::move(options)) {
+    gchar *path = nullptr;
+    GError *err = nullptr;
+    fd_ = g_file_open_tmp("s3-upload-XXXXXX", &path, &err);
+    if (fd_ < 0) {
+      std::string why = err->message;
+      g_error_free(err);
+      throw Error(ErrorKind::kIo, "cannot create a temporary file for " + key_ + ": " + why);
+    }
+    path_ = path;
+    g_free(path);
+  }
+  ~SpooledUpload() override { abort(); }
+
+  void write(std::string_view data) override {
+    while (!data.empty()) {
+      const ssize_t n = ::write(fd_, data.data(), data.size());
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0) {
+        const std::string why = std::strerror(errno);
+        abort();
+        throw Error(ErrorKind::kIo, "cannot spool " + key_ + " to " + path_ + ": " + why);
+      }
+      data.remove_prefix(static_cast<std::size_t>(n));
+      size_ += static_cast<std::uint64_t>(n);
+    }
+  }
+
+  ObjectInfo complete() override {
+    if (fd_ < 0)
+      throw Error(ErrorKind::kInvalidArgument, "the upload of " + key_ + " is over");
+    try {
+      ObjectInfo info = bucket_->put_file(key_, path_, options_);
+      abort();  // removes the spool
+      return info;
+    } catch (...) {
+      abort();
+      throw;
+    }
+  }
+
+  void abort() noexcept override {
+    if (fd_ >= 0) {
+      close(fd_);
+      fd_ = -1;
+      g_unlink(path_.c_str());
+    }
+  }
+
+  std::uint64_t size() const override { return size_; }
+  int parts_sent() const override { return 0; }
+
+ private:
+  Bucket *bucket_;
+  std::string key_;
+  PutOptions options_;
+  int fd_ = -1;
+  std::string path_;
+  std::uint64_t size_ = 0;
+};
+
+}  // namespace
+
+std::vector<Bucket::PendingUpload> Bucket::pending_uploads(const std::string &) {
+  return {};
+}
+
+std::unique_ptr<Upload> Bucket::open_upload(const std::string &key, const PutOptions &options,
+                                            std::size_t) {
+  return std::make_unique<SpooledUpload>(this, key, options);
 }
 
 std::unique_ptr<Bucket> open_bucket(const Url &url, const Config &config) {

@@ -117,6 +117,39 @@ struct PutOptions {
   // as ours when the stored ETag is the MD5 of what was sent (an identical object).
 };
 
+// One object written as a stream of unknown length (Bucket::open_upload). On S3 the data goes
+// out in parts as it comes (multipart upload: CreateMultipartUpload when the first part is
+// full, UploadPart per part, CompleteMultipartUpload at complete()); an object smaller than one
+// part is a single PUT. Nothing is visible under the key before complete() returns, and an
+// upload that is not completed is aborted (abort(), or the destructor): no half object and no
+// pending upload is left behind.
+// If-None-Match (PutOptions::if_none_match): a key that exists when the upload starts or
+// before it completes fails with kPreconditionFailed; the complete request carries
+// `If-None-Match: *` too, so servers that honour it there (AWS S3) close the race in between.
+// Use from one thread; an Upload must not outlive its Bucket.
+class Upload {
+ public:
+  virtual ~Upload() = default;
+  // Appends data; may send a part (blocking, with the bucket's retries). Throws Error, after
+  // which the upload is aborted and only the destructor may be called.
+  virtual void write(std::string_view data) = 0;
+  // Makes the object; its ETag is the server's (a multipart ETag ends in "-N"). Throws Error
+  // (the upload is aborted then).
+  virtual ObjectInfo complete() = 0;
+  // Drops what was sent; never throws (a failure is logged: the bucket's lifecycle rules are
+  // the last resort for uploads that cannot be aborted).
+  virtual void abort() noexcept = 0;
+  // Bytes written so far, and parts sent so far (0 while everything fits in one part).
+  virtual std::uint64_t size() const = 0;
+  virtual int parts_sent() const = 0;
+};
+
+// S3's limits: parts are 5 MiB..5 GiB (the last one may be smaller), at most 10,000 of them.
+constexpr std::size_t kMinPartSize = 5u << 20;
+constexpr std::size_t kMaxPartSize = std::size_t(5) << 30;
+constexpr std::size_t kDefaultPartSize = 8u << 20;
+constexpr int kMaxParts = 10000;
+
 // A sequential reader over one object: one streaming ranged GET; a dropped connection is resumed
 // from the current offset within the retry budget.
 // (S3 library notes) The GET starts at the first read(), not in open_reader(). read() drives the
@@ -174,6 +207,20 @@ class Bucket {
                               const PutOptions &options = {}) = 0;
   virtual ObjectInfo put_data(const std::string &key, std::string_view data,
                               const PutOptions &options = {}) = 0;
+  // A streamed upload (see Upload). part_size is clamped to [kMinPartSize, kMaxPartSize]; it
+  // doubles after every 1,000 parts, so no stream runs out of S3's 10,000 parts. The default
+  // (local folders) spools to a private temporary file and writes it at complete().
+  virtual std::unique_ptr<Upload> open_upload(const std::string &key,
+                                              const PutOptions &options = {},
+                                              std::size_t part_size = kDefaultPartSize);
+  // Multipart uploads started under prefix and neither completed nor aborted
+  // (ListMultipartUploads, first 1,000); local folders have none.
+  struct PendingUpload {
+    std::string key;
+    std::string upload_id;
+    std::string initiated;
+  };
+  virtual std::vector<PendingUpload> pending_uploads(const std::string &prefix);
   // Server-side copy within this bucket (the local backend copies the file).
   // The result has key, etag and last_modified; size is 0 on S3 (the reply does not say).
   virtual ObjectInfo copy(const std::string &src_key, const std::string &dst_key) = 0;

@@ -200,5 +200,70 @@ bool parse_copy_result(const std::string &body, ObjectInfo *info, ErrorBody *err
   return true;
 }
 
+std::string parse_initiate_upload(const std::string &body) {
+  Parsed how;
+  Doc doc = parse(body, &how);
+  const xmlNode *root = doc ? xmlDocGetRootElement(doc.get()) : nullptr;
+  if (!root || !is(root, "InitiateMultipartUploadResult"))
+    throw Error(ErrorKind::kServer,
+                "the server's reply to CreateMultipartUpload is not an "
+                "InitiateMultipartUploadResult");
+  std::string id = child_text(root, "UploadId");
+  if (id.empty())
+    throw Error(ErrorKind::kServer, "the server's reply to CreateMultipartUpload has no UploadId");
+  return id;
+}
+
+bool parse_complete_upload(const std::string &body, ObjectInfo *info, ErrorBody *error) {
+  Parsed how;
+  Doc doc = parse(body, &how);
+  const xmlNode *root = doc ? xmlDocGetRootElement(doc.get()) : nullptr;
+  if (root && is(root, "Error")) {
+    fill_error(root, error);
+    return false;
+  }
+  if (!root || !is(root, "CompleteMultipartUploadResult")) {
+    error->code = "MalformedReply";
+    error->message =
+        "the server's reply to CompleteMultipartUpload is not a "
+        "CompleteMultipartUploadResult";
+    return false;
+  }
+  info->etag = strip_etag(child_text(root, "ETag"));
+  return true;
+}
+
+std::vector<Bucket::PendingUpload> parse_list_uploads(const std::string &body) {
+  Parsed how;
+  Doc doc = parse(body, &how);
+  const xmlNode *root = doc ? xmlDocGetRootElement(doc.get()) : nullptr;
+  if (!root || !is(root, "ListMultipartUploadsResult"))
+    throw Error(ErrorKind::kServer,
+                "the server's reply to ListMultipartUploads is not a ListMultipartUploadsResult");
+  std::vector<Bucket::PendingUpload> out;
+  for (const xmlNode *n = root->children; n; n = n->next) {
+    if (!is(n, "Upload"))
+      continue;
+    if (out.size() >= kMaxListEntries)
+      throw Error(ErrorKind::kServer, "the server listed more than " +
+                                          std::to_string(kMaxListEntries) + " uploads in one page");
+    out.push_back({child_text(n, "Key"), child_text(n, "UploadId"), child_text(n, "Initiated")});
+  }
+  return out;
+}
+
+std::string complete_upload_body(const std::vector<std::string> &etags) {
+  std::string out = "<CompleteMultipartUpload xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">";
+  for (std::size_t i = 0; i < etags.size(); ++i) {
+    std::unique_ptr<xmlChar, decltype(xmlFree)> escaped(
+        xmlEncodeSpecialChars(nullptr, reinterpret_cast<const xmlChar *>(etags[i].c_str())),
+        xmlFree);
+    out += "<Part><PartNumber>" + std::to_string(i + 1) + "</PartNumber><ETag>&quot;" +
+           reinterpret_cast<const char *>(escaped.get()) + "&quot;</ETag></Part>";
+  }
+  out += "</CompleteMultipartUpload>";
+  return out;
+}
+
 }  // namespace xml
 }  // namespace s3

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "s3-client.h"
 
@@ -32,6 +33,20 @@ ListPage parse_list(const std::string &body, std::size_t max_entries = kMaxListE
 // A CopyObjectResult: its ETag and LastModified. A 200 may carry an <Error> instead: then
 // returns false and fills error.
 bool parse_copy_result(const std::string &body, ObjectInfo *info, ErrorBody *error);
+
+// InitiateMultipartUploadResult: its UploadId. Throws Error(kServer) when the body is not one
+// or has no UploadId.
+std::string parse_initiate_upload(const std::string &body);
+
+// CompleteMultipartUploadResult: its ETag (may be empty: RGW sends none). A 200 may carry an
+// <Error> instead (S3 reports late failures so): then returns false and fills error.
+bool parse_complete_upload(const std::string &body, ObjectInfo *info, ErrorBody *error);
+
+// ListMultipartUploadsResult: its uploads. Throws Error(kServer) when the body is not one.
+std::vector<Bucket::PendingUpload> parse_list_uploads(const std::string &body);
+
+// The CompleteMultipartUpload request body for parts 1..etags.size() (ETags without quotes).
+std::string complete_upload_body(const std::vector<std::string> &etags);
 
 // "\"abc\"" -> "abc".
 std::string strip_etag(const std::string &etag);

@@ -3,6 +3,7 @@
 // the whole stream as one object, no overwrite, and the errors (wrong secret, no server).
 #include <gst/gst.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
@@ -184,6 +185,113 @@ void test_whole_stream_one_object() {
   assert_str(bucket->head("clips/whole 100%.mp4").content_type, "video/mp4");
 }
 
+// Deterministic bytes (not compressible, not periodic) for streams of any length.
+std::string stream_bytes(std::size_t size, unsigned seed) {
+  std::string out(size, '\0');
+  guint32 x = seed * 2654435761u + 1;
+  for (std::size_t i = 0; i < size; ++i) {
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    out[i] = static_cast<char>(x >> 24);
+  }
+  return out;
+}
+
+// appsrc (video/mpegts) ! s3sink location=s3://bucket/KEY part-size=5 MiB, fed `data` in
+// 64 KiB buffers; ends with EOS, or with an error posted by the source (`fail`): the
+// application then stops the pipeline, as a player does on an error.
+Outcome stream_to(const std::string &key, const std::string &data, bool fail,
+                  bool overwrite = false) {
+  ElementPtr p =
+      parse("appsrc name=src format=bytes caps=video/mpegts,systemstream=true ! s3sink name=sink");
+  GstElement *src = gst_bin_get_by_name(GST_BIN(p.get()), "src");
+  GstElement *sink = gst_bin_get_by_name(GST_BIN(p.get()), "sink");
+  g_object_set(sink, "location", ("s3://" + bucket_name() + "/" + key).c_str(), "part-size",
+               static_cast<guint64>(5u << 20), "overwrite", overwrite, NULL);
+  // Queued without limit: a push never waits for a sink that has failed.
+  g_object_set(src, "max-bytes", static_cast<guint64>(0), NULL);
+  Outcome o;
+  gst_element_set_state(p.get(), GST_STATE_PLAYING);
+  for (std::size_t at = 0; at < data.size(); at += 64 << 10) {
+    const std::size_t n = std::min<std::size_t>(64 << 10, data.size() - at);
+    GstBuffer *b = gst_buffer_new_memdup(data.data() + at, n);
+    GstFlowReturn flow = GST_FLOW_OK;
+    g_signal_emit_by_name(src, "push-buffer", b, &flow);
+    gst_buffer_unref(b);
+    if (flow != GST_FLOW_OK)
+      break;  // the sink failed: its error is on the bus
+  }
+  if (fail) {
+    // Once the sink has taken everything (parts are out), the stream ends in an error.
+    const gint64 until = g_get_monotonic_time() + 60 * G_USEC_PER_SEC;
+    guint64 queued = 1;
+    while (queued > 0 && g_get_monotonic_time() < until) {
+      g_usleep(G_USEC_PER_SEC / 20);
+      g_object_get(src, "current-level-bytes", &queued, NULL);
+    }
+    g_usleep(G_USEC_PER_SEC / 2);  // the last buffer in render()
+    GST_ELEMENT_ERROR(src, STREAM, FAILED, ("test: the source broke mid-stream"), (nullptr));
+  } else {
+    GstFlowReturn flow;
+    g_signal_emit_by_name(src, "end-of-stream", &flow);
+  }
+  o = run(p.get());
+  gst_object_unref(src);
+  gst_object_unref(sink);
+  return o;
+}
+
+// Without a pattern a stream longer than a part goes out as a multipart upload: the object is
+// the exact stream, its ETag is a multipart one ("-3": 13 MiB in 5 MiB parts), typed from the
+// caps, and no upload is left pending.
+void test_whole_stream_multipart() {
+  auto bucket = open_test_bucket();
+  const std::string data = stream_bytes((13u << 20) + 12345, 1);
+  Outcome o = stream_to("streams/multi.ts", data, false);
+  assert_str(o.error, "");
+  g_assert_true(o.eos);
+  g_assert_cmpuint(o.keys.size(), ==, 1);
+  g_assert_true(get_object(*bucket, "streams/multi.ts") == data);
+  const s3::ObjectInfo info = bucket->head("streams/multi.ts");
+  g_test_message("multipart object: %" G_GUINT64_FORMAT " bytes, ETag %s", info.size,
+                 info.etag.c_str());
+  g_assert_true(info.etag.size() > 2 && info.etag.compare(info.etag.size() - 2, 2, "-3") == 0);
+  assert_str(info.content_type, "video/mp2t");
+  g_assert_cmpuint(bucket->pending_uploads("streams/").size(), ==, 0);
+}
+
+// A stream that ends in an error after parts were sent leaves no object and no pending
+// multipart upload (AbortMultipartUpload).
+void test_whole_stream_error_leaves_nothing() {
+  auto bucket = open_test_bucket();
+  Outcome o = stream_to("broken/half.ts", stream_bytes(12u << 20, 2), true);
+  g_assert_false(o.eos);
+  g_assert_nonnull(strstr(o.error.c_str(), "broke mid-stream"));
+  std::vector<s3::ObjectInfo> objects;
+  bucket->list_all("broken/", "", &objects);
+  g_assert_cmpuint(objects.size(), ==, 0);
+  g_assert_cmpuint(bucket->pending_uploads("broken/").size(), ==, 0);
+}
+
+// An existing key is not replaced by a stream either: the error names it, before any part is
+// sent; the old object stays, no upload is pending.
+void test_whole_stream_no_overwrite() {
+  auto bucket = open_test_bucket();
+  const std::string old = stream_bytes(1000, 3);
+  bucket->put_data("kept/stream.ts", old);
+  Outcome o = stream_to("kept/stream.ts", stream_bytes(11u << 20, 4), false);
+  g_assert_false(o.eos);
+  g_assert_nonnull(strstr(o.error.c_str(), ("s3://" + bucket_name() + "/kept/stream.ts").c_str()));
+  g_assert_nonnull(strstr(o.error.c_str(), "overwrite"));
+  g_assert_true(get_object(*bucket, "kept/stream.ts") == old);
+  g_assert_cmpuint(bucket->pending_uploads("kept/").size(), ==, 0);
+  // overwrite=true replaces it, as a multipart upload.
+  const std::string fresh = stream_bytes(11u << 20, 5);
+  assert_str(stream_to("kept/stream.ts", fresh, false, true).error, "");
+  g_assert_true(get_object(*bucket, "kept/stream.ts") == fresh);
+}
+
 Outcome run_fixed_key(const std::string &key, bool overwrite, const char *pattern = "ball") {
   ElementPtr p = parse(std::string("videotestsrc num-buffers=1 pattern=") + pattern +
                        " ! video/x-raw,width=64,height=48 ! jpegenc ! s3sink name=sink");
@@ -255,6 +363,10 @@ int main(int argc, char **argv) {
   g_test_add_func("/s3sink/one-object-per-buffer", test_one_object_per_buffer);
   g_test_add_func("/s3sink/periodic-heatmaps-live", test_periodic_heatmaps_from_live_pipeline);
   g_test_add_func("/s3sink/whole-stream", test_whole_stream_one_object);
+  g_test_add_func("/s3sink/whole-stream-multipart", test_whole_stream_multipart);
+  g_test_add_func("/s3sink/whole-stream-error-leaves-nothing",
+                  test_whole_stream_error_leaves_nothing);
+  g_test_add_func("/s3sink/whole-stream-no-overwrite", test_whole_stream_no_overwrite);
   g_test_add_func("/s3sink/no-overwrite", test_no_overwrite);
   g_test_add_func("/s3sink/wrong-secret", test_wrong_secret_names_the_key);
   g_test_add_func("/s3sink/unreachable", test_unreachable_endpoint_errors);
