@@ -20,6 +20,7 @@ constexpr float kMinSigmaC = 2.0f;
 constexpr float kMaxSigma = 24.0f;
 // Luma above this is treated as clipped (BT.601 video range tops out at 235).
 constexpr float kClip = 232.0f;
+constexpr float kSaturated = 245.0f;
 constexpr float kShadowLow = 0.45f;
 constexpr float kShadowHigh = 0.92f;
 // A shadow keeps the floor's colour (chroma scaled by the ratio) within this many variances,
@@ -32,6 +33,18 @@ constexpr float kShadowSmooth = 0.05f;
 // few seconds stays foreground, something left for good fades in after ~4 histories.
 constexpr float kForegroundSlowdown = 4.0f;
 constexpr int kMinAbsorb = 25;
+// A neighbour's scene explains a foreground pixel only within a spread this tight (a busy
+// start leaves wide spreads where people walked; they must not swallow people).
+constexpr float kGhostVarY = 6.0f * 6.0f;
+constexpr float kGhostVarC = 4.0f * 4.0f;
+// Only pixels foreground for this many frames in a row: a ghost stays, and the edge of someone
+// walking by is left alone.
+constexpr int kGhostStreak = 10;
+// A pixel that took a neighbour's scene settles on its own floor for this many frames: within
+// kFreshSlack times the threshold it is background and learns at kFreshRate.
+constexpr std::uint8_t kFreshFrames = 8;
+constexpr float kFreshSlack = 4.0f;
+constexpr float kFreshRate = 0.3f;
 constexpr float kAbsorbRate = 0.2f;
 // A frame-to-frame change of global gain above this is a light switched, not exposure drift.
 constexpr double kLightStep = 0.10;
@@ -43,6 +56,12 @@ constexpr int kRelearnFrames = 4;
 constexpr double kMinShift = 0.2;
 constexpr double kMovedShift = 1.0;
 constexpr int kMovedFrames = 25;
+
+// Whether the brightest of R, G and B (BT.601 from Y and centred U, V) is near the top.
+bool saturated(float y, float u, float v) {
+  const float r = y + 1.402f * v, g = y - 0.344f * u - 0.714f * v, b = y + 1.772f * u;
+  return std::max({r, g, b}) >= kSaturated;
+}
 
 float median_of(std::vector<std::uint8_t> &v, std::size_t k) {
   std::nth_element(v.begin(), v.begin() + k, v.end());
@@ -69,6 +88,7 @@ void SceneModel::release() {
   vc_.release();
   mask_.release();
   streak_.release();
+  fresh_.release();
   stabiliser_.reset();
   frames_ = 0;
   gain_ = 1.0;
@@ -82,7 +102,7 @@ void SceneModel::release() {
 
 void SceneModel::camera(const cv::Mat &y, const cv::Mat &u, const cv::Mat &v, cv::Mat &ay,
                         cv::Mat &au, cv::Mat &av) {
-  const cv::Point2d d = stabiliser_.estimate(y);
+  const cv::Point2d d = stabiliser_.estimate(y, mask_);
   const double shift = std::hypot(d.x, d.y);
   events_.camera_shift = std::max(events_.camera_shift, shift);
   drift_ = 0.96 * drift_ + 0.04 * d;
@@ -158,7 +178,7 @@ void SceneModel::initialise() {
     vc_.create(size, CV_32F);
   }
   std::vector<std::uint8_t> s(n);
-  const std::size_t q1 = n / 4, q2 = n / 2, q3 = (3 * n) / 4;
+  const std::size_t q2 = n / 2;
   for (int r = 0; r < size.height; ++r) {
     float *m[3] = {my_.ptr<float>(r), colour ? mu_.ptr<float>(r) : nullptr,
                    colour ? mv_.ptr<float>(r) : nullptr};
@@ -171,9 +191,12 @@ void SceneModel::initialise() {
           s[k] = p.ptr<std::uint8_t>(r)[c];
         }
         const float med = median_of(s, q2);
-        // Spread from the inter-quartile range (robust to people passing): sigma = IQR/1.35.
-        const float lo = median_of(s, q1), hi = median_of(s, q3);
-        const float sigma = (hi - lo) / 1.35f;
+        // Spread from the median absolute deviation (robust to people passing up to half of
+        // the time): sigma = 1.4826 MAD.
+        for (std::size_t k = 0; k < n; ++k) {
+          s[k] = static_cast<std::uint8_t>(std::abs(s[k] - static_cast<int>(med)));
+        }
+        const float sigma = 1.4826f * median_of(s, q2);
         m[ch][c] = med;
         if (ch == 0) {
           vy[c] = std::clamp(sigma, kMinSigmaY, kMaxSigma);
@@ -213,12 +236,12 @@ void SceneModel::classify(const cv::Mat &ay, const cv::Mat &au, const cv::Mat &a
   const float g = static_cast<float>(p.gain), g2 = g * g, ig = 1.0f / g;
   const float du = static_cast<float>(p.du), dv = static_cast<float>(p.dv);
   const float k = static_cast<float>(threshold_);
-  const float kc = 2.0f * k;  // two chroma channels
   const float min_vy = kMinSigmaY * kMinSigmaY, min_vc = kMinSigmaC * kMinSigmaC;
   const float max_v = kMaxSigma * kMaxSigma;
   mask_.create(size, CV_8UC1);
   if (streak_.size() != size) {
     streak_ = cv::Mat::zeros(size, CV_16UC1);
+    fresh_ = cv::Mat::zeros(size, CV_8UC1);
   }
   const int absorb = std::max(kMinAbsorb, history_ / 6);
   ratio_.create(size, CV_32F);
@@ -233,6 +256,7 @@ void SceneModel::classify(const cv::Mat &ay, const cv::Mat &au, const cv::Mat &a
     float *vc = colour ? vc_.ptr<float>(r) : nullptr;
     std::uint8_t *out = mask_.ptr<std::uint8_t>(r);
     std::uint16_t *st = streak_.ptr<std::uint16_t>(r);
+    std::uint8_t *fr = fresh_.ptr<std::uint8_t>(r);
     float *rat = ratio_.ptr<float>(r);
     for (int c = 0; c < size.width; ++c) {
       if (ok != nullptr && ok[c] == 0) {
@@ -246,17 +270,30 @@ void SceneModel::classify(const cv::Mat &ay, const cv::Mat &au, const cv::Mat &a
       const float ry = std::min(fy, kClip) - std::min(py, kClip);
       rat[c] = py > 1.f ? fy / py : 1.f;
       const float var_y = g2 * vy[c];
-      bool fg = ry * ry > k * var_y;
+      // One Mahalanobis distance over luma and chroma (as MOG2 does over its channels): a
+      // person a little different in brightness and a little in colour is still seen.
+      float dist = ry * ry / var_y;
       float eu = 0.f, ev = 0.f, pu = 0.f, pv = 0.f;
-      const bool clipped = fy >= kClip || py >= kClip;
+      bool clipped = fy >= kClip || py >= kClip;
       if (colour) {
         pu = g * (mu[c] - 128.f) + du;
         pv = g * (mv[c] - 128.f) + dv;
         eu = (u[c] - 128.f) - pu;
         ev = (v[c] - 128.f) - pv;
-        if (!clipped && eu * eu + ev * ev > kc * g2 * vc[c]) {
-          fg = true;
+        // A colour channel at the sensor's top (seen or predicted) bends the chroma: brighter
+        // lights on a pale floor must not read as a change of colour.
+        clipped = clipped || saturated(fy, u[c] - 128.f, v[c] - 128.f) ||
+                  saturated(std::min(py, 255.f), pu, pv);
+        if (!clipped) {
+          dist += (eu * eu + ev * ev) / (g2 * vc[c]);
         }
+      }
+      bool fg = dist > k;
+      bool settling = false;
+      if (fr[c] > 0) {
+        --fr[c];
+        settling = fg && dist <= kFreshSlack * k;
+        fg = fg && !settling;
       }
       std::uint8_t label = fg ? 255 : 0;
       if (fg && shadows_ && ry < 0 && py > 0) {
@@ -280,7 +317,7 @@ void SceneModel::classify(const cv::Mat &ay, const cv::Mat &au, const cv::Mat &a
       // the look-ahead frames, a parked object) joins the scene within a few frames, as a new
       // MOG2 mode would; a person pausing for a couple of seconds still counts.
       st[c] = fg ? static_cast<std::uint16_t>(std::min<int>(st[c] + 1, 0xFFFF)) : 0;
-      const float w = !fg ? a : st[c] > absorb ? kAbsorbRate : afg;
+      const float w = settling ? kFreshRate : !fg ? a : st[c] > absorb ? kAbsorbRate : afg;
       my[c] += w * (fy * ig - my[c]);
       if (!fg) {
         vy[c] = std::clamp(vy[c] + a * (ry * ry * ig * ig - vy[c]), min_vy, max_v);
@@ -297,6 +334,9 @@ void SceneModel::classify(const cv::Mat &ay, const cv::Mat &au, const cv::Mat &a
   }
   if (candidates > 0) {
     settle_shadows();
+  }
+  if (moving > 0) {
+    moving -= settle_ghosts(ay, colour ? au : cv::Mat(), colour ? av : cv::Mat(), p);
   }
   const double share = inside > 0 ? static_cast<double>(moving) / inside : 0.0;
   const bool flood = share > kFlood && share > 3.0 * coverage_ + 0.1;
@@ -334,6 +374,86 @@ void SceneModel::classify(const cv::Mat &ay, const cv::Mat &au, const cv::Mat &a
   in_event_ = false;
   coverage_ = 0.95 * coverage_ + 0.05 * share;
   sink(mask_, true);
+}
+
+std::size_t SceneModel::settle_ghosts(const cv::Mat &ay, const cv::Mat &au, const cv::Mat &av,
+                                      const Photometric &p) {
+  // A ghost (the scene learned with someone in it, who left) shows the floor, which the
+  // scene of the pixels around it knows: it is eaten from its edges inwards, in raster order
+  // so that one pass can cross a plain ghost. A person's pixels do not match the floor around
+  // them, so people are left whole, whether walking or not.
+  const int w = mask_.cols, h = mask_.rows;
+  const bool colour = !au.empty() && !mu_.empty();
+  const float g = static_cast<float>(p.gain), g2 = g * g;
+  const float du = static_cast<float>(p.du), dv = static_cast<float>(p.dv);
+  const float k = static_cast<float>(threshold_), kc = 2.0f * k;
+  std::size_t settled = 0;
+  for (int r = 0; r < h; ++r) {
+    std::uint8_t *out = mask_.ptr<std::uint8_t>(r);
+    const std::uint8_t *y = ay.ptr<std::uint8_t>(r);
+    std::uint16_t *st = streak_.ptr<std::uint16_t>(r);
+    for (int c = 0; c < w; ++c) {
+      if (out[c] != 255 || st[c] < kGhostStreak) {
+        continue;
+      }
+      const float fy = std::min<float>(y[c], kClip);
+      const float fu = colour ? au.ptr<std::uint8_t>(r)[c] - 128.f : 0.f;
+      const float fv = colour ? av.ptr<std::uint8_t>(r)[c] - 128.f : 0.f;
+      int best_r = -1, best_c = -1;
+      float best = 1e30f;
+      for (int dy = -1; dy <= 1; ++dy) {
+        const int rr = r + dy;
+        if (rr < 0 || rr >= h) {
+          continue;
+        }
+        const std::uint8_t *m = mask_.ptr<std::uint8_t>(rr);
+        const std::uint8_t *okn = all_valid_ ? nullptr : valid_.ptr<std::uint8_t>(rr);
+        for (int dx = -1; dx <= 1; ++dx) {
+          const int x = c + dx;
+          if (x < 0 || x >= w || m[x] != 0 || (dx == 0 && dy == 0) ||
+              (okn != nullptr && okn[x] == 0)) {
+            continue;
+          }
+          const float ry = fy - std::min(g * my_.ptr<float>(rr)[x], kClip);
+          float e = ry * ry / (k * g2 * std::min(vy_.ptr<float>(rr)[x], kGhostVarY));
+          if (e > 1.f) {
+            continue;
+          }
+          if (colour) {
+            const float eu = fu - (g * (mu_.ptr<float>(rr)[x] - 128.f) + du);
+            const float ev = fv - (g * (mv_.ptr<float>(rr)[x] - 128.f) + dv);
+            const float ec =
+                (eu * eu + ev * ev) / (kc * g2 * std::min(vc_.ptr<float>(rr)[x], kGhostVarC));
+            if (ec > 1.f) {
+              continue;
+            }
+            e += ec;
+          }
+          if (e < best) {
+            best = e, best_r = rr, best_c = x;
+          }
+        }
+      }
+      if (best_r < 0) {
+        continue;
+      }
+      // The neighbour's scene, not what is seen now: the next pixel inwards is checked
+      // against the floor, never against a colour taken from a person. On a textured floor
+      // the neighbour's mean is not quite this pixel's: it settles in the next frames (fresh).
+      my_.ptr<float>(r)[c] = my_.ptr<float>(best_r)[best_c];
+      vy_.ptr<float>(r)[c] = vy_.ptr<float>(best_r)[best_c];
+      if (colour) {
+        mu_.ptr<float>(r)[c] = mu_.ptr<float>(best_r)[best_c];
+        mv_.ptr<float>(r)[c] = mv_.ptr<float>(best_r)[best_c];
+        vc_.ptr<float>(r)[c] = vc_.ptr<float>(best_r)[best_c];
+      }
+      fresh_.ptr<std::uint8_t>(r)[c] = kFreshFrames;
+      out[c] = 0;
+      st[c] = 0;
+      ++settled;
+    }
+  }
+  return settled;
 }
 
 void SceneModel::settle_shadows() {

@@ -30,6 +30,11 @@ struct SceneEvents {
 //    before the comparison (exposure and white-balance hunting); a sudden change of gain, or
 //    a flood of foreground that no crowd makes, is a lighting event: those frames are not
 //    counted and the scene is re-learned at once;
+//  - classification: one Mahalanobis distance over luma and chroma against var-threshold;
+//    chroma is left out where a colour channel is near saturation (seen or predicted);
+//  - ghosts: a pixel foreground for a while that the scene of a background neighbour
+//    explains takes that neighbour's scene (so a start with people standing, who then leave,
+//    clears in a few frames, while people themselves, walking or paused, stay whole);
 //  - shadows: darker than the scene by a ratio in [kShadowLow, kShadowHigh] with the chroma
 //    of the scene scaled by that ratio: marked kShadowValue (127), not motion by default.
 // Masks use MOG2's values (0, 127, 255). Not thread-safe.
@@ -67,6 +72,10 @@ class SceneModel {
                 const MaskSink &sink);
   // Shadow candidates whose darkening is not smooth become motion.
   void settle_shadows();
+  // Foreground pixels that the scene of a background neighbour explains take that neighbour's
+  // scene and become background; returns how many did.
+  std::size_t settle_ghosts(const cv::Mat &ay, const cv::Mat &au, const cv::Mat &av,
+                            const Photometric &p);
   void camera(const cv::Mat &y, const cv::Mat &u, const cv::Mat &v, cv::Mat &ay, cv::Mat &au,
               cv::Mat &av);
 
@@ -83,6 +92,7 @@ class SceneModel {
   cv::Mat streak_;  // CV_16U: frames each pixel has been foreground in a row  // frame / predicted
                     // luma, CV_32F
   cv::Mat valid_;   // CV_8U: 255 where the aligned frame has pixels
+  cv::Mat fresh_;   // CV_8U: frames left for a pixel that took a neighbour's scene to settle
   bool all_valid_ = true;
   cv::Mat ay_, au_, av_;  // aligned frame
   Stabiliser stabiliser_;

@@ -10,6 +10,24 @@ namespace heatmap {
 
 void Stabiliser::reset() {
   ref_.release();
+  ref_small_.release();
+  last_ = {0.0, 0.0};
+}
+
+double Stabiliser::residual(cv::Point2d d) {
+  const cv::Mat *ref = &ref_small_;
+  if (d.x != 0.0 || d.y != 0.0) {
+    // moved(x) = reference(x - d)
+    const cv::Matx23d m(1, 0, -d.x, 0, 1, -d.y);
+    cv::warpAffine(ref_small_, moved_, m, small_, cv::INTER_LINEAR | cv::WARP_INVERSE_MAP,
+                   cv::BORDER_REPLICATE);
+    ref = &moved_;
+  }
+  cv::Mat a = cur_(inner_), b = (*ref)(inner_);
+  cv::scaleAdd(b, -gain_, a, diff_);
+  diff_ = cv::abs(diff_);
+  cv::min(diff_, kTruncate, diff_);
+  return use_.empty() ? cv::mean(diff_)[0] : cv::mean(diff_, use_)[0];
 }
 
 void Stabiliser::shrink(const cv::Mat &src, cv::Mat &dst) const {
@@ -45,11 +63,17 @@ void Stabiliser::set_reference(const cv::Mat &luma) {
   if (window_.size() != small_) {
     cv::createHanningWindow(window_, small_, CV_32F);
   }
-  shrink(luma, cur_);
-  spectrum(cur_, ref_);
+  shrink(luma, ref_small_);
+  spectrum(ref_small_, ref_);
+  const int radius = std::max(3, small_.width / 10);
+  inner_ = cv::Rect(radius, radius, small_.width - 2 * radius, small_.height - 2 * radius);
+  if (inner_.width < 4 || inner_.height < 4) {
+    inner_ = cv::Rect(0, 0, small_.width, small_.height);
+  }
+  last_ = {0.0, 0.0};
 }
 
-cv::Point2d Stabiliser::estimate(const cv::Mat &luma) {
+cv::Point2d Stabiliser::estimate(const cv::Mat &luma, const cv::Mat &moving) {
   if (ref_.empty() || small_.width < 8 || small_.height < 8) {
     return {0.0, 0.0};
   }
@@ -82,34 +106,56 @@ cv::Point2d Stabiliser::estimate(const cv::Mat &luma) {
       }
     }
   }
-  // A peak away from zero must clearly beat the best one at zero: a crowd walking one way
-  // makes a secondary peak, a camera that moved leaves almost nothing at zero.
-  if (std::abs(bx) > 1 || std::abs(by) > 1) {
-    float zero = -1e30f;
-    for (int dy = -1; dy <= 1; ++dy) {
-      for (int dx = -1; dx <= 1; ++dx) {
-        zero = std::max(zero, surface_.ptr<float>((dy + H) % H)[(dx + W) % W]);
-      }
-    }
-    if (best < kAwayFromZero * zero) {
-      return {0.0, 0.0};
-    }
-  }
+  bool peak_ok = true;
   // Sub-pixel: a parabola through the peak and its neighbours, on each axis.
   auto at = [&](int dx, int dy) { return surface_.ptr<float>((dy + H) % H)[(dx + W) % W]; };
   auto vertex = [](float l, float c, float r) {
     const float den = l - 2 * c + r;
     return den < 0 ? std::clamp(0.5f * (l - r) / den, -0.5f, 0.5f) : 0.f;
   };
-  const double sx = bx + vertex(at(bx - 1, by), best, at(bx + 1, by));
-  const double sy = by + vertex(at(bx, by - 1), best, at(bx, by + 1));
+  const cv::Point2d peak(bx + vertex(at(bx - 1, by), best, at(bx + 1, by)),
+                         by + vertex(at(bx, by - 1), best, at(bx, by + 1)));
   // The peak's share of the surface's energy near it says how much to trust it.
   const double total = cv::sum(cv::abs(surface_))[0];
   const double response = total > 0 ? best * (W * H) / total / 16.0 : 0.0;
-  if (!(response >= kMinResponse)) {
-    return {0.0, 0.0};
+  peak_ok = peak_ok && response >= kMinResponse;
+
+  // The verdict: zero, the peak or the last believed shift, whichever explains the frame best;
+  // anything but zero only when it is clearly better than zero.
+  use_.release();
+  if (!moving.empty() && moving.size() == luma.size()) {
+    cv::Mat small;
+    cv::resize(moving, small, small_, 0, 0, cv::INTER_AREA);
+    // Away from anything that moved lately, by a margin for this frame's steps.
+    cv::dilate(small, small, cv::Mat(), cv::Point(-1, -1), 2);
+    cv::compare(small(inner_), 0, use_, cv::CMP_EQ);
+    if (cv::countNonZero(use_) < inner_.area() / 5) {
+      use_.release();  // too crowded to tell: every pixel, truncated
+    }
   }
-  return {sx * scale_, sy * (static_cast<double>(luma.rows) / small_.height)};
+  const double ref_mean = cv::mean(ref_small_(inner_), use_)[0];
+  gain_ = ref_mean > 1.0 ? cv::mean(cur_(inner_), use_)[0] / ref_mean : 1.0;
+  const double at_zero = residual({0.0, 0.0});
+  cv::Point2d chosen(0.0, 0.0);
+  double at_chosen = at_zero;
+  auto consider = [&](cv::Point2d d) {
+    if (std::hypot(d.x, d.y) < 1e-3) {
+      return;
+    }
+    const double r = residual(d);
+    if (r < at_chosen) {
+      chosen = d, at_chosen = r;
+    }
+  };
+  if (peak_ok) {
+    consider(peak);
+  }
+  consider(last_);
+  if (!(at_chosen <= kMinImprovement * at_zero && at_zero - at_chosen >= kMinDrop)) {
+    chosen = {0.0, 0.0};
+  }
+  last_ = chosen;
+  return {chosen.x * scale_, chosen.y * (static_cast<double>(luma.rows) / small_.height)};
 }
 
 void Stabiliser::align(const cv::Mat &src, cv::Mat &dst, cv::Point2d d) {

@@ -11,7 +11,11 @@ namespace heatmap {
 // win, and the reference spectrum is computed once) (at most kWidth pixels
 // wide, so that it costs well under a millisecond), and moves frames back into the model's
 // coordinates. Phase correlation uses only the phase of the spectrum, so a global change of
-// brightness does not disturb it, and people walking through are a small part of the energy.
+// brightness does not disturb it. But on a plain floor people are most of the texture, and a
+// crowd walking one way pulls the peak its way: so a peak is only a candidate, and a shift is
+// believed only when moving the reference by it explains the frame clearly better than not
+// moving it (or than the shift believed last), measured as a truncated absolute residual in
+// which people cost the same at every shift.
 class Stabiliser {
  public:
   static constexpr int kWidth = 160;
@@ -22,9 +26,11 @@ class Stabiliser {
   void set_reference(const cv::Mat &luma);
   bool has_reference() const { return !ref_.empty(); }
   // Offset d of `luma` (CV_8U, processing size) against the reference, in processing pixels:
-  // luma(x) ~ reference(x - d). (0, 0) without a reference or when the correlation is too weak
-  // to trust (response < kMinResponse).
-  cv::Point2d estimate(const cv::Mat &luma);
+  // luma(x) ~ reference(x - d). (0, 0) without a reference, or when no shift explains the frame
+  // clearly better than none. `moving` (CV_8U, processing size, may be empty): pixels that
+  // were not background lately (nonzero), left out of that verdict so that people walking
+  // the same way cannot pass for the camera.
+  cv::Point2d estimate(const cv::Mat &luma, const cv::Mat &moving = cv::Mat());
   // dst(x) = src(x + d) (bilinear): the frame moved back into the reference's coordinates.
   // Pixels that came from outside the frame are 0 in `valid` (CV_8U, 255 = inside), which is
   // left untouched when d is zero.
@@ -32,19 +38,31 @@ class Stabiliser {
   static void valid_area(cv::Size size, cv::Point2d d, cv::Mat &valid);
 
   static constexpr double kMinResponse = 0.08;
-  // How much stronger than the peak near zero a peak elsewhere must be to be believed.
-  static constexpr float kAwayFromZero = 3.0f;
+  // A shift must lower the residual to this share of the residual at zero...
+  static constexpr double kMinImprovement = 0.85;
+  // ...and by at least this many 8-bit levels per pixel (a plain floor explains nothing).
+  static constexpr double kMinDrop = 0.4;
+  // Differences are truncated here: a person costs the same wherever the reference is.
+  static constexpr float kTruncate = 24.0f;
 
  private:
   void shrink(const cv::Mat &src, cv::Mat &dst) const;
   // Windowed, zero-padded spectrum of a small CV_32F image.
   void spectrum(const cv::Mat &small, cv::Mat &out);
+  // Mean truncated |cur_ - gain * reference(x - d)| over the inner part of the small frame,
+  // d in correlation pixels.
+  double residual(cv::Point2d d);
   double scale_ = 1.0;  // processing pixels per correlation pixel
   cv::Size small_;
-  cv::Size padded_;  // DFT size
-  cv::Mat ref_;      // spectrum of the reference (CV_32FC2 at padded_)
-  cv::Mat window_;   // Hanning window at small_
-  cv::Mat cur_, spec_, cross_, surface_, pad_;
+  cv::Size padded_;             // DFT size
+  cv::Mat ref_;                 // spectrum of the reference (CV_32FC2 at padded_)
+  cv::Mat ref_small_;           // the reference itself at small_ (CV_32F)
+  cv::Rect inner_;              // where residuals are measured (a search radius from the edges)
+  cv::Point2d last_{0.0, 0.0};  // the shift believed last, correlation pixels
+  double gain_ = 1.0;           // mean(frame) / mean(reference) of the current frame
+  cv::Mat window_;              // Hanning window at small_
+  cv::Mat cur_, spec_, cross_, surface_, pad_, moved_, diff_;
+  cv::Mat use_;  // CV_8U at small_ (inner part): 255 where the residual is measured
 };
 
 }  // namespace heatmap
