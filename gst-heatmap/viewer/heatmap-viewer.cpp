@@ -507,8 +507,10 @@ int main(int argc, char **argv) {
   if (app.static_dir.empty())
     app.static_dir = default_static_dir();
   try {
-    app.bucket =
-        s3::open_bucket(s3::Url::parse_bucket(bucket_text), s3::Config::from_environment());
+    // One connection config (with the .env's endpoint and keys) for listings, objects and the
+    // aggregate library's reads in compare: none of them may fall back to AWS defaults.
+    app.config = s3::Config::from_environment(settings.getenv());
+    app.bucket = s3::open_bucket(s3::Url::parse_bucket(bucket_text), app.config);
   } catch (const s3::Error &e) {
     std::fprintf(stderr, "heatmap-viewer: %s\n", e.what());
     return kExitUsage;

@@ -26,7 +26,10 @@ const browser = await puppeteer.launch({
   executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
   headless: true,
   args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--no-first-run',
-         '--disable-background-networking', '--disable-component-update'],
+         '--disable-background-networking', '--disable-component-update',
+         // The first page goes on after a second one was opened: keep it running at full speed.
+         '--disable-background-timer-throttling', '--disable-renderer-backgrounding',
+         '--disable-backgrounding-occluded-windows'],
 });
 
 // Every request the page makes must stay on the viewer (works offline, no CDN).
@@ -45,11 +48,35 @@ async function newPage(viewport = { width: 1280, height: 1000 }) {
   return page;
 }
 
+// Images are lazy: opens every <details>, asks for every image now and scrolls through the page,
+// waits for all of them to load (or fail), and scrolls back to the top.
+async function loadAll(page) {
+  await page.evaluate(async () => {
+    for (const d of document.querySelectorAll('details')) d.open = true;
+    for (const i of document.images) i.loading = 'eager';
+    for (let y = 0; y <= document.documentElement.scrollHeight; y += window.innerHeight / 2) {
+      window.scrollTo(0, y);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  });
+  await page.waitForFunction(() => [...document.images].every((i) => i.complete), { timeout: 20000, polling: 100 });
+  await page.evaluate(() => window.scrollTo(0, 0));
+}
+
 // Opens a view and waits until the page says it has rendered it and every image has loaded.
 async function open(page, hash) {
   await page.goto(`${base}${hash}`, { waitUntil: 'networkidle0' });
-  await page.waitForFunction((h) => document.body.dataset.ready === h, { timeout: 20000 }, hash);
-  await page.waitForFunction(() => [...document.images].every((i) => i.complete), { timeout: 20000 });
+  try {
+    await page.waitForFunction((h) => document.body.dataset.ready === h, { timeout: 20000, polling: 100 }, hash);
+    await loadAll(page);
+  } catch (error) {
+    const state = await page.evaluate(() => ({
+      ready: document.body.dataset.ready, hash: location.hash,
+      pending: [...document.images].filter((i) => !i.complete).map((i) => i.src),
+      text: (document.querySelector('main') || document.body).innerText.slice(0, 200),
+    }));
+    throw new Error(`opening ${hash}: ${error.message}; page: ${JSON.stringify(state)}`);
+  }
 }
 
 async function images(page) {
@@ -79,10 +106,10 @@ try {
 
   // 2. Shared URL: reach the day by clicking, then reopen the address in a fresh page.
   await Promise.all([
-    page.waitForFunction((d) => document.body.dataset.ready === `#/day/${d}`, { timeout: 20000 }, expect.day),
+    page.waitForFunction((d) => document.body.dataset.ready === `#/day/${d}`, { timeout: 20000, polling: 100 }, expect.day),
     page.click(`.calendar a[data-day="${expect.day}"]`),
   ]);
-  await page.waitForFunction(() => [...document.images].every((i) => i.complete), { timeout: 20000 });
+  await loadAll(page);
   const sharedUrl = page.url();
   const dayTitle = await page.$eval('h1', (e) => e.textContent);
   const dayImages = await images(page);
@@ -101,13 +128,15 @@ try {
 
   const again = await newPage();
   await again.goto(sharedUrl, { waitUntil: 'networkidle0' });
-  await again.waitForFunction((h) => document.body.dataset.ready === h, { timeout: 20000 },
+  await again.waitForFunction((h) => document.body.dataset.ready === h, { timeout: 20000, polling: 100 },
                               new URL(sharedUrl).hash);
-  await again.waitForFunction(() => [...document.images].every((i) => i.complete), { timeout: 20000 });
+  await loadAll(again);
   const againTitle = await again.$eval('h1', (e) => e.textContent);
   const againSrcs = (await images(again)).map((i) => i.src);
   check(againTitle === dayTitle && JSON.stringify(againSrcs) === JSON.stringify(dayImages.map((i) => i.src)),
         'a shared URL reopens the same view', `${againTitle} vs ${dayTitle}`);
+  await again.close();
+  await page.bringToFront();
 
   // 3. Zone chart: one point per zone and observed hour, with the sidecars' values.
   const points = await page.$$eval('.zone-series', (groups) => groups.map((g) => ({
@@ -127,11 +156,11 @@ try {
 
   // 4. Keyboard: → opens the next day, ← comes back.
   await page.keyboard.press('ArrowRight');
-  await page.waitForFunction(() => document.body.dataset.ready.startsWith('#/day/'), { timeout: 20000 });
+  await page.waitForFunction(() => document.body.dataset.ready.startsWith('#/day/'), { timeout: 20000, polling: 100 });
   const next = await page.evaluate(() => location.hash);
   check(next === `#/day/${expect.next_day}`, 'keyboard → goes to the next day', next);
   await page.keyboard.press('ArrowLeft');
-  await page.waitForFunction((d) => document.body.dataset.ready === `#/day/${d}`, { timeout: 20000 }, expect.day);
+  await page.waitForFunction((d) => document.body.dataset.ready === `#/day/${d}`, { timeout: 20000, polling: 100 }, expect.day);
   check(true, 'keyboard ← comes back');
 
   // 5. A clip: its map and its sidecar's statistics.
@@ -140,6 +169,8 @@ try {
   const frames = await page.$$eval('table.stats tr', (rows) => rows.map((r) => r.textContent));
   check(frames.some((t) => t.startsWith('Frames processed') && t.endsWith(String(expect.clip_frames))),
         'clip view: frames processed from the sidecar', frames.join(' | '));
+  check(!(await page.evaluate(() => document.documentElement.scrollWidth > window.innerWidth + 1)),
+        'clip view: fits the width (a long source path wraps)');
   await page.screenshot({ path: path.join(artifacts, 'clip.png'), fullPage: true });
 
   // 6. Compare: A, B and the difference render at one scale.

@@ -5,8 +5,8 @@
 #
 # Usage: test-viewer.sh s3 [--no-browser]    (under tests/lib/with-s3-server)
 #        test-viewer.sh file [--no-browser]
-# --no-browser stops after the server's confinement and token checks. (The browser part needs
-# clip sidecars, which the element writes once the places work of issue 10 is on main.)
+# --no-browser stops after the server's confinement and token checks (for a machine without
+# Chromium; the registered tests always run the browser).
 set -euo pipefail
 
 mode=${1:-}
@@ -54,8 +54,8 @@ fi
 
 # --- the browser driver (npm, cached in the build folder) ------------------------------------------
 node_dir=$build_root/tests/viewer/node
-if ((browser)) && ! cmp -s "$here/package-lock.json" "$node_dir/package-lock.json" ||
-  [[ ! -d $node_dir/node_modules/puppeteer-core ]]; then
+if ((browser)) && { ! cmp -s "$here/package-lock.json" "$node_dir/package-lock.json" ||
+  [[ ! -d $node_dir/node_modules/puppeteer-core ]]; }; then
   mkdir -p "$node_dir"
   cp "$here/package.json" "$here/package-lock.json" "$node_dir/"
   npm ci --prefix "$node_dir" --no-audit --no-fund --ignore-scripts --loglevel=error >/dev/null

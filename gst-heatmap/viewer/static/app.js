@@ -28,7 +28,13 @@ function heatImage(rel, alt, cls = 'map') {
 }
 
 const pct = (v) => (v === null || v === undefined ? '–' : `${(v * 100).toFixed(2)} %`);
-const hours = (s) => (s === null || s === undefined ? '–' : `${(s / 3600).toFixed(1)} h`);
+// Observed time as people read it: 45 s, 12 min, 3.5 h.
+const hours = (s) => {
+  if (s === null || s === undefined) return '–';
+  if (s < 60) return `${s.toFixed(0)} s`;
+  if (s < 3600) return `${(s / 60).toFixed(0)} min`;
+  return `${(s / 3600).toFixed(1)} h`;
+};
 
 function summary(sidecar) {
   if (!sidecar) return h('p', { class: 'note' }, 'No statistics for this map.');
