@@ -155,16 +155,28 @@ try {
   check(chartOk, 'zone chart: the values are the hour sidecars\' mean activity', JSON.stringify(points));
 
   // 4. Keyboard: → opens the next day, ← comes back.
+  // (Each press waits for the view it leads to: a key pressed while a view loads does nothing.)
   await page.keyboard.press('ArrowRight');
-  await page.waitForFunction(() => document.body.dataset.ready.startsWith('#/day/'), { timeout: 20000, polling: 100 });
+  await page.waitForFunction((d) => document.body.dataset.ready === `#/day/${d}`, { timeout: 20000, polling: 100 },
+                             expect.next_day).catch(() => {});
   const next = await page.evaluate(() => location.hash);
   check(next === `#/day/${expect.next_day}`, 'keyboard → goes to the next day', next);
   await page.keyboard.press('ArrowLeft');
   await page.waitForFunction((d) => document.body.dataset.ready === `#/day/${d}`, { timeout: 20000, polling: 100 }, expect.day);
   check(true, 'keyboard ← comes back');
 
-  // 5. A clip: its map and its sidecar's statistics.
-  await open(page, `#/clip/${expect.clip}`);
+  // 5. An hour lists its clips; clicking one opens its map and its sidecar's statistics.
+  const [cy, cm, cd, ch] = expect.clip.split('/');
+  await open(page, `#/hour/${cy}-${cm}-${cd}T${ch}`);
+  const listed = await page.$$eval('ul.clips a', (a) => a.map((e) => e.getAttribute('href')));
+  check(listed.length === expect.clips_in_hour && listed.includes(`#/clip/${expect.clip}`),
+        'hour view: lists its clips', JSON.stringify(listed));
+  imagesOk(await images(page), 'hour view: its map loads');
+  await Promise.all([
+    page.waitForFunction((c) => document.body.dataset.ready === `#/clip/${c}`, { timeout: 20000, polling: 100 }, expect.clip),
+    page.click(`ul.clips a[href="#/clip/${expect.clip}"]`),
+  ]);
+  await loadAll(page);
   imagesOk(await images(page), 'clip view: its map loads');
   const frames = await page.$$eval('table.stats tr', (rows) => rows.map((r) => r.textContent));
   check(frames.some((t) => t.startsWith('Frames processed') && t.endsWith(String(expect.clip_frames))),

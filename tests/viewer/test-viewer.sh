@@ -169,6 +169,7 @@ print(json.dumps({
     "day": "2025-10-20", "next_day": "2025-10-21", "hours_with_map": [9, 13],
     "day_map_size": jpeg_size(d / "day.jpg"), "zones": zones,
     "clip": "2025/10/20/09/clip_2025-10-20_09-05-00", "clip_frames": clip["frames_processed"],
+    "clips_in_hour": 2,
     "compare": ["2025-10-20", "2025-10-21"], "week": "2025-W43"}))
 PY
 if VIEWER_URL=$base EXPECT=$tmp/expect.json ARTIFACTS=$artifacts node "$node_dir/browser-checks.mjs" \
