@@ -259,6 +259,10 @@ int run_migrate(const std::vector<std::string> &args_in) {
                ", skipped " + std::to_string(s.skipped) + ", left alone " +
                std::to_string(s.left_alone) + ", conflicts " + std::to_string(s.conflicts) +
                ", failed " + std::to_string(s.failed));
+    if (s.copy_method != mig::CopyMethod::kAuto) {
+      print_line(std::string("Copies: ") + mig::copy_method_name(s.copy_method) +
+                 "; a destination that appeared meanwhile is never overwritten");
+    }
     if (!s.aborted.empty()) {
       print_error("migrate: stopped early: " + s.aborted + "; rerun to finish");
       return kExitFailure;

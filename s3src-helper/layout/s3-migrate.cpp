@@ -2,6 +2,7 @@
 #include "s3-migrate.h"
 
 #include <glib.h>
+#include <glib/gstdio.h>
 
 #include <algorithm>
 #include <cstdint>
@@ -165,9 +166,52 @@ std::string sha256_of(Bucket &bucket, const std::string &key, std::uint64_t *len
   return g_checksum_get_string(checksum.get());
 }
 
+// Creates dest_key from key unless it exists (then returns false: the caller verifies what is
+// there). Never overwrites.
+bool copy_if_absent(Bucket &bucket, const Item &item, const ObjectInfo &source, CopyMethod method) {
+  CopyOptions conditional;
+  conditional.if_none_match = true;
+  try {
+    if (method != CopyMethod::kStream || bucket.url().scheme == Url::Scheme::kFile) {
+      bucket.copy(item.key, item.dest_key, conditional);
+      return true;
+    }
+    // A private folder (0700) holds the bytes between the GET and the PUT.
+    GError *error = nullptr;
+    char *dir = g_dir_make_tmp("gst-heatmap-migrate-XXXXXX", &error);
+    if (!dir) {
+      std::string message = error->message;
+      g_error_free(error);
+      throw Error(ErrorKind::kIo, "cannot make a temporary folder for the copy: " + message);
+    }
+    std::unique_ptr<char, decltype(&g_free)> dir_owner(dir, g_free);
+    const std::string path = std::string(dir) + "/object";
+    struct Remove {
+      const std::string &path;
+      const char *dir;
+      ~Remove() {
+        g_unlink(path.c_str());
+        g_rmdir(dir);
+      }
+    } remove{path, dir};
+    bucket.get_to_file(item.key, path);
+    PutOptions put;
+    put.content_type = source.content_type;
+    put.if_none_match = true;
+    bucket.put_file(item.dest_key, path, put);
+    return true;
+  } catch (const Error &e) {
+    if (e.kind() == ErrorKind::kPreconditionFailed) {
+      return false;
+    }
+    throw;
+  }
+}
+
 // Copies (when needed), verifies, and (with cleanup) deletes one flat original. Fills *out as it
 // goes so that a copy made before an exception is still reported.
-void process_flat(Bucket &bucket, const Item &item, const ApplyOptions &options, ItemResult *out) {
+void process_flat(Bucket &bucket, const Item &item, const ApplyOptions &options,
+                  CopyMethod *copy_method, ItemResult *out) {
   ItemResult &result = *out;
   // The listing may be minutes old: decide on fresh records of both objects.
   std::optional<ObjectInfo> source = head_if_exists(bucket, item.key);
@@ -177,11 +221,15 @@ void process_flat(Bucket &bucket, const Item &item, const ApplyOptions &options,
   }
   std::optional<ObjectInfo> dest = head_if_exists(bucket, item.dest_key);
   if (!dest) {
-    bucket.copy(item.key, item.dest_key);
-    result.copied = true;
+    // Conditional: a destination written since the HEAD makes the copy fail with 412, and is
+    // then verified (or reported as a conflict) like one that was there from the start.
+    if (*copy_method == CopyMethod::kAuto) {
+      *copy_method = probe_copy_method(bucket, item.key.substr(0, item.key.rfind('/') + 1));
+    }
+    result.copied = copy_if_absent(bucket, item, *source, *copy_method);
     dest = head_if_exists(bucket, item.dest_key);
     if (!dest) {
-      result.message = "the copy " + item.dest_key + " does not exist after CopyObject succeeded";
+      result.message = "the copy " + item.dest_key + " does not exist after the copy succeeded";
       return;
     }
   }
@@ -267,6 +315,54 @@ std::optional<ClipTime> parse_clip_name(std::string_view name, Area area) {
     return std::nullopt;
   }
   return time;
+}
+
+const char *copy_method_name(CopyMethod method) {
+  switch (method) {
+    case CopyMethod::kAuto:
+      return "auto";
+    case CopyMethod::kServer:
+      return "server-side copy with If-None-Match: *";
+    case CopyMethod::kStream:
+      return "GET then PUT with If-None-Match: * (the server ignores it on CopyObject)";
+  }
+  return "?";
+}
+
+CopyMethod probe_copy_method(Bucket &bucket, const std::string &folder) {
+  if (bucket.url().scheme == Url::Scheme::kFile) {
+    return CopyMethod::kServer;
+  }
+  const std::string base = folder + ".gst-heatmap-copy-probe-" + std::to_string(g_random_int()) +
+                           std::to_string(g_random_int());
+  const std::string a = base + "-a", b = base + "-b";
+  CopyMethod method = CopyMethod::kStream;
+  try {
+    bucket.put_data(a, "a");
+    bucket.put_data(b, "b");
+    CopyOptions conditional;
+    conditional.if_none_match = true;
+    try {
+      bucket.copy(a, b, conditional);
+    } catch (const Error &e) {
+      if (e.kind() != ErrorKind::kPreconditionFailed) {
+        throw;
+      }
+      method = CopyMethod::kServer;
+    }
+  } catch (const Error &e) {
+    if (is_fatal(e.kind())) {
+      throw;
+    }
+  }
+  for (const std::string &key : {a, b}) {
+    try {
+      bucket.remove(key);
+    } catch (const Error &) {
+      // A probe object left behind is harmless (not a clip name: never migrated or processed).
+    }
+  }
+  return method;
 }
 
 std::string dated_folder(const ClipTime &t) {
@@ -495,6 +591,7 @@ Summary apply_plan(Bucket &bucket, const Plan &plan, const ApplyOptions &options
     }
   }
 
+  summary.copy_method = options.copy_method;
   std::size_t index = 0;
   for (const Item &item : plan.items) {
     if (item.action == Action::kDated || item.action == Action::kLeftAlone) {
@@ -508,7 +605,7 @@ Summary apply_plan(Bucket &bucket, const Plan &plan, const ApplyOptions &options
       result.message = item.reason;
     } else {
       try {
-        process_flat(bucket, item, options, &result);
+        process_flat(bucket, item, options, &summary.copy_method, &result);
       } catch (const Error &e) {
         if (is_fatal(e.kind())) {
           summary.aborted = e.what();

@@ -113,8 +113,27 @@ Match compare_info(const ObjectInfo &a, const ObjectInfo &b);
 // Streams both objects and compares their SHA-256 digests and lengths.
 bool same_content(Bucket &bucket, const std::string &key_a, const std::string &key_b);
 
+// How a copy is made create-if-absent, so that a destination written by someone else between
+// the HEAD and the copy is never overwritten (issue 13, defect 10).
+enum class CopyMethod {
+  kAuto,    // file:// and servers that honour it (probe_copy_method): kServer; others: kStream
+  kServer,  // one server-side copy with If-None-Match: * (file://: linked into place, atomic)
+  kStream,  // GET into a private temporary file, then PUT with If-None-Match: *: the bytes pass
+            // through this machine, but RGW and AWS honour If-None-Match on a PUT
+};
+const char *copy_method_name(CopyMethod method);
+
+// Whether the server honours If-None-Match: * on CopyObject (AWS does; Ceph RGW 16 ignores it
+// and overwrites). Writes two small objects "<folder>.gst-heatmap-copy-probe-*" (folder: e.g.
+// "raw_videos/", where the flat clips are), copies one onto the other conditionally, and deletes
+// both: kServer when the server answered 412, kStream when it copied. file:// buckets: kServer
+// without a probe. A probe that cannot write (a policy, a read-only key) answers kStream, the
+// choice that never overwrites.
+CopyMethod probe_copy_method(Bucket &bucket, const std::string &folder);
+
 struct ApplyOptions {
   bool cleanup = false;  // delete each original right after its copy was verified
+  CopyMethod copy_method = CopyMethod::kAuto;  // kAuto: probe_copy_method() before the 1st copy
 };
 
 // What happened to one flat item.
@@ -139,6 +158,7 @@ struct Summary {
   std::size_t left_alone = 0;  // not clip names / not in either layout
   std::size_t conflicts = 0;
   std::size_t failed = 0;
+  CopyMethod copy_method = CopyMethod::kAuto;  // how copies were made (kAuto: none was needed)
   std::string aborted;  // non-empty: the run stopped early (bad credentials, server gone...)
 };
 

@@ -245,11 +245,13 @@ class LocalBucket : public Bucket {
                         });
   }
 
-  ObjectInfo copy(const std::string &src_key, const std::string &dst_key) override {
+  ObjectInfo copy(const std::string &src_key, const std::string &dst_key,
+                  const CopyOptions &copy_options) override {
     std::uint64_t end = 0;
     Fd in = open_range(src_key, 0, -1, &end);
     PutOptions options;
     options.content_type = get_attr(in.get(), kTypeAttr);
+    options.if_none_match = copy_options.if_none_match;
     return write_object(dst_key, options,
                         [&](const std::function<void(const char *, std::size_t)> &out) {
                           read_chunks_at(in.get(), name(src_key), 0, out);

@@ -702,7 +702,8 @@ class S3Bucket : public Bucket {
     return put_result(key, data.size(), options, r);
   }
 
-  ObjectInfo copy(const std::string &src_key, const std::string &dst_key) override {
+  ObjectInfo copy(const std::string &src_key, const std::string &dst_key,
+                  const CopyOptions &options) override {
     Op op;
     op.method = "PUT";
     op.key = dst_key;
@@ -710,6 +711,8 @@ class S3Bucket : public Bucket {
     op.error_in_200 = true;
     op.headers.emplace_back("x-amz-copy-source",
                             "/" + url().bucket + "/" + sigv4::uri_encode(src_key, false));
+    if (options.if_none_match)
+      op.headers.emplace_back("if-none-match", "*");
     http::Response r = execute(op);
     ObjectInfo info;
     xml::ErrorBody error;

@@ -150,6 +150,14 @@ constexpr std::size_t kMaxPartSize = std::size_t(5) << 30;
 constexpr std::size_t kDefaultPartSize = 8u << 20;
 constexpr int kMaxParts = 10000;
 
+struct CopyOptions {
+  // Create-if-absent: fail with kPreconditionFailed when dst_key exists. A file:// bucket links
+  // the finished copy into place (atomic, never replaces). On S3 the CopyObject request carries
+  // If-None-Match: *, which AWS honours but some servers ignore (Ceph RGW 16 copies over an
+  // existing key): the migration probes the server before relying on it (s3-migrate.h).
+  bool if_none_match = false;
+};
+
 // A sequential reader over one object: one streaming ranged GET; a dropped connection is resumed
 // from the current offset within the retry budget.
 // (S3 library notes) The GET starts at the first read(), not in open_reader(). read() drives the
@@ -223,7 +231,8 @@ class Bucket {
   virtual std::vector<PendingUpload> pending_uploads(const std::string &prefix);
   // Server-side copy within this bucket (the local backend copies the file).
   // The result has key, etag and last_modified; size is 0 on S3 (the reply does not say).
-  virtual ObjectInfo copy(const std::string &src_key, const std::string &dst_key) = 0;
+  virtual ObjectInfo copy(const std::string &src_key, const std::string &dst_key,
+                          const CopyOptions &options = {}) = 0;
   // Deleting a missing key succeeds, as on S3.
   virtual void remove(const std::string &key) = 0;
   // Presigned GET URL; throws kInvalidArgument for local folders.

@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -572,10 +573,219 @@ void test_vanished_original_fails() {
   g_assert_cmpuint(s.copied, ==, 0);
 }
 
+// --- concurrent writers (issue 13: defect 10 and the last check before a delete) ---
+
+// Forwards every call to a real bucket; the hooks let a test act as another writer at an exact
+// moment of the executor's sequence. pretend_s3 makes the executor treat the bucket as S3 (it
+// then trusts ETags, as it must on a real server) while the bytes stay in a real folder.
+class HookedBucket : public s3::Bucket {
+ public:
+  HookedBucket(s3::Bucket &inner, bool pretend_s3)
+      : inner_(inner), url_(pretend_s3 ? s3::Url::parse_bucket("s3://pretend") : inner.url()) {}
+  std::function<void(const std::string &key)> before_head;
+  std::function<void(const std::string &key)> before_write;  // copy, put_file, put_data
+  std::size_t copies = 0, puts = 0;
+
+  const s3::Url &url() const override { return url_; }
+  s3::ListPage list_page(const std::string &prefix, const std::string &delimiter,
+                         const std::string &token, int max_keys) override {
+    return inner_.list_page(prefix, delimiter, token, max_keys);
+  }
+  ObjectInfo head(const std::string &key) override {
+    if (before_head) {
+      before_head(key);
+    }
+    return inner_.head(key);
+  }
+  std::uint64_t get(const std::string &key, std::uint64_t offset, std::int64_t length,
+                    const std::function<void(const char *, std::size_t)> &sink) override {
+    return inner_.get(key, offset, length, sink);
+  }
+  std::unique_ptr<s3::Reader> open_reader(const std::string &key, std::uint64_t offset,
+                                          std::int64_t length, std::size_t ahead) override {
+    return inner_.open_reader(key, offset, length, ahead);
+  }
+  ObjectInfo put_file(const std::string &key, const std::string &path,
+                      const s3::PutOptions &options) override {
+    hook_write(key);
+    ++puts;
+    return inner_.put_file(key, path, options);
+  }
+  ObjectInfo put_data(const std::string &key, std::string_view data,
+                      const s3::PutOptions &options) override {
+    hook_write(key);
+    return inner_.put_data(key, data, options);
+  }
+  ObjectInfo copy(const std::string &src, const std::string &dst,
+                  const s3::CopyOptions &options) override {
+    hook_write(dst);
+    ++copies;
+    return inner_.copy(src, dst, options);
+  }
+  void remove(const std::string &key) override { inner_.remove(key); }
+  std::string presign(const std::string &key, int expires_s) override {
+    return inner_.presign(key, expires_s);
+  }
+
+ private:
+  void hook_write(const std::string &key) {
+    // The migration's server probe writes its own scratch objects: not clips, not hooked.
+    if (before_write && key.find("copy-probe") == std::string::npos) {
+      auto hook = std::move(before_write);
+      before_write = nullptr;
+      hook(key);
+    }
+  }
+  s3::Bucket &inner_;
+  s3::Url url_;
+};
+
+std::string read_all(s3::Bucket &bucket, const std::string &key) {
+  std::string data;
+  bucket.get(key, 0, -1, [&](const char *p, std::size_t n) { data.append(p, n); });
+  return data;
+}
+
+// Defect 10: a destination created between the executor's HEAD (absent) and its copy must
+// survive with its bytes; the item is a conflict and the original is kept, even with --cleanup.
+void check_destination_race(s3::Bucket &real, bool pretend_s3, mig::CopyMethod method,
+                            const std::string &stamp) {
+  const std::string original = "raw_videos/clip_" + stamp + ".mp4";
+  mig::Plan plan;
+  {
+    real.put_data(original, "the original footage");
+    plan = mig::plan_bucket(real, default_layout());
+  }
+  const mig::Item *item = find_item(plan, original.c_str());
+  g_assert_nonnull(item);
+  g_assert_true(item->action == mig::Action::kCopy);
+  const std::string dest = item->dest_key;
+  const std::string theirs = "another writer's bytes, not ours";
+
+  HookedBucket hooked(real, pretend_s3);
+  bool raced = false;
+  hooked.before_write = [&](const std::string &key) {
+    g_assert_cmpstr(key.c_str(), ==, dest.c_str());
+    real.put_data(dest, theirs);
+    raced = true;
+  };
+  mig::ApplyOptions options;
+  options.cleanup = true;
+  options.copy_method = method;
+  mig::Summary s = mig::apply_plan(hooked, plan, options);
+  g_assert_true(raced);
+  g_assert_true(read_all(real, dest) == theirs);
+  assert_str(read_all(real, original), "the original footage");
+  g_assert_cmpuint(s.copied, ==, 0);
+  g_assert_cmpuint(s.deleted, ==, 0);
+  g_assert_cmpuint(s.conflicts, ==, 1);
+  if (method == mig::CopyMethod::kStream) {
+    g_assert_cmpuint(hooked.copies, ==, 0);  // streamed: GET then a conditional PUT
+    g_assert_cmpuint(hooked.puts, ==, 1);
+  }
+}
+
+void test_destination_appears_before_copy_local() {
+  TempBucket b;
+  check_destination_race(*b.bucket, false, mig::CopyMethod::kAuto, "2030-01-02_03-04-05");
+}
+
+void test_destination_appears_before_copy_trusted_etags() {
+  TempBucket b, c;
+  check_destination_race(*b.bucket, true, mig::CopyMethod::kAuto, "2030-01-02_03-04-05");
+  check_destination_race(*c.bucket, true, mig::CopyMethod::kStream, "2030-01-02_03-04-06");
+}
+
+// "The migration's last check before delete": a same-size, different-content rewrite of the
+// original after its copy was verified, just before the delete, must stop the delete (a check
+// on the size alone would delete the only copy of the new bytes).
+void check_rewrite_before_delete(s3::Bucket &real, bool pretend_s3, const std::string &stamp) {
+  const std::string original = "raw_videos/clip_" + stamp + ".mp4";
+  real.put_data(original, "first take, 24 bytes....");
+  const std::string rewritten = "SECOND take, same size!!";
+  g_assert_cmpuint(rewritten.size(), ==, 24);
+  mig::Plan plan = mig::plan_bucket(real, default_layout());
+  const mig::Item *item = find_item(plan, original.c_str());
+  g_assert_nonnull(item);
+
+  HookedBucket hooked(real, pretend_s3);
+  int heads = 0;
+  hooked.before_head = [&](const std::string &key) {
+    // HEADs of the original: the fresh look before the copy, then the last one before delete.
+    if (key == original && ++heads == 2) {
+      real.put_data(original, rewritten);
+    }
+  };
+  mig::ApplyOptions options;
+  options.cleanup = true;
+  mig::Summary s = mig::apply_plan(hooked, plan, options);
+  g_assert_cmpint(heads, ==, 2);
+  g_assert_cmpuint(s.copied, ==, 1);
+  g_assert_cmpuint(s.deleted, ==, 0);
+  g_assert_cmpuint(s.failed, ==, 1);
+  g_assert_true(read_all(real, original) == rewritten);
+  assert_str(read_all(real, item->dest_key), "first take, 24 bytes....");
+}
+
+void test_rewrite_before_delete_local() {
+  TempBucket b;
+  check_rewrite_before_delete(*b.bucket, false, "2030-02-03_04-05-06");
+}
+
+void test_rewrite_before_delete_trusted_etags() {
+  TempBucket b;
+  check_rewrite_before_delete(*b.bucket, true, "2030-02-03_04-05-06");
+}
+
+// The same two races against a real S3 server (Ceph RGW under tests/lib/with-s3-server).
+std::unique_ptr<s3::Bucket> rgw_bucket() {
+  const char *buckets = g_getenv("S3_TEST_BUCKETS");
+  std::string name = buckets ? buckets : "";
+  name = name.substr(0, name.find(' '));
+  return s3::open_bucket(s3::Url::parse_bucket("s3://" + name), s3::Config::from_environment());
+}
+
+void test_rgw_copy_probe_and_races() {
+  std::unique_ptr<s3::Bucket> b = rgw_bucket();
+  // Ceph RGW 16 ignores If-None-Match on CopyObject (it overwrites): the probe must see that,
+  // leave nothing behind, and the migration must then stream through a conditional PUT.
+  b->put_data("raw_videos/existing", "x");
+  mig::CopyMethod method = mig::probe_copy_method(*b, "raw_videos/");
+  g_test_message("probe: %s", mig::copy_method_name(method));
+  std::vector<ObjectInfo> left;
+  b->list_all("raw_videos/.gst", "", &left);
+  g_assert_cmpuint(left.size(), ==, 0);
+  if (method == mig::CopyMethod::kServer) {
+    // A server that honours it: a conditional copy onto an existing key is refused.
+    s3::CopyOptions conditional;
+    conditional.if_none_match = true;
+    b->put_data("raw_videos/other", "y");
+    bool refused = false;
+    try {
+      b->copy("raw_videos/existing", "raw_videos/other", conditional);
+    } catch (const s3::Error &e) {
+      refused = e.kind() == s3::ErrorKind::kPreconditionFailed;
+    }
+    g_assert_true(refused);
+  }
+  b->remove("raw_videos/existing");
+  b->remove("raw_videos/other");
+  check_destination_race(*b, false, mig::CopyMethod::kAuto, "2030-03-04_05-06-07");
+  // (the conflict above stays: the next case counts its own item only)
+  b->remove("raw_videos/clip_2030-03-04_05-06-07.mp4");
+  b->remove("raw_videos/2030/03/04/05/clip_2030-03-04_05-06-07.mp4");
+  check_rewrite_before_delete(*b, false, "2030-03-04_05-06-08");
+}
+
 }  // namespace
 
 int main(int argc, char **argv) {
   g_test_init(&argc, &argv, nullptr);
+  if (g_getenv("S3_ENDPOINT") && g_getenv("S3_TEST_BUCKETS")) {
+    // Under tests/lib/with-s3-server: only the cases that need a real server.
+    g_test_add_func("/s3-migrate/rgw/copy-probe-and-races", test_rgw_copy_probe_and_races);
+    return g_test_run();
+  }
   g_test_add_func("/s3-migrate/parse/documented-names", test_parse_documented_names);
   g_test_add_func("/s3-migrate/parse/any-extension", test_parse_any_extension);
   g_test_add_func("/s3-migrate/parse/case-and-shape", test_parse_case_and_shape);
@@ -598,5 +808,12 @@ int main(int argc, char **argv) {
                   test_failed_copy_keeps_original_and_rerun_finishes);
   g_test_add_func("/s3-migrate/apply/vanished-original", test_vanished_original_fails);
   g_test_add_func("/s3-migrate/apply/forged-etag-never-deletes", test_forged_etag_never_deletes);
+  g_test_add_func("/s3-migrate/race/destination-appears-before-copy/local",
+                  test_destination_appears_before_copy_local);
+  g_test_add_func("/s3-migrate/race/destination-appears-before-copy/trusted-etags",
+                  test_destination_appears_before_copy_trusted_etags);
+  g_test_add_func("/s3-migrate/race/rewrite-before-delete/local", test_rewrite_before_delete_local);
+  g_test_add_func("/s3-migrate/race/rewrite-before-delete/trusted-etags",
+                  test_rewrite_before_delete_trusted_etags);
   return g_test_run();
 }
