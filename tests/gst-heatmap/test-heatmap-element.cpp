@@ -648,6 +648,65 @@ GST_START_TEST(test_frame_step_processes_every_nth_frame) {
 }
 GST_END_TEST;
 
+// A GAP buffer carries no new picture (a live source's filler, a decoder's missing frame): it
+// passes through but must neither count as a processed frame nor move the frame-step phase,
+// whatever its bytes hold (here: a different picture that would add motion).
+GST_START_TEST(test_gap_buffers_are_not_frames) {
+  TempDir dir;
+  Fixture f;
+  const std::string png = dir.file("counts.png");
+  g_object_set(f.element(), "frame-step", 2u, "raw-location", png.c_str(), NULL);
+  const GstVideoInfo info = video_info("I420", 160, 120);
+  gst_harness_set_src_caps_str(f.h.get(), caps_string("I420", 160, 120).c_str());
+  heatmap::Accumulator core(element_defaults());
+  int real = 0;
+  for (int i = 0; i < 24; ++i) {
+    const bool gap = i % 3 == 1;
+    GstBuffer *buffer = buffer_from_grey(scene(160, 120, gap ? 200 - i * 7 : i * 2), info);
+    if (gap) {
+      GST_BUFFER_FLAG_SET(buffer, GST_BUFFER_FLAG_GAP);
+    } else if (real++ % 2 == 0) {
+      feed_core(&core, buffer, info);  // frame-step 2 over the real frames only
+    }
+    push_and_expect_unchanged(f.h.get(), buffer);
+  }
+  fail_unless_equals_int(real, 16);
+  fail_unless_equals_uint64(eos_frames_processed(&f), 8);
+  expect_png_equals_core(png, core);
+}
+GST_END_TEST;
+
+// frame-step counts from the start of each stream: a seek's FLUSH_STOP starts the phase again,
+// so the first frame after the flush is processed (frames 0, 3, 6 of the new segment), not
+// whichever frame the old phase lands on.
+GST_START_TEST(test_frame_step_phase_restarts_after_flush) {
+  TempDir dir;
+  Fixture f;
+  const std::string png = dir.file("counts.png");
+  g_object_set(f.element(), "frame-step", 3u, "raw-location", png.c_str(), NULL);
+  const GstVideoInfo info = video_info("GRAY8", 160, 120);
+  gst_harness_set_src_caps_str(f.h.get(), caps_string("GRAY8", 160, 120).c_str());
+  for (int i = 0; i < 4; ++i)  // frames_seen ends at 4: mid-phase
+    push_and_expect_unchanged(f.h.get(), buffer_from_grey(scene(160, 120, i), info));
+
+  fail_unless(gst_harness_push_event(f.h.get(), gst_event_new_flush_start()));
+  fail_unless(gst_harness_push_event(f.h.get(), gst_event_new_flush_stop(TRUE)));
+  GstSegment segment;
+  gst_segment_init(&segment, GST_FORMAT_TIME);
+  fail_unless(gst_harness_push_event(f.h.get(), gst_event_new_segment(&segment)));
+
+  heatmap::Accumulator core(element_defaults());
+  for (int i = 0; i < 7; ++i) {
+    GstBuffer *buffer = buffer_from_grey(scene(160, 120, 50 + i * 3), info);
+    if (i % 3 == 0)
+      feed_core(&core, buffer, info);
+    push_and_expect_unchanged(f.h.get(), buffer);
+  }
+  fail_unless_equals_uint64(eos_frames_processed(&f), 3);  // 0, 3, 6 after the flush
+  expect_png_equals_core(png, core);
+}
+GST_END_TEST;
+
 GST_START_TEST(test_caps_change_mid_stream) {
   Fixture f;
   const GstVideoInfo big = video_info("I420", 320, 240);
@@ -984,6 +1043,8 @@ static Suite *heatmap_suite(void) {
   tcase_add_test(tc, test_flush_resets_accumulator);
   tcase_add_test(tc, test_new_stream_resets_accumulator);
   tcase_add_test(tc, test_frame_step_processes_every_nth_frame);
+  tcase_add_test(tc, test_gap_buffers_are_not_frames);
+  tcase_add_test(tc, test_frame_step_phase_restarts_after_flush);
   tcase_add_test(tc, test_caps_change_mid_stream);
   tcase_add_test(tc, test_model_settings_apply_at_next_stream);
   tcase_add_test(tc, test_every_colour_format_gives_the_same_scene);
