@@ -18,6 +18,8 @@
 #include "dotenv.h"
 #include "enqueue.h"
 #include "job-message.h"
+#include "picture.h"
+#include "rollup-queue.h"
 #include "worker.h"
 
 #ifdef HAVE_CONFIG_H
@@ -35,7 +37,7 @@ constexpr int kExitUsage = 2;
 const char kHelp[] =
     "Usage: heatmap-worker [--jobs J] [--env-file F] [--queue Q] [--exchange X]\n"
     "                      [--max-attempts N] [--retry-delay S] [--exit-when-idle S]\n"
-    "                      [--in-process] [--help] [--version]\n"
+    "                      [--in-process] [--no-rollups] [--help] [--version]\n"
     "       heatmap-worker --enqueue [--date-prefix P] [--max-videos N]\n"
     "                      [--env-file F] [--queue Q] [--exchange X]\n"
     "       heatmap-worker --list-dead [--env-file F] [--queue Q]\n"
@@ -53,6 +55,12 @@ const char kHelp[] =
     "failures (corrupt clip, not a video), the message goes to the dead-letter queue\n"
     "<queue>.dead with the reason in its x-heatmap-reason header.\n"
     "The worker declares its exchange, queue, retry queues and dead-letter queue.\n"
+    "\n"
+    "Rollups: after its clips the worker brings the hour, day, ISO week and month heatmaps\n"
+    "they touch up to date, as heatmap-batch does (the same library calls as\n"
+    "heatmap-aggregate rollup; ROLLUPS, default hour,day,week,month; none or --no-rollups:\n"
+    "off), on a thread of its own, a pass per burst of clips, one log line per pass; a period\n"
+    "it wrote is checked again 10 s later in case another worker wrote it at the same time.\n"
     "\n"
     "--list-dead prints the dead-letter queue, one message a line (attempts, key, reason),\n"
     "and leaves it unchanged.\n"
@@ -72,6 +80,7 @@ const char kHelp[] =
     "  --retry-delay S     wait before the 2nd run, doubling (RETRY_DELAY, 10; cap\n"
     "                      RETRY_DELAY_MAX, 600)\n"
     "  --exit-when-idle S  exit 0 once nothing arrived for S seconds and no job runs\n"
+    "  --no-rollups        no rollups (ROLLUPS=none)\n"
     "  --in-process        run clips in this process instead of one heatmap-job child per\n"
     "                      clip (a crashing pipeline then ends the whole worker)\n"
     "  --date-prefix P     --enqueue: only videos under S3_VIDEOS_PREFIX + P (VIDEO_PREFIX)\n"
@@ -168,7 +177,8 @@ std::string find_job_program() {
 
 struct Flags {
   std::map<std::string, std::string> values;  // --name -> value
-  bool enqueue = false, list_dead = false, force = false, in_process = false, env_file_set = false;
+  bool enqueue = false, list_dead = false, force = false, in_process = false, env_file_set = false,
+       no_rollups = false;
   std::string env_file;
 };
 
@@ -215,6 +225,8 @@ Flags parse_flags(int argc, char **argv) {
       f.force = true;
     else if (arg == "--in-process")
       f.in_process = true;
+    else if (arg == "--no-rollups")
+      f.no_rollups = true;
     else if (arg == "--amqp-url")
       throw UsageError(
           "the AMQP URL carries a password: set AMQP_URL in the environment or "
@@ -322,6 +334,9 @@ int run(int argc, char **argv) {
     return kExitFailure;
   }
 
+  // Only the worker needs GStreamer (checking the element settings, --in-process clips):
+  // --enqueue and --list-dead start without loading the plugin registry.
+  gst_init(nullptr, nullptr);
   WorkerOptions w;
   w.endpoint = endpoint;
   w.connect = connect;
@@ -358,12 +373,32 @@ int run(int argc, char **argv) {
       return "not a video under '" + layout.videos_prefix + "'";
     return {};
   };
+  RollupSettings rollup;
+  rollup.bucket_url = job.bucket;
+  rollup.s3 = job.s3;
+  rollup.layout.videos_prefix = job.videos_prefix;
+  rollup.layout.heatmaps_prefix = job.heatmaps_prefix;
+  try {
+    rollup.kinds =
+        s3::rollups::parse_kinds(flags.no_rollups ? "none" : settings.str("ROLLUPS", "all"));
+  } catch (const std::invalid_argument &e) {
+    throw UsageError(std::string("ROLLUPS: ") + e.what());
+  }
+  const std::string colormap = settings.str("COLORMAP", "jet");
+  rollup.options.render.colormap = heatmap::aggregate::colormap_from_name(colormap);
+  if (rollup.options.render.colormap < 0)
+    throw UsageError("COLORMAP: unknown colormap '" + printable(colormap, 40) + "'");
+  RollupQueue rollups(rollup, [](const std::string &line) { log_line(stdout, line); });
+
   std::string job_program = find_job_program();
   bool in_process = flags.in_process;
-  ClipRunner runner = [job, job_program, in_process](const std::string &key) {
-    if (in_process)
-      return heatmap_job::run_clip_job(job, key);
-    return heatmap_job::run_clip_job_in_child(job, key, job_program);
+  ClipRunner runner = [job, job_program, in_process, &rollups](const std::string &key) {
+    heatmap_job::JobResult r = in_process
+                                   ? heatmap_job::run_clip_job(job, key)
+                                   : heatmap_job::run_clip_job_in_child(job, key, job_program);
+    if (r.status == heatmap_job::JobResult::Status::kDone)
+      rollups.add(key);
+    return r;
   };
 
   struct sigaction sa;
@@ -376,7 +411,9 @@ int run(int argc, char **argv) {
   std::fprintf(stderr, "heatmap-worker %s: bucket %s, queue '%s' on %s, %d job(s), %s\n", VERSION,
                bucket_url.str().c_str(), topology.queue.c_str(), endpoint.display().c_str(), w.jobs,
                in_process ? "clips in this process" : ("clips in " + job_program).c_str());
-  return run_worker(w, runner, filter, g_stop);
+  const int status = run_worker(w, runner, filter, g_stop);
+  rollups.finish();  // the rollups of the last clips, before exiting
+  return status;
 }
 
 }  // namespace
@@ -392,7 +429,6 @@ int main(int argc, char **argv) {
       return kExitOk;
     }
   }
-  gst_init(nullptr, nullptr);
   try {
     return run(argc, argv);
   } catch (const UsageError &e) {

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <atomic>
+#include <cstdio>
 #include <functional>
 #include <string>
 
@@ -32,6 +33,9 @@ using ClipFilter = std::function<std::string(const std::string &key)>;
 // returns 0. Returns 2 when the broker refuses the configuration (login, vhost, queue
 // arguments) before anything was consumed. Writes one log line per clip on stdout and
 // connection events on stderr.
+// "2025-10-20T13:05:00+0000 text" on `to`, flushed (the worker's log format).
+void log_line(FILE *to, const std::string &text);
+
 int run_worker(const WorkerOptions &options, const ClipRunner &runner, const ClipFilter &filter,
                const std::atomic<bool> &stop);
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Event path: Ceph RGW bucket notifications -> RabbitMQ -> 2 heatmap-worker processes.
-# Uploading 6 clips gives 6 heatmaps with no batch run; objects that are not clips, or lie
+# Uploading 6 clips gives 6 heatmaps and their hour/day/week/month rollups with no batch run; objects that are not clips, or lie
 # outside the videos prefix, give none. Run under tests/lib/with-s3-server --buckets NAME.
 set -euo pipefail
 
@@ -105,8 +105,8 @@ check "non-video object acked and ignored" \
 if grep -q 'elsewhere/' "$tmp"/w*.out; then fail "an object outside the prefix was delivered"; else
   ok "nothing delivered for an upload outside raw_videos/"; fi
 "$helper" ls "$S3_BUCKET/heatmaps/" --recursive >"$tmp/heatmaps.txt"
-n=$(grep -c '_heatmap.jpg' "$tmp/heatmaps.txt" || true)
-check "exactly 6 heatmap JPEGs in the bucket (got $n)" test "$n" = 6
+n=$(grep -c '/clip_[^/]*_heatmap.jpg' "$tmp/heatmaps.txt" || true)
+check "exactly 6 clip heatmap JPEGs in the bucket (got $n)" test "$n" = 6
 
 # SIGTERM: both exit 0; nothing is left in the queue, nothing unacknowledged.
 for i in 0 1; do kill -TERM "${pids[i]}"; done
@@ -118,6 +118,27 @@ done
 pids=()
 counts=$(queue_counts "$AMQP_QUEUE")
 check "queue empty, nothing unacked (ready/unacked: $counts)" test "$counts" = "0 0"
+
+# Rollups, as heatmap-batch makes them: the two workers finished clips of the same days, week
+# and month at about the same time (competing writers); after SIGTERM every rollup holds all
+# of its clips. Clips: 2025-10-20 hours 10-12, 2025-10-21 hours 13-15 (ISO week 2025-W43).
+rollup_clips() { # KEY -> the rollup sidecar's clip count (empty when missing)
+  "$helper" get "$S3_BUCKET/$1" - 2>/dev/null |
+    python3 -c 'import json, sys; print(json.load(sys.stdin)["clips"])' 2>/dev/null || true
+}
+for spec in "2025/10/20/10/hour_heatmap.json 1" "2025/10/21/15/hour_heatmap.json 1" \
+  "2025/10/20/day_heatmap.json 3" "2025/10/21/day_heatmap.json 3" \
+  "weeks/2025-W43_heatmap.json 6" "2025/10/month_heatmap.json 6"; do
+  key=heatmaps/${spec% *} want=${spec#* }
+  got=$(rollup_clips "$key")
+  check "rollup $key holds $want clip(s) (got ${got:-none})" test "$got" = "$want"
+done
+"$helper" ls "$S3_BUCKET/heatmaps/" --recursive >"$tmp/rollups.txt"
+n=$(grep -c '_heatmap.jpg' "$tmp/rollups.txt" | tr -d ' ')
+check "rollup JPEGs beside the clips' (6 clips + 6 hours + 2 days + week + month = 16, got $n)" \
+  test "$n" = 16
+check "one 'rollups:' log line per pass, no failure" \
+  bash -c "grep -q 'rollups: written' $tmp/w1.out $tmp/w2.out && ! grep -q 'FAILED' $tmp/w1.out $tmp/w2.out"
 
 # Secrets: neither the S3 secret nor the broker password appears in any log.
 if grep -rqF -e "$S3_SECRET_KEY" "$tmp"/*.out "$tmp"/*.err; then fail "S3 secret in a log"; else

@@ -171,7 +171,7 @@ import json, re, sys
 stats = json.load(open(sys.argv[1]))
 puts = {}
 for line in stats["log"]:
-    m = re.match(r"PUT (/%s/heatmaps/\S+_heatmap\.jpg)\S* (\d+)" % re.escape(sys.argv[2]), line)
+    m = re.match(r"PUT (/%s/heatmaps/\S+/clip_[^/\s]+_heatmap\.jpg)\S* (\d+)" % re.escape(sys.argv[2]), line)
     if m and m.group(2).startswith("2"):
         puts[m.group(1)] = puts.get(m.group(1), 0) + 1
 bad = {k: n for k, n in puts.items() if n != 1}
@@ -184,8 +184,10 @@ check "the proxy did inject 503s" python3 -c 'import json,sys; sys.exit(0 if jso
 # Same end state as heatmap-batch: the same per-clip files, the same raw counts (PNG ETags).
 "$helper" ls "s3://$bucket_a/heatmaps/" --recursive --long >"$tmp/a.long"
 "$helper" ls "$S3_BUCKET/heatmaps/" --recursive --long >"$tmp/b.long"
-per_clip() { awk -F'\t' '$4 ~ /_heatmap\.(jpg|png|json)$/ { print $4 }' "$1" | sort; }
-png_etags() { awk -F'\t' '$4 ~ /_heatmap\.png$/ { print $4, $3 }' "$1" | sort; }
+# (clip outputs only: rollups are rewritten as clips arrive, and the workers' may still be
+# catching up here)
+per_clip() { awk -F'\t' '$4 ~ /\/clip_[^\/]*_heatmap\.(jpg|png|json)$/ { print $4 }' "$1" | sort; }
+png_etags() { awk -F'\t' '$4 ~ /\/clip_[^\/]*_heatmap\.png$/ { print $4, $3 }' "$1" | sort; }
 check "the same per-clip heatmap files as heatmap-batch ($(per_clip "$tmp/a.long" | wc -l))" \
   diff <(per_clip "$tmp/a.long") <(per_clip "$tmp/b.long")
 check "the same raw counts as heatmap-batch (PNG ETags)" \

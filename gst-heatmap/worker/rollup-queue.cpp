@@ -1,0 +1,129 @@
+// rollup-queue.cpp: the rollup thread of heatmap-worker.
+#include "rollup-queue.h"
+
+#include <glib.h>
+
+#include <algorithm>
+#include <exception>
+#include <memory>
+#include <utility>
+
+namespace heatmap_worker {
+
+namespace agg = heatmap::aggregate;
+
+RollupQueue::RollupQueue(RollupSettings settings, Log log)
+    : settings_(std::move(settings)), log_(std::move(log)) {
+  if (enabled())
+    thread_ = std::thread([this] { run(); });
+}
+
+RollupQueue::~RollupQueue() {
+  finish();
+}
+
+void RollupQueue::add(const std::string &video_key) {
+  if (!enabled())
+    return;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (stopping_)
+      return;
+    if (keys_.empty())
+      first_key_ = Clock::now();
+    keys_.push_back(video_key);
+  }
+  changed_.notify_all();
+}
+
+void RollupQueue::finish() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stopping_ = true;
+  }
+  changed_.notify_all();
+  if (thread_.joinable())
+    thread_.join();
+}
+
+void RollupQueue::run() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  for (;;) {
+    // The next moment something is due: the settled batch of keys, or the earliest check.
+    Clock::time_point due = Clock::time_point::max();
+    if (!keys_.empty())
+      due = first_key_ + settings_.settle;
+    for (const auto &[period, when] : checks_)
+      due = std::min(due, when);
+    if (stopping_) {
+      if (keys_.empty())
+        return;  // pending checks are dropped: they would run right after their own write
+      due = Clock::now();
+    }
+    if (due == Clock::time_point::max()) {
+      changed_.wait(lock);
+      continue;
+    }
+    if (Clock::now() < due) {
+      changed_.wait_until(lock, due);
+      continue;
+    }
+    std::vector<std::string> keys;
+    if (!keys_.empty() && (stopping_ || Clock::now() >= first_key_ + settings_.settle))
+      keys.swap(keys_);
+    std::vector<Period> checks;
+    const Clock::time_point now = Clock::now();
+    for (auto it = checks_.begin(); it != checks_.end();) {
+      if (it->second <= now || !keys.empty()) {  // a pass with keys takes every check along
+        checks.push_back(it->first);
+        it = checks_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    lock.unlock();
+    pass(keys, checks);
+    lock.lock();
+  }
+}
+
+void RollupQueue::pass(const std::vector<std::string> &keys, const std::vector<Period> &checks) {
+  std::vector<Period> periods = agg::periods_touched_by(keys, settings_.layout, settings_.kinds);
+  periods.insert(periods.end(), checks.begin(), checks.end());
+  // Children first (hours before their day, days before weeks and months), as
+  // periods_touched_by orders them; merging may interleave, so sort again.
+  std::sort(periods.begin(), periods.end());
+  periods.erase(std::unique(periods.begin(), periods.end()), periods.end());
+  if (periods.empty())
+    return;
+  const auto t0 = Clock::now();
+  agg::RollupStats stats;
+  try {
+    std::unique_ptr<s3::Bucket> bucket =
+        s3::open_bucket(s3::Url::parse_bucket(settings_.bucket_url), settings_.s3);
+    stats = agg::update_rollups(*bucket, settings_.layout, periods, settings_.options);
+  } catch (const std::exception &e) {
+    log_("rollups FAILED for " + std::to_string(keys.size()) + " clip(s): " + e.what());
+    return;
+  }
+  const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
+  gchar *tail = g_strdup_printf(" (%zu lists, %zu gets, %zu puts, %.2f s)", stats.requests.lists,
+                                stats.requests.gets, stats.requests.puts, secs);
+  std::string what = keys.empty() ? "check of " + std::to_string(checks.size()) + " period(s)"
+                                  : std::to_string(keys.size()) + " clip(s)";
+  log_(stats.summary() + " for " + what + tail);
+  g_free(tail);
+  std::vector<Period> written;
+  for (const agg::RollupResult &r : stats.results) {
+    if (r.status == agg::RollupResult::Status::kFailed)
+      log_(std::string("rollup FAILED ") + s3::rollups::kind_name(r.period.kind) + " " +
+           r.period.id() + ": " + r.message);
+    else if (r.status == agg::RollupResult::Status::kWritten)
+      written.push_back(r.period);
+  }
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (const Period &p : written)
+    checks_.emplace(p, Clock::now() + settings_.verify);
+}
+
+}  // namespace heatmap_worker
