@@ -89,6 +89,46 @@ void test_put_get_head() {
   g_unlink(out.c_str());
 }
 
+// A streamed upload into a folder: nothing under the key until complete(); an aborted one (or
+// one dropped unfinished) leaves nothing; If-None-Match holds.
+void test_streamed_upload() {
+  TempDir dir;
+  auto b = open_local(dir.path);
+  std::string data;
+  for (int i = 0; i < 300000; i++)
+    data += static_cast<char>('a' + (i * 11) % 26);
+  s3::PutOptions opts;
+  opts.if_none_match = true;
+  {
+    auto up = b->open_upload("up/whole.bin", opts);
+    up->write(std::string_view(data).substr(0, 1000));
+    up->write(std::string_view(data).substr(1000));
+    g_assert_cmpuint(up->size(), ==, data.size());
+    g_assert_true(error_of([&] { b->head("up/whole.bin"); }) == s3::ErrorKind::kNotFound);
+    s3::ObjectInfo info = up->complete();
+    assert_str(info.etag, md5_hex(data));
+  }
+  std::string got;
+  b->get("up/whole.bin", 0, -1, [&](const char *p, std::size_t n) { got.append(p, n); });
+  g_assert_true(got == data);
+  {
+    auto up = b->open_upload("up/aborted.bin");
+    up->write(data);
+    up->abort();
+  }
+  {
+    auto up = b->open_upload("up/dropped.bin");
+    up->write(data);
+  }
+  std::vector<s3::ObjectInfo> objects;
+  b->list_all("up/", "", &objects);
+  g_assert_cmpuint(objects.size(), ==, 1);
+  auto again = b->open_upload("up/whole.bin", opts);
+  again->write("other");
+  g_assert_true(error_of([&] { again->complete(); }) == s3::ErrorKind::kPreconditionFailed);
+  g_assert_cmpuint(b->pending_uploads("").size(), ==, 0);
+}
+
 void test_reader() {
   TempDir dir;
   auto b = open_local(dir.path);
@@ -340,6 +380,7 @@ int main(int argc, char **argv) {
   g_test_init(&argc, &argv, nullptr);
   g_test_add_func("/s3/local/put-get-head", test_put_get_head);
   g_test_add_func("/s3/local/reader", test_reader);
+  g_test_add_func("/s3/local/streamed-upload", test_streamed_upload);
   g_test_add_func("/s3/local/listing", test_listing);
   g_test_add_func("/s3/local/copy-remove-conditional", test_copy_remove_conditional);
   g_test_add_func("/s3/local/bad-keys", test_bad_keys);
