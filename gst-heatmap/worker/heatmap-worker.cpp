@@ -59,8 +59,9 @@ const char kHelp[] =
     "Rollups: after its clips the worker brings the hour, day, ISO week and month heatmaps\n"
     "they touch up to date, as heatmap-batch does (the same library calls as\n"
     "heatmap-aggregate rollup; ROLLUPS, default hour,day,week,month; none or --no-rollups:\n"
-    "off), on a thread of its own, a pass per burst of clips, one log line per pass; a period\n"
-    "it wrote is checked again 10 s later in case another worker wrote it at the same time.\n"
+    "off), on a thread of its own once no clip runs (at the latest 60 s after a clip), one\n"
+    "log line per pass; a period it wrote is checked again 10 s later in case another worker\n"
+    "wrote it at the same time.\n"
     "\n"
     "--list-dead prints the dead-letter queue, one message a line (attempts, key, reason),\n"
     "and leaves it unchanged.\n"
@@ -393,11 +394,16 @@ int run(int argc, char **argv) {
   std::string job_program = find_job_program();
   bool in_process = flags.in_process;
   ClipRunner runner = [job, job_program, in_process, &rollups](const std::string &key) {
-    heatmap_job::JobResult r = in_process
-                                   ? heatmap_job::run_clip_job(job, key)
-                                   : heatmap_job::run_clip_job_in_child(job, key, job_program);
-    if (r.status == heatmap_job::JobResult::Status::kDone)
-      rollups.add(key);
+    heatmap_job::JobResult r;
+    rollups.clip_started();
+    try {
+      r = in_process ? heatmap_job::run_clip_job(job, key)
+                     : heatmap_job::run_clip_job_in_child(job, key, job_program);
+    } catch (...) {
+      rollups.clip_finished("");
+      throw;
+    }
+    rollups.clip_finished(r.status == heatmap_job::JobResult::Status::kDone ? key : "");
     return r;
   };
 

@@ -22,16 +22,21 @@ RollupQueue::~RollupQueue() {
   finish();
 }
 
-void RollupQueue::add(const std::string &video_key) {
-  if (!enabled())
-    return;
+void RollupQueue::clip_started() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  running_++;
+}
+
+void RollupQueue::clip_finished(const std::string &done_video_key) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    if (stopping_)
-      return;
-    if (keys_.empty())
-      first_key_ = Clock::now();
-    keys_.push_back(video_key);
+    if (--running_ == 0)
+      idle_since_ = Clock::now();
+    if (enabled() && !stopping_ && !done_video_key.empty()) {
+      if (keys_.empty())
+        first_key_ = Clock::now();
+      keys_.push_back(done_video_key);
+    }
   }
   changed_.notify_all();
 }
@@ -51,10 +56,15 @@ void RollupQueue::run() {
   for (;;) {
     // The next moment something is due: the settled batch of keys, or the earliest check.
     Clock::time_point due = Clock::time_point::max();
+    const Clock::time_point keys_due =
+        running_ > 0 ? first_key_ + settings_.max_delay
+                     : std::min(first_key_ + settings_.max_delay, idle_since_ + settings_.idle);
     if (!keys_.empty())
-      due = first_key_ + settings_.settle;
-    for (const auto &[period, when] : checks_)
-      due = std::min(due, when);
+      due = keys_due;
+    const Clock::time_point idle_from = idle_since_ + settings_.idle;
+    if (running_ == 0)  // checks wait for an idle moment (a clip starting wakes nobody)
+      for (const auto &[period, when] : checks_)
+        due = std::min(due, std::max(when, idle_from));
     if (stopping_) {
       if (keys_.empty())
         return;  // pending checks are dropped: they would run right after their own write
@@ -69,12 +79,13 @@ void RollupQueue::run() {
       continue;
     }
     std::vector<std::string> keys;
-    if (!keys_.empty() && (stopping_ || Clock::now() >= first_key_ + settings_.settle))
+    if (!keys_.empty() && (stopping_ || Clock::now() >= keys_due))
       keys.swap(keys_);
     std::vector<Period> checks;
     const Clock::time_point now = Clock::now();
     for (auto it = checks_.begin(); it != checks_.end();) {
-      if (it->second <= now || !keys.empty()) {  // a pass with keys takes every check along
+      // A pass with keys takes every check along; checks alone wait for an idle moment too.
+      if (!keys.empty() || (running_ == 0 && it->second <= now && now >= idle_from)) {
         checks.push_back(it->first);
         it = checks_.erase(it);
       } else {

@@ -24,9 +24,12 @@ struct RollupSettings {
   heatmap::aggregate::Layout layout;
   s3::rollups::Kinds kinds;  // none: the queue takes keys and does nothing
   heatmap::aggregate::Options options;
-  // Clips finished within this long of the first one go into one pass (a burst of clips of
-  // one hour makes one hour rollup, not one per clip).
-  std::chrono::milliseconds settle{2000};
+  // Rollups wait while clips run (they would take CPU from them, and a burst of clips of one
+  // hour makes one pass, not one per clip, as a batch does after its clips): a pass starts
+  // once no clip has run for `idle` (the gap between one job and the next is a few ms), or at
+  // the latest `max_delay` after the first clip waiting for it (a worker that never idles).
+  std::chrono::milliseconds idle{300};
+  std::chrono::milliseconds max_delay{60000};
   // A period a pass wrote is checked once more this long after: another worker may have
   // written it at the same time from an older listing (last writer wins); the check, which
   // costs a listing and the rollup's JSON when nothing changed, brings it up to date.
@@ -46,8 +49,10 @@ class RollupQueue {
   RollupQueue &operator=(const RollupQueue &) = delete;
 
   bool enabled() const { return settings_.kinds.any(); }
-  // A clip (video key) whose heatmap this worker has just uploaded.
-  void add(const std::string &video_key);
+  // Around every clip job (from the job threads): clip_started() before it, clip_finished()
+  // after, with the key when its heatmap was uploaded (kDone), else "".
+  void clip_started();
+  void clip_finished(const std::string &done_video_key);
   // Runs a last pass over the clips not yet rolled up (pending checks are dropped), then stops
   // the thread. For SIGTERM: the worker's clips are done, their rollups follow before it exits.
   void finish();
@@ -64,6 +69,8 @@ class RollupQueue {
   std::condition_variable changed_;
   std::vector<std::string> keys_;
   Clock::time_point first_key_;
+  int running_ = 0;                             // clip jobs running now
+  Clock::time_point idle_since_;                // when running_ last became 0
   std::map<Period, Clock::time_point> checks_;  // period -> when to check it again
   bool stopping_ = false;
   std::thread thread_;
