@@ -1738,7 +1738,8 @@ static void gst_heatmap_class_init(GstHeatmapClass *klass) {
                           "Which pixels count: a PNG at any size (white = counted, black = "
                           "ignored; scaled to the processing size) or a JSON file of polygons "
                           "({\"exclude\": [{\"polygon\": [[x,y],...]}]}, coordinates 0..1). "
-                          "Masked pixels never count and show desaturated on the JPEG. Read at "
+                          "Masked pixels never count, stay out of the scene model's lighting "
+                          "and camera estimates and show desaturated on the JPEG. Read at "
                           "start; a bad file is an error naming it. Unset: everything counts",
                           NULL, kAtStart));
   g_object_class_install_property(

@@ -188,6 +188,9 @@ struct Accumulator::Impl {
     counts.create(size, CV_16UC1);
     counts.setTo(0);
     mask = mask_source.raster(size);
+    if (settings.method == Method::kScene) {
+      model.scene().set_counted(mask);  // its global estimates skip the masked pixels
+    }
     submitted = 0;
     family_start = 0;
     samples.clear();
@@ -307,8 +310,7 @@ struct Accumulator::Impl {
     job.sample_index = submitted - family_start;
     // The scene model learns the colour scene itself: no samples needed. Otherwise sample 0 of
     // a kind is always taken, so a colour background never lacks samples.
-    job.has_colour =
-        colour && model.method() != Method::kScene && schedule.take(job.sample_index);
+    job.has_colour = colour && model.method() != Method::kScene && schedule.take(job.sample_index);
     if (job.has_colour) {
       scaler.colour(f, size, job.grey, job.colour);
     }

@@ -100,9 +100,27 @@ void SceneModel::release() {
   events_ = SceneEvents();
 }
 
+void SceneModel::set_counted(const cv::Mat &counted) {
+  CV_Assert(counted.empty() || counted.type() == CV_8UC1);
+  counted_ =
+      cv::countNonZero(counted) == static_cast<int>(counted.total()) ? cv::Mat() : counted.clone();
+}
+
 void SceneModel::camera(const cv::Mat &y, const cv::Mat &u, const cv::Mat &v, cv::Mat &ay,
                         cv::Mat &au, cv::Mat &av) {
-  const cv::Point2d d = stabiliser_.estimate(y, mask_);
+  // Masked pixels are left out of the verdict as moving ones are.
+  const cv::Mat *moving = &mask_;
+  if (!counted_.empty() && counted_.size() == y.size()) {
+    if (mask_.empty()) {
+      cv::compare(counted_, 0, ignored_, cv::CMP_EQ);
+    } else {
+      cv::Mat excluded;
+      cv::compare(counted_, 0, excluded, cv::CMP_EQ);
+      cv::bitwise_or(mask_, excluded, ignored_);
+    }
+    moving = &ignored_;
+  }
+  const cv::Point2d d = stabiliser_.estimate(y, *moving);
   const double shift = std::hypot(d.x, d.y);
   events_.camera_shift = std::max(events_.camera_shift, shift);
   drift_ = 0.96 * drift_ + 0.04 * d;
@@ -227,6 +245,14 @@ void SceneModel::classify(const cv::Mat &ay, const cv::Mat &au, const cv::Mat &a
   } else if (!all_valid_) {
     use = valid_;
   }
+  const bool masking = !counted_.empty() && counted_.size() == ay.size();
+  if (masking) {
+    if (use.empty()) {
+      use = counted_;
+    } else {
+      use &= counted_;
+    }
+  }
   const Photometric p = estimate_photometric(ay, colour ? au : cv::Mat(), colour ? av : cv::Mat(),
                                              my_, mu_, mv_, use);
   const bool sudden = frames_ > 0 && std::fabs(p.gain / gain_ - 1.0) > kLightStep;
@@ -251,6 +277,7 @@ void SceneModel::classify(const cv::Mat &ay, const cv::Mat &au, const cv::Mat &a
     const std::uint8_t *u = colour ? au.ptr<std::uint8_t>(r) : nullptr;
     const std::uint8_t *v = colour ? av.ptr<std::uint8_t>(r) : nullptr;
     const std::uint8_t *ok = all_valid_ ? nullptr : valid_.ptr<std::uint8_t>(r);
+    const std::uint8_t *counts = masking ? counted_.ptr<std::uint8_t>(r) : nullptr;
     float *my = my_.ptr<float>(r), *vy = vy_.ptr<float>(r);
     float *mu = colour ? mu_.ptr<float>(r) : nullptr, *mv = colour ? mv_.ptr<float>(r) : nullptr;
     float *vc = colour ? vc_.ptr<float>(r) : nullptr;
@@ -264,7 +291,8 @@ void SceneModel::classify(const cv::Mat &ay, const cv::Mat &au, const cv::Mat &a
         rat[c] = 1.f;
         continue;
       }
-      ++inside;
+      const bool counted = counts == nullptr || counts[c] != 0;
+      inside += counted;
       const float fy = y[c];
       const float py = g * my[c];
       const float ry = std::min(fy, kClip) - std::min(py, kClip);
@@ -311,7 +339,7 @@ void SceneModel::classify(const cv::Mat &ay, const cv::Mat &au, const cv::Mat &a
         }
       }
       out[c] = label;
-      moving += label == 255;
+      moving += counted && label == 255;
       // Learn the scene in its own lighting (the frame divided by the gain).
       // Something foreground for longer than `absorb` frames (a ghost of someone who stood in
       // the look-ahead frames, a parked object) joins the scene within a few frames, as a new
@@ -336,7 +364,9 @@ void SceneModel::classify(const cv::Mat &ay, const cv::Mat &au, const cv::Mat &a
     settle_shadows();
   }
   if (moving > 0) {
-    moving -= settle_ghosts(ay, colour ? au : cv::Mat(), colour ? av : cv::Mat(), p);
+    // (Ghosts may lie in masked pixels, which `moving` left out.)
+    moving -=
+        std::min(moving, settle_ghosts(ay, colour ? au : cv::Mat(), colour ? av : cv::Mat(), p));
   }
   const double share = inside > 0 ? static_cast<double>(moving) / inside : 0.0;
   const bool flood = share > kFlood && share > 3.0 * coverage_ + 0.1;

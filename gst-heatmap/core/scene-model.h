@@ -47,6 +47,11 @@ class SceneModel {
   using MaskSink = std::function<void(const cv::Mat &mask, bool counts)>;
 
   void start(int history, double var_threshold, bool detect_shadows);
+  // Which pixels count (CV_8U at processing size, 0 = masked; empty = all, the default): masked
+  // pixels are still modelled but left out of every global estimate (camera offset, lighting
+  // gain and the foreground share that flags a lighting event), so a TV screen or a revolving
+  // door in the mask cannot pass for a camera knock or a light switch. Kept across start().
+  void set_counted(const cv::Mat &counted);
   void release();
   bool empty() const { return !started_; }
   // Feeds one frame (CV_8U at processing size; u and v empty for grey sources) learning at
@@ -88,6 +93,8 @@ class SceneModel {
   cv::Mat my_, mu_, mv_;    // scene means, CV_32F
   cv::Mat vy_, vc_;         // variances of luma and of one chroma channel, CV_32F
   cv::Mat mask_;
+  cv::Mat counted_;  // CV_8U: 0 where the user's mask excludes the pixel; empty: all count
+  cv::Mat ignored_;  // scratch: moving or excluded, for the stabiliser
   cv::Mat ratio_;
   cv::Mat streak_;  // CV_16U: frames each pixel has been foreground in a row  // frame / predicted
                     // luma, CV_32F

@@ -536,6 +536,55 @@ void test_masked_pixels_never_count() {
   }
 }
 
+// The scene model's global estimates skip masked pixels: a big screen that pans its picture
+// and flashes (a billboard, a revolving door) fools the camera and lighting handling without a
+// mask, and changes nothing with it.
+cv::Mat billboard_frame(const cv::Mat &scene, const cv::Mat &poster, int f) {
+  cv::Mat frame = scene.clone();
+  const int width = scene.cols * 11 / 20;
+  cv::Mat shown = poster(cv::Rect((f * 3) % (poster.cols - width), 0, width, scene.rows)).clone();
+  if ((f / 12) % 2 == 1) {
+    shown.convertTo(shown, -1, 0.45, 0);  // the screen dims and flashes back
+  }
+  shown.copyTo(frame(cv::Rect(0, 0, width, scene.rows)));
+  return frame;
+}
+
+void test_masked_pixels_stay_out_of_the_scene_model() {
+  const cv::Size size(320, 240);
+  const cv::Mat scene = textured(size);
+  cv::Mat poster;
+  cv::resize(textured(cv::Size(size.width / 2, size.height / 2)), poster,
+             cv::Size(size.width * 4, size.height), 0, 0, cv::INTER_CUBIC);
+  heatmap::Mask mask;
+  std::string error;
+  g_assert_true(heatmap::Mask::from_bytes(
+      R"({"exclude": [{"name": "screen", "polygon": [[0,0],[0.6,0],[0.6,1],[0,1]]}]})", "m", &mask,
+      &error));
+  heatmap::Settings settings;
+  settings.method = heatmap::Method::kScene;
+  settings.downscale = 0.5;
+  heatmap::Accumulator masked(settings), plain(settings);
+  masked.set_mask(mask);
+  for (int f = 0; f < 150; ++f) {
+    const cv::Mat frame = billboard_frame(scene, poster, f);
+    masked.add_frame(frame);
+    plain.add_frame(frame);
+  }
+  const heatmap::Stats without = plain.stats(), with = masked.stats();
+  g_test_message("without mask: %u lighting events, shift %.2f, moved %d; with: %u, %.2f, %d",
+                 without.lighting_events, without.camera_shift, without.camera_moved,
+                 with.lighting_events, with.camera_shift, with.camera_moved);
+  // Without the mask the screen passes for the lights or the camera ...
+  g_assert_true(without.lighting_events > 0 || without.camera_moved);
+  // ... with it, nothing happened to the camera or the lights, and the screen never counts.
+  g_assert_cmpuint(with.lighting_events, ==, 0);
+  g_assert_false(with.camera_moved);
+  g_assert_cmpfloat(with.camera_shift, <, 1.0);
+  const cv::Mat counts = masked.counts();
+  g_assert_cmpint(cv::countNonZero(counts.colRange(0, counts.cols * 6 / 10)), ==, 0);
+}
+
 }  // namespace
 
 int main(int argc, char **argv) {
@@ -552,5 +601,7 @@ int main(int argc, char **argv) {
   g_test_add_func("/places/sidecar/csv", test_zones_csv);
   g_test_add_func("/places/sidecar/atomic-write", test_atomic_write_errors);
   g_test_add_func("/places/accumulator/masked-pixels-never-count", test_masked_pixels_never_count);
+  g_test_add_func("/places/accumulator/masked-pixels-stay-out-of-the-scene-model",
+                  test_masked_pixels_stay_out_of_the_scene_model);
   return g_test_run();
 }
