@@ -52,6 +52,14 @@ bool point_from(JsonNode *node, cv::Point2d *point, std::string *problem) {
   return true;
 }
 
+// json-glib quotes the offending token, raw newlines included: errors must stay one line.
+std::string one_line(const char *message) {
+  std::string out;
+  for (const char *c = message; *c != '\0' && out.size() < 200; ++c)
+    out += static_cast<unsigned char>(*c) < 0x20 || *c == 0x7f ? ' ' : *c;
+  return out;
+}
+
 }  // namespace
 
 bool valid_name(const std::string &name, std::string *problem) {
@@ -91,7 +99,7 @@ bool parse_polygon_list(const std::string &text, const std::string &key,
   GError *error = nullptr;
   if (!json_parser_load_from_data(parser.get(), text.data(), static_cast<gssize>(text.size()),
                                   &error)) {
-    *problem = std::string("not valid JSON: ") + (error ? error->message : "parse error");
+    *problem = std::string("not valid JSON: ") + one_line(error ? error->message : "parse error");
     g_clear_error(&error);
     return false;
   }

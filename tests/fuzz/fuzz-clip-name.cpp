@@ -55,6 +55,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size
 
   // Every line is a key of one listing holding both areas.
   std::vector<s3::ObjectInfo> objects;
+  std::set<std::string> seen;  // a listing names each key once
   std::size_t start = 0;
   while (start <= text.size() && objects.size() < 200) {
     std::size_t end = text.find('\n', start);
@@ -64,7 +65,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size
     o.key = text.substr(start, end - start);
     o.size = o.key.size() % 3;
     o.etag = (o.key.size() % 2) ? "0cc175b9c0f1b6a831c399e269772661" : "x-1";
-    objects.push_back(o);
+    if (seen.insert(o.key).second)
+      objects.push_back(o);
     start = end + 1;
   }
   mig::Layout layout;
