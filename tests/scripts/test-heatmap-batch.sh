@@ -271,6 +271,15 @@ check ".env values reach the pipeline" grep -q "downscale=0.5 .*colormap=viridis
 check ".env: --dry-run max from .env" [ "$(grep -c $' bytes\t-> ' "$tmp/env.log")" = 1 ]
 DOWNSCALE=0.125 run_batch env2 --env-file "$tmp/test.env" --force --date-prefix 2025/10/21/ --dry-run
 check "environment beats .env" grep -q "downscale=0.125 " "$tmp/env2.log"
+# (hard-ci, issue 13) Each flag against a DIFFERENT .env value: the flag must win.
+printf 'MAX_VIDEOS_PER_RUN=1\nJOBS=1\nVIDEO_PREFIX=2025/10/20/\n' >"$tmp/flags.env"
+run_batch flags --env-file "$tmp/flags.env" --force --dry-run --date-prefix 2025/10/21/ \
+  --max-videos 2 --jobs 3
+check "--max-videos 2 beats MAX_VIDEOS_PER_RUN=1 in .env" \
+  [ "$(grep -c $' bytes\t-> ' "$tmp/flags.log")" = 2 ]
+check "--date-prefix beats VIDEO_PREFIX in .env" \
+  [ "$(grep $' bytes\t-> ' "$tmp/flags.log" | grep -vc '^raw_videos/2025/10/21/')" = 0 ]
+check "--jobs 3 beats JOBS=1 in .env" grep -q "jobs 3)" "$tmp/flags.log"
 before_force=$(listing heatmaps/2025/10/21/09/clip_2025-10-21_09-00-00)
 # DOWNSCALE=0.5 makes this clip's map larger than its neighbours': the hour's rollup would refuse
 # the mix (heatmap-aggregate names both sources), which the aggregate tests cover; not here.
