@@ -94,7 +94,7 @@ GST_DEBUG_CATEGORY_STATIC(gst_heatmap_debug);
 #define DEFAULT_USE_BACKGROUND TRUE
 #define DEFAULT_ALPHA 0.6
 #define DEFAULT_COLORMAP GST_HEATMAP_COLORMAP_JET
-#define DEFAULT_METHOD GST_HEATMAP_METHOD_MOG2
+#define DEFAULT_METHOD GST_HEATMAP_METHOD_SCENE
 #define DEFAULT_HISTORY 500
 #define MAX_HISTORY 100000
 #define DEFAULT_VAR_THRESHOLD -1.0  // the method's own usual value
@@ -140,7 +140,7 @@ static_assert(kCoreSettings.detect_shadows == DEFAULT_DETECT_SHADOWS, "detect-sh
 static_assert(kCoreSettings.keep_shadows == DEFAULT_KEEP_SHADOWS, "keep-shadows default");
 static_assert(kCoreSettings.learning_rate == DEFAULT_LEARNING_RATE, "learning-rate default");
 static_assert(kCoreSettings.open_kernel == DEFAULT_OPEN_KERNEL, "open-kernel default");
-static_assert(kCoreSettings.method == heatmap::Method::kMog2, "method default differs from core");
+static_assert(kCoreSettings.method == heatmap::Method::kScene, "method default differs from core");
 static_assert(kCoreRender.use_background == DEFAULT_USE_BACKGROUND, "use-background default");
 static_assert(kCoreRender.alpha == DEFAULT_ALPHA, "alpha default differs from core");
 static_assert(kCoreRender.colormap == DEFAULT_COLORMAP, "colormap default differs from core");

@@ -203,6 +203,13 @@ struct Accumulator::Impl {
   // samples of the other kind are dropped, and sampling restarts at this frame.
   void restart_background() {
     drain();
+    if (model.method() == Method::kScene && !model.empty()) {
+      // The scene model's background is its model: it starts again from frames of the new
+      // kind (after classifying what it still holds), the counts go on.
+      settle();
+      model.start(Method::kScene, settings.history, settings.var_threshold,
+                  settings.detect_shadows);
+    }
     samples.clear();
     schedule.reset();
     first_frame.release();
@@ -302,8 +309,10 @@ struct Accumulator::Impl {
     colour = is_colour;
     Job &job = free_job();
     scaler.luma(f, size, job.grey);
-    matrix = f.matrix;
-    full_range = f.full_range;
+    // Packed RGB is turned into full-range BT.601 Y, U, V here (FrameScaler), whatever the
+    // view says: the scene model's background goes back to BGR the same way.
+    matrix = is_packed(f.format) ? YuvMatrix::kBt601 : f.matrix;
+    full_range = is_packed(f.format) || f.full_range;
     if (model.method() == Method::kScene) {
       scaler.chroma(f, size, job.u, job.v);
     }
@@ -400,7 +409,9 @@ int Accumulator::frames_queued() const {
 }
 
 cv::Mat Accumulator::take_counts() {
-  impl_->drain();
+  // The scene model's held frames (its look-ahead) are classified first, so that a window
+  // holds every frame given in it, and the last one at the end of a short stream too.
+  impl_->settle();
   cv::Mat out = impl_->counts.clone();
   if (!impl_->counts.empty()) {
     impl_->counts.setTo(0);

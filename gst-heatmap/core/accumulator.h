@@ -15,7 +15,7 @@ namespace heatmap {
 
 struct Settings {
   double downscale = 0.25;  // (0, 1]: processing size = round(size * downscale), at least 1
-  Method method = Method::kMog2;
+  Method method = Method::kScene;
   int history = 500;            // frames the background model remembers
   double var_threshold = 16.0;  // MOG2 varThreshold / KNN dist2Threshold (KNN default is 400)
   bool detect_shadows = true;
@@ -108,7 +108,8 @@ class Accumulator {
   // Queries wait for them; a live caller that can choose its moment (the overlay refresh)
   // asks when this is 0, so the query costs it no wait.
   int frames_queued() const;
-  // Returns the counts added since the previous take_counts() (or reset) and zeroes them,
+  // Returns the counts added since the previous take_counts() (or reset) and zeroes them
+  // (the scene model's held frames are classified first: asking settles its look-ahead early),
   // leaving the model and the background alone: periodic windows (window.h) take their
   // increments this way, so counts never saturate on a stream that runs for months. Empty
   // before the first frame.

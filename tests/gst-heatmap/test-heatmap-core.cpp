@@ -214,40 +214,48 @@ void test_brightness_drift_stays_quiet() {
 
 // ---- exact counts -------------------------------------------------------------------------
 
-// With learning_rate 0 the model keeps the first frame as its background, so a region that
-// differs strongly from it is foreground in every later frame: its count is exactly the number
-// of those frames, and everything else stays exactly 0.
+// With learning_rate 0 the model keeps the scene it started from (MOG2: the first frame; the
+// scene model: the median of its look-ahead, here static frames), so a region that differs
+// strongly from it is foreground in every later frame: its count is exactly the number of those
+// frames, and everything else stays exactly 0.
 void test_counts_are_exact() {
   const cv::Mat scene = textured_scene(cv::Size(64, 48), 5);
   cv::Mat grey;
   cv::cvtColor(scene, grey, cv::COLOR_BGR2GRAY);
   grey = grey / 2 + 64;  // 64..191: both 0 and 255 are far from it
   const cv::Rect region(16, 12, 24, 20);
-  for (bool threaded : {false, true}) {
-    Settings s;
-    s.downscale = 1.0;
-    s.learning_rate = 0.0;
-    s.detect_shadows = false;
-    s.open_kernel = 0;
-    s.threaded = threaded;
-    Accumulator acc(s);
-    acc.add_frame(grey);
-    constexpr int kFrames = 57;
-    for (int i = 0; i < kFrames; ++i) {
-      cv::Mat f = grey.clone();
-      f(region).setTo(i % 2 ? 0 : 255);
-      acc.add_frame(f);
+  for (heatmap::Method method : {heatmap::Method::kMog2, heatmap::Method::kScene}) {
+    for (bool threaded : {false, true}) {
+      Settings s;
+      s.method = method;
+      s.downscale = 1.0;
+      s.learning_rate = 0.0;
+      s.detect_shadows = false;
+      s.open_kernel = 0;
+      s.threaded = threaded;
+      Accumulator acc(s);
+      const int still = method == heatmap::Method::kScene ? heatmap::SceneModel::kWarmup : 1;
+      for (int i = 0; i < still; ++i) {
+        acc.add_frame(grey);
+      }
+      constexpr int kFrames = 57;
+      for (int i = 0; i < kFrames; ++i) {
+        cv::Mat f = grey.clone();
+        f(region).setTo(i % 2 ? 0 : 255);
+        acc.add_frame(f);
+      }
+      const cv::Mat &counts = acc.counts();
+      double lo = 0, hi = 0;
+      cv::minMaxLoc(counts(region), &lo, &hi);
+      g_assert_cmpfloat(lo, ==, kFrames);
+      g_assert_cmpfloat(hi, ==, kFrames);
+      g_assert_cmpint(count_nonzero_outside(counts, region), ==, 0);
+      const heatmap::Stats st = acc.stats();
+      g_assert_cmpuint(st.frames_processed, ==, kFrames + still);
+      g_assert_cmpuint(st.max_count, ==, kFrames);
+      g_assert_cmpfloat(st.motion_coverage, ==,
+                        static_cast<double>(region.area()) / counts.total());
     }
-    const cv::Mat &counts = acc.counts();
-    double lo = 0, hi = 0;
-    cv::minMaxLoc(counts(region), &lo, &hi);
-    g_assert_cmpfloat(lo, ==, kFrames);
-    g_assert_cmpfloat(hi, ==, kFrames);
-    g_assert_cmpint(count_nonzero_outside(counts, region), ==, 0);
-    const heatmap::Stats st = acc.stats();
-    g_assert_cmpuint(st.frames_processed, ==, kFrames + 1);
-    g_assert_cmpuint(st.max_count, ==, kFrames);
-    g_assert_cmpfloat(st.motion_coverage, ==, static_cast<double>(region.area()) / counts.total());
   }
 }
 
@@ -293,6 +301,7 @@ void test_count_foreground_saturates() {
 void test_accumulator_saturates() {
   cv::Mat bg(4, 4, CV_8UC1, cv::Scalar(128));
   Settings s;
+  s.method = heatmap::Method::kMog2;  // the first frame is the scene (no look-ahead)
   s.downscale = 1.0;
   s.learning_rate = 0.0;
   s.detect_shadows = false;

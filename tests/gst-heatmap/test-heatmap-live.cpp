@@ -256,11 +256,16 @@ cv::Mat sum_of(const RunResult &r) {
 // In reset mode each interval is its own map, and the maps add up to one cumulative run.
 void test_reset_windows_add_up_to_cumulative() {
   TempDir dir;
+  // The partition into windows is what is checked, with a model whose decisions cannot depend
+  // on the snapshots: the scene model settles its one-second look-ahead at the first snapshot,
+  // so with 0.5 s windows its first frames are judged against a slightly different start.
   RunResult reset = run_ball(60, [&](GstElement *h) {
     gst_util_set_object_arg(G_OBJECT(h), "window", "reset");
+    gst_util_set_object_arg(G_OBJECT(h), "method", "mog2");
     g_object_set(h, "interval", 0.5, "raw-location", dir.file("r-%05d.png").c_str(), NULL);
   });
   RunResult cumulative = run_ball(60, [&](GstElement *h) {
+    gst_util_set_object_arg(G_OBJECT(h), "method", "mog2");
     g_object_set(h, "raw-location", dir.file("c.png").c_str(), NULL);
   });
   g_assert_cmpuint(reset.heatmaps.size(), ==, 5);  // 2.4 s: four whole windows and a part
