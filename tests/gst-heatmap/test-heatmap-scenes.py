@@ -1,7 +1,15 @@
 #!/usr/bin/python3
-"""Accuracy floors of method=scene on ground-truth scenes (tests/gst-heatmap/scenes.py), and
-that a luma-only model fails the chroma-only scene. Scenes are 320x180, 8 s, cached in the build
-directory; the element runs at downscale=0.5 (processing 160x90)."""
+"""Accuracy floors of the element's default model on ground-truth scenes of every kind
+(tests/gst-heatmap/scenes.py), its reports (lighting events, camera movement), and that a
+luma-only model fails the chroma-only scene. Scenes are 320x180, 8 s, seed 1, cached in the build
+directory; the element runs at downscale=0.5 (processing 160x90).
+
+Floors sit a little under what the scene model measured on these scenes (docs/accuracy.md has
+the figures and the bigger benchmark): a regression of a few hundredths fails. Measured at the
+time of writing (Pearson / false heat): plain 0.72/0.004 (the old tool: 0.74/0.017), chroma
+0.98/0.010, lights 0.95/0.014, exposure 0.93/0.038, shake 0.85/0.024, bump 0.84/0.013,
+shadows 0.80/0.023, pause 0.82/0.012, crowded 0.84/0.008. mog2 (luma only) fails nearly all.
+Set SCENES_PROPS (e.g. "method=mog2") to run the same floors on another configuration."""
 import importlib.util
 import os
 import sys
@@ -16,6 +24,20 @@ cache = os.path.join(os.environ.get("BUILD_ROOT", "/tmp"), "tests", "scenes")
 work = os.path.join(cache, "runs")
 os.makedirs(work, exist_ok=True)
 failures = []
+DEFAULT = os.environ.get("SCENES_PROPS", "").split()
+
+# kind: (Pearson at least, false heat at most), for the element at its defaults.
+FLOORS = {
+    "plain": (0.67, 0.03),
+    "chroma": (0.92, 0.04),
+    "lights": (0.90, 0.04),
+    "exposure": (0.87, 0.06),
+    "shake": (0.80, 0.05),
+    "bump": (0.79, 0.04),
+    "shadows": (0.75, 0.05),
+    "pause": (0.77, 0.04),
+    "crowded": (0.79, 0.03),
+}
 
 
 def run(kind, props, tag):
@@ -23,27 +45,31 @@ def run(kind, props, tag):
     truth = cv2.imread(base + ".truth.png", cv2.IMREAD_UNCHANGED)
     counts, fields = scenes.run_element(base + ".mp4", work, ["downscale=0.5"] + props, tag=tag)
     pr, fh = scenes.score(counts, truth)
-    print(f"# {kind} {' '.join(props)}: pearson {pr:.3f} false heat {fh:.3f} {fields}")
+    print(f"# {kind} {' '.join(props) or 'defaults'}: pearson {pr:.3f} false heat {fh:.3f} "
+          f"lighting-events {fields.get('lighting-events')} camera-shift "
+          f"{fields.get('camera-shift')} camera-moved {fields.get('camera-moved')}", flush=True)
     return pr, fh, fields
 
 
 def check(cond, what):
-    print(("ok - " if cond else "not ok - ") + what)
+    print(("ok - " if cond else "not ok - ") + what, flush=True)
     if not cond:
         failures.append(what)
 
 
-pr, fh, _ = run("chroma", ["method=scene"], "chroma-scene")
-check(pr >= 0.9 and fh <= 0.04, "chroma-only walkers: scene model Pearson >= 0.9, false heat <= 0.04")
+for kind, (min_pr, max_fh) in FLOORS.items():
+    pr, fh, f = run(kind, DEFAULT, kind + "-default")
+    check(pr >= min_pr and fh <= max_fh,
+          f"{kind}: Pearson {pr:.3f} >= {min_pr}, false heat {fh:.3f} <= {max_fh}")
+    if kind == "lights":
+        check(int(f.get("lighting-events", "0")) >= 1, "lights switched: lighting-events >= 1")
+    elif kind == "bump":
+        check(f.get("camera-moved") == "true", "camera knocked: camera-moved")
+    elif kind in ("plain", "chroma", "pause", "crowded", "shadows"):
+        check(f.get("camera-moved") == "false" and float(f.get("camera-shift", "1")) < 0.5,
+              f"{kind}: fixed camera, no camera movement reported")
+        check(f.get("lighting-events") == "0", f"{kind}: no lighting event")
+
 pr, fh, _ = run("chroma", ["method=mog2"], "chroma-mog2")
 check(pr < 0.5, "chroma-only walkers: the luma-only model (mog2) misses them (Pearson < 0.5)")
-pr, fh, f = run("lights", ["method=scene"], "lights-scene")
-check(int(f.get("lighting-events", "0")) >= 1, "lights switched: lighting-events >= 1")
-check(pr >= 0.85 and fh <= 0.05, "lights switched: Pearson >= 0.85, false heat <= 0.05")
-pr, fh, f = run("bump", ["method=scene"], "bump-scene")
-check(f.get("camera-moved") == "true", "camera knocked: camera-moved")
-check(pr >= 0.8 and fh <= 0.04, "camera knocked: heat on the true paths (Pearson >= 0.8, false heat <= 0.04)")
-pr, fh, f = run("plain", ["method=scene"], "plain-scene")
-check(f.get("camera-moved") == "false" and f.get("lighting-events") == "0",
-      "plain scene: no camera movement, no lighting event")
 sys.exit(1 if failures else 0)
