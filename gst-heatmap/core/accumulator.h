@@ -96,7 +96,8 @@ class Accumulator {
   const cv::Mat &counts() const;
   // The scene without the moving things, at processing size (CV_8UC3 BGR, or CV_8UC1 for
   // grey sources); empty before the first frame.
-  // The model runs on luma only, so for colour sources this is the per-pixel median of small
+  // With the scene model (the default) it is the model's own Y, U, V means, in BGR. MOG2 and
+  // KNN run on luma only, so for colour sources it is then the per-pixel median of small
   // colour frames sampled across the stream (every 8th processed frame, thinned to at most 16
   // spread over the whole stream), taken over the samples in which the subtractor classed the
   // pixel as background (over all samples where that was under a quarter of them). With one
