@@ -26,22 +26,10 @@ export GST_PLUGIN_PATH=$build_root/gst-heatmap:$build_root/s3src-helper
 unset VIDEO_PREFIX MAX_VIDEOS_PER_RUN JOBS COLORMAP ALPHA DOWNSCALE USE_BACKGROUND S3_VIDEOS_PREFIX \
   S3_HEATMAPS_PREFIX CLEANUP_LOCAL_FILES HEATMAP_OPTIONS WORK_DIR MASK_FILE ZONES_FILE
 
-failures=0
-fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
-check() { # description command...
-  local what=$1
-  shift
-  if "$@"; then echo "ok: $what"; else fail "$what"; fi
-}
+# shellcheck source-path=SCRIPTDIR source=../lib/checks.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/checks.sh"
 
-if [[ $mode == s3 ]]; then
-  : "${S3_ENDPOINT:?run me under tests/lib/with-s3-server}"
-  export S3_BUCKET="s3://${S3_TEST_BUCKETS%% *}"
-else
-  mkdir -p "$tmp/bucket"
-  export S3_BUCKET="file://$tmp/bucket"
-  unset S3_ENDPOINT S3_ACCESS_KEY S3_SECRET_KEY
-fi
+checks_bucket "$mode" "$tmp"
 keys() { "$helper" ls "$S3_BUCKET/" --recursive | sort; }
 
 mkdir -p "$tmp/clips"

@@ -27,14 +27,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-failures=0
-fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
-ok() { echo "ok: $*"; }
-check() { # description command... (ok when the command succeeds)
-  local what=$1
-  shift
-  if "$@"; then ok "$what"; else fail "$what"; fi
-}
+# shellcheck source-path=SCRIPTDIR source=../../lib/checks.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../../lib/checks.sh"
 
 bucket=${S3_TEST_BUCKETS%% *}
 export S3_BUCKET="s3://$bucket" AMQP_QUEUE=events-clips AMQP_EXCHANGE=events

@@ -34,14 +34,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-failures=0
-fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
-ok() { echo "ok: $*"; }
-check() { # description command...
-  local what=$1
-  shift
-  if "$@"; then ok "$what"; else fail "$what"; fi
-}
+# shellcheck source-path=SCRIPTDIR source=../../lib/checks.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../../lib/checks.sh"
 
 read -r bucket_a bucket_b <<<"$S3_TEST_BUCKETS"
 export AMQP_QUEUE=faults-clips AMQP_EXCHANGE=faults MAX_ATTEMPTS=6 RETRY_DELAY=1 RETRY_DELAY_MAX=4
