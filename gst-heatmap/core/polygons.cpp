@@ -13,6 +13,8 @@
 #include <memory>
 #include <set>
 
+#include "one-line.h"
+
 namespace heatmap {
 
 namespace {
@@ -52,14 +54,6 @@ bool point_from(JsonNode *node, cv::Point2d *point, std::string *problem) {
   return true;
 }
 
-// json-glib quotes the offending token, raw newlines included: errors must stay one line.
-std::string one_line(const char *message) {
-  std::string out;
-  for (const char *c = message; *c != '\0' && out.size() < 200; ++c)
-    out += static_cast<unsigned char>(*c) < 0x20 || *c == 0x7f ? ' ' : *c;
-  return out;
-}
-
 }  // namespace
 
 bool valid_name(const std::string &name, std::string *problem) {
@@ -67,11 +61,7 @@ bool valid_name(const std::string &name, std::string *problem) {
     *problem = "a name is empty";
     return false;
   }
-  if (name.size() > kMaxNameLength) {
-    *problem = "name \"" + name.substr(0, 20) + "...\" is longer than " +
-               std::to_string(kMaxNameLength) + " bytes";
-    return false;
-  }
+  // Encoding and control characters first: later messages quote the name.
   if (!g_utf8_validate(name.data(), static_cast<gssize>(name.size()), nullptr)) {
     *problem = "a name is not valid UTF-8";
     return false;
@@ -81,6 +71,16 @@ bool valid_name(const std::string &name, std::string *problem) {
       *problem = "a name contains a control character";
       return false;
     }
+  }
+  if (name.size() > kMaxNameLength) {
+    // Quote at most 20 bytes, cut at a character boundary.
+    const char *start = name.c_str();
+    const char *cut = start + 20;
+    if (!g_utf8_validate(start, cut - start, nullptr))
+      cut = g_utf8_find_prev_char(start, cut);
+    *problem = "name \"" + std::string(start, cut) + "...\" is longer than " +
+               std::to_string(kMaxNameLength) + " bytes";
+    return false;
   }
   if (std::strchr("=+-@", name[0]) != nullptr) {
     *problem =
@@ -99,7 +99,8 @@ bool parse_polygon_list(const std::string &text, const std::string &key,
   GError *error = nullptr;
   if (!json_parser_load_from_data(parser.get(), text.data(), static_cast<gssize>(text.size()),
                                   &error)) {
-    *problem = std::string("not valid JSON: ") + one_line(error ? error->message : "parse error");
+    *problem =
+        std::string("not valid JSON: ") + one_line(error ? error->message : "parse error", 200);
     g_clear_error(&error);
     return false;
   }

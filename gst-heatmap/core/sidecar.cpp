@@ -12,6 +12,7 @@
 
 #ifdef HAVE_CONFIG_H
 #include "config.h"
+#include "one-line.h"
 #endif
 #ifndef VERSION
 #define VERSION "unknown"
@@ -554,7 +555,7 @@ bool parse_sidecar(const std::string &text, const std::string &label, Sidecar *o
   GError *err = nullptr;
   if (!json_parser_load_from_data(parser.get(), text.data(), static_cast<gssize>(text.size()),
                                   &err)) {
-    *error = label + ": not valid JSON: " + (err ? err->message : "parse error");
+    *error = label + ": not valid JSON: " + one_line(err ? err->message : "parse error", 200);
     g_clear_error(&err);
     return false;
   }

@@ -29,11 +29,14 @@
 #include <sstream>
 
 #include "s3-pending.h"
+#include "one-line.h"
 #include "places.h"
 #include "sidecar.h"
 
 namespace heatmap_job {
 namespace {
+
+using heatmap::one_line;
 
 using Clock = std::chrono::steady_clock;
 using Status = JobResult::Status;
@@ -55,17 +58,6 @@ constexpr Output kOutputs[] = {
     {"heatmap.jpg", "_heatmap.jpg", "image/jpeg", "location", true},
 };
 constexpr std::string_view kJpegSuffix = "_heatmap.jpg";
-
-// A message is one line: control characters (a key's newline, a server's tab) become spaces.
-std::string one_line(std::string text) {
-  for (char &c : text) {
-    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f)
-      c = ' ';
-  }
-  while (!text.empty() && text.back() == ' ')
-    text.pop_back();
-  return text;
-}
 
 bool ends_with(std::string_view s, std::string_view suffix) {
   return s.size() >= suffix.size() &&
