@@ -55,9 +55,6 @@
 GST_DEBUG_CATEGORY_STATIC(gst_s3_sink_debug);
 #define GST_CAT_DEFAULT gst_s3_sink_debug
 
-#define DEFAULT_TIMEOUT 30
-#define DEFAULT_RETRIES 4
-#define DEFAULT_FORCE_PATH_STYLE FALSE
 #define DEFAULT_OVERWRITE FALSE
 #define DEFAULT_INDEX 0
 #define DEFAULT_PART_SIZE (8u << 20)
@@ -66,17 +63,11 @@ enum {
   PROP_0,
   PROP_URI,
   PROP_LOCATION,
-  PROP_ENDPOINT,
-  PROP_REGION,
-  PROP_ACCESS_KEY,
-  PROP_SECRET_KEY,
-  PROP_FORCE_PATH_STYLE,
-  PROP_TIMEOUT,
-  PROP_RETRIES,
   PROP_CONTENT_TYPE,
   PROP_OVERWRITE,
   PROP_INDEX,
   PROP_PART_SIZE,
+  PROP_CONNECTION,  // endpoint, region, ... (gsts3connection.h): kGstS3ConnectionProps ids
 };
 
 static GstStaticPadTemplate sink_template =
@@ -97,33 +88,14 @@ std::string object_url(const GstS3SinkState &st, const std::string &key) {
 
 // Posts an s3::Error as a resource error naming the object; the code says what the user can fix.
 void post_error(GstS3Sink *self, const s3::Error &e, const std::string &object) {
-  gchar *debug = g_strdup_printf("%s: HTTP status %d, S3 code %s", object.c_str(), e.http_status(),
-                                 e.code().empty() ? "(none)" : e.code().c_str());
-  switch (e.kind()) {
-    case s3::ErrorKind::kNotFound:
-    case s3::ErrorKind::kNoSuchBucket:
-      GST_ELEMENT_ERROR(self, RESOURCE, NOT_FOUND,
-                        ("Could not write %s: %s", object.c_str(), e.what()), ("%s", debug));
-      break;
-    case s3::ErrorKind::kAccessDenied:
-    case s3::ErrorKind::kSignatureMismatch:
-    case s3::ErrorKind::kClockSkew:
-      GST_ELEMENT_ERROR(self, RESOURCE, NOT_AUTHORIZED,
-                        ("Could not write %s: %s", object.c_str(), e.what()), ("%s", debug));
-      break;
-    case s3::ErrorKind::kPreconditionFailed:
-      GST_ELEMENT_ERROR(self, RESOURCE, WRITE,
-                        ("%s exists already and overwrite is false: nothing was replaced (set "
-                         "overwrite=true to replace objects).",
-                         object.c_str()),
-                        ("%s", debug));
-      break;
-    default:
-      GST_ELEMENT_ERROR(self, RESOURCE, WRITE,
-                        ("Could not write %s: %s", object.c_str(), e.what()), ("%s", debug));
-      break;
-  }
-  g_free(debug);
+  const std::string text =
+      e.kind() == s3::ErrorKind::kPreconditionFailed
+          ? object +
+                " exists already and overwrite is false: nothing was replaced (set "
+                "overwrite=true to replace objects)."
+          : "Could not write " + object + ": " + e.what();
+  gst_s3_post_error(GST_ELEMENT(self), gst_s3_sink_debug, e, GST_RESOURCE_ERROR_WRITE, text,
+                    object);
 }
 
 // s3://bucket/key with the key taken literally (its '%' start patterns, not escapes).
@@ -189,10 +161,10 @@ void abort_upload(GstS3Sink *self) {
 
 void post_object_message(GstS3Sink *self, const std::string &key, std::uint64_t size,
                          const std::string &etag, std::uint64_t index, int parts = 0) {
-  GstStructure *s = gst_structure_new("s3sink", "key", G_TYPE_STRING, key.c_str(), "size",
-                                      G_TYPE_UINT64, static_cast<guint64>(size), "etag",
-                                      G_TYPE_STRING, etag.c_str(), "index", G_TYPE_UINT64,
-                                      static_cast<guint64>(index), NULL);
+  GstStructure *s =
+      gst_structure_new("s3sink", "key", G_TYPE_STRING, key.c_str(), "size", G_TYPE_UINT64,
+                        static_cast<guint64>(size), "etag", G_TYPE_STRING, etag.c_str(), "index",
+                        G_TYPE_UINT64, static_cast<guint64>(index), NULL);
   if (parts > 0)
     gst_structure_set(s, "parts", G_TYPE_INT, parts, NULL);
   gst_element_post_message(GST_ELEMENT(self), gst_message_new_element(GST_OBJECT(self), s));
@@ -257,27 +229,6 @@ static void gst_s3_sink_set_property(GObject *object, guint prop_id, const GValu
   GST_OBJECT_LOCK(self);
   GstS3SinkSettings &s = self->settings;
   switch (prop_id) {
-    case PROP_ENDPOINT:
-      s.endpoint = str();
-      break;
-    case PROP_REGION:
-      s.region = str();
-      break;
-    case PROP_ACCESS_KEY:
-      s.access_key = str();
-      break;
-    case PROP_SECRET_KEY:
-      s.secret_key = str();
-      break;
-    case PROP_FORCE_PATH_STYLE:
-      s.force_path_style = g_value_get_boolean(value);
-      break;
-    case PROP_TIMEOUT:
-      s.timeout_s = g_value_get_uint(value);
-      break;
-    case PROP_RETRIES:
-      s.retries = g_value_get_int(value);
-      break;
     case PROP_CONTENT_TYPE:
       s.content_type = str();
       break;
@@ -291,7 +242,8 @@ static void gst_s3_sink_set_property(GObject *object, guint prop_id, const GValu
       s.part_size = g_value_get_uint64(value);
       break;
     default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
+      if (!gst_s3_connection_set_property(&s.connection, PROP_CONNECTION, prop_id, value))
+        G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
       break;
   }
   GST_OBJECT_UNLOCK(self);
@@ -317,24 +269,6 @@ static void gst_s3_sink_get_property(GObject *object, guint prop_id, GValue *val
       g_value_set_string(value, opt(uri));
       break;
     }
-    case PROP_ENDPOINT:
-      g_value_set_string(value, opt(s.endpoint));
-      break;
-    case PROP_REGION:
-      g_value_set_string(value, opt(s.region));
-      break;
-    case PROP_ACCESS_KEY:
-      g_value_set_string(value, opt(s.access_key));
-      break;
-    case PROP_FORCE_PATH_STYLE:
-      g_value_set_boolean(value, s.force_path_style);
-      break;
-    case PROP_TIMEOUT:
-      g_value_set_uint(value, s.timeout_s);
-      break;
-    case PROP_RETRIES:
-      g_value_set_int(value, s.retries);
-      break;
     case PROP_CONTENT_TYPE:
       g_value_set_string(value, opt(s.content_type));
       break;
@@ -347,8 +281,9 @@ static void gst_s3_sink_get_property(GObject *object, guint prop_id, GValue *val
     case PROP_PART_SIZE:
       g_value_set_uint64(value, s.part_size);
       break;
-    default:  // secret-key is write-only and never reaches here
-      G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
+    default:  // secret-key is write-only: never read back
+      if (!gst_s3_connection_get_property(s.connection, PROP_CONNECTION, prop_id, value))
+        G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
       break;
   }
   GST_OBJECT_UNLOCK(self);
@@ -378,20 +313,7 @@ static gboolean gst_s3_sink_start(GstBaseSink *base) {
   st->index = s.index;
   st->objects = 0;
   try {
-    s3::Config config = s3::Config::from_environment();
-    if (!s.endpoint.empty())
-      config.endpoint = s.endpoint;
-    if (!s.region.empty())
-      config.region = s.region;
-    if (!s.access_key.empty())
-      config.access_key = s.access_key;
-    if (!s.secret_key.empty())
-      config.secret_key = s.secret_key;
-    if (s.force_path_style)
-      config.addressing = s3::Addressing::kPath;
-    config.timeout_s = static_cast<int>(s.timeout_s);
-    config.connect_timeout_s = std::min(config.connect_timeout_s, config.timeout_s);
-    config.retries = s.retries;
+    s3::Config config = gst_s3_connection_config(s.connection);
     s3::Url bucket_url;
     bucket_url.scheme = s3::Url::Scheme::kS3;
     bucket_url.bucket = url.bucket;
@@ -564,9 +486,6 @@ static void gst_s3_sink_finalize(GObject *object) {
 static void gst_s3_sink_init(GstS3Sink *self) {
   new (&self->settings) GstS3SinkSettings();
   new (&self->state) GstS3SinkState();
-  self->settings.timeout_s = DEFAULT_TIMEOUT;
-  self->settings.retries = DEFAULT_RETRIES;
-  self->settings.force_path_style = DEFAULT_FORCE_PATH_STYLE;
   self->settings.overwrite = DEFAULT_OVERWRITE;
   self->settings.index = DEFAULT_INDEX;
   self->settings.part_size = DEFAULT_PART_SIZE;
@@ -580,18 +499,7 @@ static void gst_s3_sink_class_init(GstS3SinkClass *klass) {
   GstBaseSinkClass *basesink_class = GST_BASE_SINK_CLASS(klass);
 
   GST_DEBUG_CATEGORY_INIT(gst_s3_sink_debug, "s3sink", 0, "S3 sink");
-  // The S3 library has one process-wide log hook; s3src sets it to its own category too, and
-  // whichever class comes last gets the (secret-free) request and retry messages.
-  s3::set_log_handler([](s3::LogLevel level, const std::string &message) {
-    GstDebugLevel gst_level = GST_LEVEL_DEBUG;
-    if (level == s3::LogLevel::kError)
-      gst_level = GST_LEVEL_ERROR;
-    else if (level == s3::LogLevel::kWarning)
-      gst_level = GST_LEVEL_WARNING;
-    else if (level == s3::LogLevel::kInfo)
-      gst_level = GST_LEVEL_INFO;
-    GST_CAT_LEVEL_LOG(gst_s3_sink_debug, gst_level, nullptr, "s3: %s", message.c_str());
-  });
+  gst_s3_connection_route_log(gst_s3_sink_debug);
 
   gobject_class->set_property = gst_s3_sink_set_property;
   gobject_class->get_property = gst_s3_sink_get_property;
@@ -613,50 +521,11 @@ static void gst_s3_sink_class_init(GstS3SinkClass *klass) {
                           "The location as a URI: s3://bucket/key with reserved characters of the "
                           "key percent-escaped (a pattern's % is %25)",
                           nullptr, rw));
-  g_object_class_install_property(
-      gobject_class, PROP_ENDPOINT,
-      g_param_spec_string("endpoint", "Endpoint",
-                          "S3 endpoint URL, e.g. http://127.0.0.1:9000 or "
-                          "https://ACCOUNT.r2.cloudflarestorage.com; unset: S3_ENDPOINT or "
-                          "AWS_ENDPOINT_URL from the environment, else AWS",
-                          nullptr, rw));
-  g_object_class_install_property(
-      gobject_class, PROP_REGION,
-      g_param_spec_string("region", "Region",
-                          "Signing region (R2: auto); unset: S3_REGION or AWS_REGION, else "
-                          "us-east-1",
-                          nullptr, rw));
-  g_object_class_install_property(
-      gobject_class, PROP_ACCESS_KEY,
-      g_param_spec_string("access-key", "Access key",
-                          "Access key ID; unset: S3_ACCESS_KEY or AWS_ACCESS_KEY_ID", nullptr, rw));
-  g_object_class_install_property(
-      gobject_class, PROP_SECRET_KEY,
-      g_param_spec_string("secret-key", "Secret key",
-                          "Secret access key (write-only, never shown); unset: S3_SECRET_KEY or "
-                          "AWS_SECRET_ACCESS_KEY. Prefer the environment on command lines",
-                          nullptr,
-                          static_cast<GParamFlags>(G_PARAM_WRITABLE | G_PARAM_STATIC_STRINGS |
-                                                   GST_PARAM_MUTABLE_READY)));
-  g_object_class_install_property(
-      gobject_class, PROP_FORCE_PATH_STYLE,
-      g_param_spec_boolean("force-path-style", "Force path-style",
-                           "Address buckets as ENDPOINT/bucket/key even on AWS (the default is "
-                           "path-style when an endpoint is set, virtual-host style on AWS, or "
-                           "S3_FORCE_PATH_STYLE)",
-                           DEFAULT_FORCE_PATH_STYLE, rw));
-  g_object_class_install_property(
-      gobject_class, PROP_TIMEOUT,
-      g_param_spec_uint("timeout", "Timeout",
-                        "Seconds without progress (connecting or sending) before a request fails "
-                        "and is retried",
-                        1, 3600, DEFAULT_TIMEOUT, rw));
-  g_object_class_install_property(
-      gobject_class, PROP_RETRIES,
-      g_param_spec_int("retries", "Retries",
-                       "Extra attempts, with exponential backoff, after 5xx, throttling, timeouts "
-                       "and dropped connections",
-                       0, 20, DEFAULT_RETRIES, rw));
+  gst_s3_connection_install_properties(
+      gobject_class, PROP_CONNECTION,
+      "Seconds without progress (connecting or sending) before a request fails and is retried",
+      "Extra attempts, with exponential backoff, after 5xx, throttling, timeouts and dropped "
+      "connections");
   g_object_class_install_property(
       gobject_class, PROP_CONTENT_TYPE,
       g_param_spec_string("content-type", "Content type",

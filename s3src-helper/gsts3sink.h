@@ -11,6 +11,7 @@
 #include <string>
 
 #include "location-pattern.h"
+#include "gsts3connection.h"
 #include "s3-client.h"
 
 G_BEGIN_DECLS
@@ -23,16 +24,10 @@ G_END_DECLS
 // Property values, guarded by GST_OBJECT_LOCK; copied at start().
 struct GstS3SinkSettings {
   std::string location;  // s3://bucket/key-pattern, raw (patterns, not percent-escapes)
-  std::string endpoint;
-  std::string region;
-  std::string access_key;
-  std::string secret_key;  // write-only property: never read back, logged or printed
-  bool force_path_style = false;
-  unsigned timeout_s = 0;
-  int retries = 0;
+  GstS3ConnectionSettings connection;
   std::string content_type;  // empty: from the caps
   bool overwrite = false;
-  std::uint64_t index = 0;  // first index for %05d
+  std::uint64_t index = 0;      // first index for %05d
   std::uint64_t part_size = 0;  // whole-stream mode: bytes per multipart part
 };
 
@@ -51,7 +46,7 @@ struct GstS3SinkState {
   std::string stream_key;
   std::size_t part_size = 0;
   bool stream_failed = false;  // an error ended the upload: EOS must not make a new object
-  std::uint64_t objects = 0;  // objects written
+  std::uint64_t objects = 0;   // objects written
 };
 
 struct _GstS3Sink {

@@ -44,9 +44,6 @@ GST_DEBUG_CATEGORY_STATIC(gst_s3_src_debug);
 #define DEFAULT_READ_AHEAD (4 * 1024 * 1024)
 #define MIN_READ_AHEAD (64 * 1024)
 #define MAX_READ_AHEAD (1024 * 1024 * 1024)
-#define DEFAULT_TIMEOUT 30
-#define DEFAULT_RETRIES 4
-#define DEFAULT_FORCE_PATH_STYLE FALSE
 // Larger than basesrc's 4 KiB so that push mode does not spend its time per buffer.
 #define DEFAULT_BLOCKSIZE (128 * 1024)
 
@@ -60,14 +57,8 @@ enum {
   PROP_0,
   PROP_URI,
   PROP_LOCATION,
-  PROP_ENDPOINT,
-  PROP_REGION,
-  PROP_ACCESS_KEY,
-  PROP_SECRET_KEY,
-  PROP_FORCE_PATH_STYLE,
   PROP_READ_AHEAD,
-  PROP_TIMEOUT,
-  PROP_RETRIES,
+  PROP_CONNECTION,  // endpoint, region, ... (gsts3connection.h): kGstS3ConnectionProps ids
 };
 
 static GstStaticPadTemplate src_template =
@@ -86,26 +77,9 @@ namespace {
 void post_error(GstS3Src *self, const s3::Error &e, bool opening) {
   const std::string where =
       self->state.url.bucket.empty() ? std::string("s3src") : self->state.url.str();
-  gchar *debug = g_strdup_printf("%s: HTTP status %d, S3 code %s", where.c_str(), e.http_status(),
-                                 e.code().empty() ? "(none)" : e.code().c_str());
-  switch (e.kind()) {
-    case s3::ErrorKind::kNotFound:
-    case s3::ErrorKind::kNoSuchBucket:
-      GST_ELEMENT_ERROR(self, RESOURCE, NOT_FOUND, ("%s", e.what()), ("%s", debug));
-      break;
-    case s3::ErrorKind::kAccessDenied:
-    case s3::ErrorKind::kSignatureMismatch:
-    case s3::ErrorKind::kClockSkew:
-      GST_ELEMENT_ERROR(self, RESOURCE, NOT_AUTHORIZED, ("%s", e.what()), ("%s", debug));
-      break;
-    default:
-      if (opening)
-        GST_ELEMENT_ERROR(self, RESOURCE, OPEN_READ, ("%s", e.what()), ("%s", debug));
-      else
-        GST_ELEMENT_ERROR(self, RESOURCE, READ, ("%s", e.what()), ("%s", debug));
-      break;
-  }
-  g_free(debug);
+  gst_s3_post_error(GST_ELEMENT(self), gst_s3_src_debug, e,
+                    opening ? GST_RESOURCE_ERROR_OPEN_READ : GST_RESOURCE_ERROR_READ, e.what(),
+                    where);
 }
 
 // Validates a GStreamer URI (s3://bucket/key with percent-escapes) and returns it parsed.
@@ -258,10 +232,6 @@ s3::Reader *reader_at(GstS3Src *self, std::uint64_t offset, std::uint64_t read_a
 static void gst_s3_src_set_property(GObject *object, guint prop_id, const GValue *value,
                                     GParamSpec *pspec) {
   GstS3Src *self = GST_S3_SRC(object);
-  auto str = [value]() {
-    const gchar *s = g_value_get_string(value);
-    return std::string(s != nullptr ? s : "");
-  };
   switch (prop_id) {
     case PROP_URI:
     case PROP_LOCATION: {
@@ -284,32 +254,12 @@ static void gst_s3_src_set_property(GObject *object, guint prop_id, const GValue
   GST_OBJECT_LOCK(self);
   GstS3SrcSettings &s = self->settings;
   switch (prop_id) {
-    case PROP_ENDPOINT:
-      s.endpoint = str();
-      break;
-    case PROP_REGION:
-      s.region = str();
-      break;
-    case PROP_ACCESS_KEY:
-      s.access_key = str();
-      break;
-    case PROP_SECRET_KEY:
-      s.secret_key = str();
-      break;
-    case PROP_FORCE_PATH_STYLE:
-      s.force_path_style = g_value_get_boolean(value);
-      break;
     case PROP_READ_AHEAD:
       s.read_ahead = g_value_get_uint64(value);
       break;
-    case PROP_TIMEOUT:
-      s.timeout_s = g_value_get_uint(value);
-      break;
-    case PROP_RETRIES:
-      s.retries = g_value_get_int(value);
-      break;
     default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
+      if (!gst_s3_connection_set_property(&s.connection, PROP_CONNECTION, prop_id, value))
+        G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
       break;
   }
   GST_OBJECT_UNLOCK(self);
@@ -326,29 +276,12 @@ static void gst_s3_src_get_property(GObject *object, guint prop_id, GValue *valu
     case PROP_LOCATION:
       g_value_set_string(value, opt(s.uri));
       break;
-    case PROP_ENDPOINT:
-      g_value_set_string(value, opt(s.endpoint));
-      break;
-    case PROP_REGION:
-      g_value_set_string(value, opt(s.region));
-      break;
-    case PROP_ACCESS_KEY:
-      g_value_set_string(value, opt(s.access_key));
-      break;
-    case PROP_FORCE_PATH_STYLE:
-      g_value_set_boolean(value, s.force_path_style);
-      break;
     case PROP_READ_AHEAD:
       g_value_set_uint64(value, s.read_ahead);
       break;
-    case PROP_TIMEOUT:
-      g_value_set_uint(value, s.timeout_s);
-      break;
-    case PROP_RETRIES:
-      g_value_set_int(value, s.retries);
-      break;
-    default:  // secret-key is write-only and never reaches here
-      G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
+    default:  // secret-key is write-only: never read back
+      if (!gst_s3_connection_get_property(s.connection, PROP_CONNECTION, prop_id, value))
+        G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
       break;
   }
   GST_OBJECT_UNLOCK(self);
@@ -376,20 +309,7 @@ static gboolean gst_s3_src_start(GstBaseSrc *base) {
     return FALSE;
   }
   try {
-    s3::Config config = s3::Config::from_environment();
-    if (!s.endpoint.empty())
-      config.endpoint = s.endpoint;
-    if (!s.region.empty())
-      config.region = s.region;
-    if (!s.access_key.empty())
-      config.access_key = s.access_key;
-    if (!s.secret_key.empty())
-      config.secret_key = s.secret_key;
-    if (s.force_path_style)
-      config.addressing = s3::Addressing::kPath;
-    config.timeout_s = static_cast<int>(s.timeout_s);
-    config.connect_timeout_s = std::min(config.connect_timeout_s, config.timeout_s);
-    config.retries = s.retries;
+    s3::Config config = gst_s3_connection_config(s.connection);
 
     s3::Url bucket_url;
     bucket_url.scheme = s3::Url::Scheme::kS3;
@@ -573,9 +493,6 @@ static void gst_s3_src_init(GstS3Src *self) {
   new (&self->settings) GstS3SrcSettings();
   new (&self->state) GstS3SrcState();
   self->settings.read_ahead = DEFAULT_READ_AHEAD;
-  self->settings.timeout_s = DEFAULT_TIMEOUT;
-  self->settings.retries = DEFAULT_RETRIES;
-  self->settings.force_path_style = DEFAULT_FORCE_PATH_STYLE;
   gst_base_src_set_blocksize(GST_BASE_SRC(self), DEFAULT_BLOCKSIZE);
 }
 
@@ -585,25 +502,7 @@ static void gst_s3_src_class_init(GstS3SrcClass *klass) {
   GstBaseSrcClass *basesrc_class = GST_BASE_SRC_CLASS(klass);
 
   GST_DEBUG_CATEGORY_INIT(gst_s3_src_debug, "s3src", 0, "S3 source and its S3 client");
-  // The S3 library reports retries, redirects and requests here (messages carry no secrets).
-  s3::set_log_handler([](s3::LogLevel level, const std::string &message) {
-    GstDebugLevel gst_level = GST_LEVEL_DEBUG;
-    switch (level) {
-      case s3::LogLevel::kError:
-        gst_level = GST_LEVEL_ERROR;
-        break;
-      case s3::LogLevel::kWarning:
-        gst_level = GST_LEVEL_WARNING;
-        break;
-      case s3::LogLevel::kInfo:
-        gst_level = GST_LEVEL_INFO;
-        break;
-      case s3::LogLevel::kDebug:
-        gst_level = GST_LEVEL_DEBUG;
-        break;
-    }
-    GST_CAT_LEVEL_LOG(gst_s3_src_debug, gst_level, nullptr, "s3: %s", message.c_str());
-  });
+  gst_s3_connection_route_log(gst_s3_src_debug);
 
   gobject_class->set_property = gst_s3_src_set_property;
   gobject_class->get_property = gst_s3_src_get_property;
@@ -620,55 +519,17 @@ static void gst_s3_src_class_init(GstS3SrcClass *klass) {
   g_object_class_install_property(
       gobject_class, PROP_LOCATION,
       g_param_spec_string("location", "Location", "Same as uri", nullptr, rw));
-  g_object_class_install_property(
-      gobject_class, PROP_ENDPOINT,
-      g_param_spec_string("endpoint", "Endpoint",
-                          "S3 endpoint URL, e.g. http://127.0.0.1:9000 or "
-                          "https://ACCOUNT.r2.cloudflarestorage.com; unset: S3_ENDPOINT or "
-                          "AWS_ENDPOINT_URL from the environment, else AWS",
-                          nullptr, rw));
-  g_object_class_install_property(
-      gobject_class, PROP_REGION,
-      g_param_spec_string("region", "Region",
-                          "Signing region (R2: auto); unset: S3_REGION or AWS_REGION, else "
-                          "us-east-1",
-                          nullptr, rw));
-  g_object_class_install_property(
-      gobject_class, PROP_ACCESS_KEY,
-      g_param_spec_string("access-key", "Access key",
-                          "Access key ID; unset: S3_ACCESS_KEY or AWS_ACCESS_KEY_ID", nullptr, rw));
-  g_object_class_install_property(
-      gobject_class, PROP_SECRET_KEY,
-      g_param_spec_string("secret-key", "Secret key",
-                          "Secret access key (write-only, never shown); unset: S3_SECRET_KEY or "
-                          "AWS_SECRET_ACCESS_KEY. Prefer the environment on command lines",
-                          nullptr,
-                          static_cast<GParamFlags>(G_PARAM_WRITABLE | G_PARAM_STATIC_STRINGS |
-                                                   GST_PARAM_MUTABLE_READY)));
-  g_object_class_install_property(
-      gobject_class, PROP_FORCE_PATH_STYLE,
-      g_param_spec_boolean("force-path-style", "Force path-style",
-                           "Address buckets as ENDPOINT/bucket/key even on AWS (the default is "
-                           "path-style when an endpoint is set, virtual-host style on AWS, or "
-                           "S3_FORCE_PATH_STYLE)",
-                           DEFAULT_FORCE_PATH_STYLE, rw));
+  gst_s3_connection_install_properties(
+      gobject_class, PROP_CONNECTION,
+      "Seconds a connect may take, and a transfer may average under 1 KiB/s (a stalled or "
+      "trickling server), before the request fails and is retried",
+      "Extra attempts, with exponential backoff, after 5xx, throttling, timeouts and dropped "
+      "connections; a dropped GET resumes at its offset");
   g_object_class_install_property(
       gobject_class, PROP_READ_AHEAD,
       g_param_spec_uint64("read-ahead", "Read-ahead",
                           "Bytes buffered ahead of the reader by the streaming GET", MIN_READ_AHEAD,
                           MAX_READ_AHEAD, DEFAULT_READ_AHEAD, rw));
-  g_object_class_install_property(
-      gobject_class, PROP_TIMEOUT,
-      g_param_spec_uint("timeout", "Timeout",
-                        "Seconds a connect may take, and a transfer may average under 1 KiB/s "
-                        "(a stalled or trickling server), before the request fails and is retried",
-                        1, 3600, DEFAULT_TIMEOUT, rw));
-  g_object_class_install_property(
-      gobject_class, PROP_RETRIES,
-      g_param_spec_int("retries", "Retries",
-                       "Extra attempts, with exponential backoff, after 5xx, throttling, timeouts "
-                       "and dropped connections; a dropped GET resumes at its offset",
-                       0, 20, DEFAULT_RETRIES, rw));
 
   gst_element_class_add_static_pad_template(element_class, &src_template);
   gst_element_class_set_static_metadata(

@@ -9,6 +9,7 @@
 #include <mutex>
 #include <string>
 
+#include "gsts3connection.h"
 #include "s3-client.h"
 
 G_BEGIN_DECLS
@@ -21,14 +22,8 @@ G_END_DECLS
 // Property values, guarded by GST_OBJECT_LOCK; copied into an s3::Config at start().
 struct GstS3SrcSettings {
   std::string uri;  // s3://bucket/key, percent-escaped
-  std::string endpoint;
-  std::string region;
-  std::string access_key;
-  std::string secret_key;  // write-only property: never read back, logged or printed
-  bool force_path_style = false;
+  GstS3ConnectionSettings connection;
   std::uint64_t read_ahead = 0;
-  unsigned timeout_s = 0;
-  int retries = 0;
 };
 
 // Streaming state, owned by the streaming thread between start() and stop(); `lock` guards the
