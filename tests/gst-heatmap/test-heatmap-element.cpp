@@ -18,40 +18,17 @@
 #include <gst/check/gstcheck.h>
 #include <gst/check/gstharness.h>
 #include <gst/video/video.h>
+#include "gst-test-util.h"
 
 namespace fs = std::filesystem;
 
 namespace {
 
+using test_util::TempDir;
+
 const char *const kFormats[] = {"I420",  "YV12", "NV12", "NV21", "Y42B", "Y444",
                                 "GRAY8", "BGR",  "RGB",  "BGRx", "RGBx", "xRGB",
                                 "xBGR",  "BGRA", "RGBA", "ARGB", "ABGR"};
-
-// A temporary directory removed with everything in it at the end of the test.
-class TempDir {
- public:
-  TempDir() {
-    gchar *dir = g_dir_make_tmp("heatmap-element-XXXXXX", NULL);
-    fail_unless(dir != NULL);
-    path_ = dir;
-    g_free(dir);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  std::string file(const std::string &name) const { return (fs::path(path_) / name).string(); }
-  const std::string &path() const { return path_; }
-  std::vector<std::string> entries() const {
-    std::vector<std::string> names;
-    for (const auto &e : fs::directory_iterator(path_))
-      names.push_back(e.path().filename().string());
-    return names;
-  }
-
- private:
-  std::string path_;
-};
 
 struct HarnessDeleter {
   void operator()(GstHarness *h) const { gst_harness_teardown(h); }

@@ -15,46 +15,16 @@
 #include <gst/app/gstappsrc.h>
 #include <gst/gst.h>
 #include <gst/video/video.h>
+#include "gst-test-util.h"
 
 namespace fs = std::filesystem;
 
 namespace {
 
-struct ElementUnref {
-  void operator()(GstElement *e) const { gst_object_unref(e); }
-};
-using ElementPtr = std::unique_ptr<GstElement, ElementUnref>;
-
-struct StructureFree {
-  void operator()(GstStructure *s) const { gst_structure_free(s); }
-};
-using StructurePtr = std::unique_ptr<GstStructure, StructureFree>;
-
-class TempDir {
- public:
-  TempDir() {
-    gchar *dir = g_dir_make_tmp("heatmap-pipeline-XXXXXX", NULL);
-    g_assert_nonnull(dir);
-    path_ = dir;
-    g_free(dir);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  std::string file(const std::string &name) const { return (fs::path(path_) / name).string(); }
-
- private:
-  std::string path_;
-};
-
-ElementPtr parse(const std::string &description) {
-  GError *error = NULL;
-  GstElement *pipeline = gst_parse_launch(description.c_str(), &error);
-  if (error != NULL)
-    g_error("cannot build pipeline \"%s\": %s", description.c_str(), error->message);
-  return ElementPtr(pipeline);
-}
+using test_util::ElementPtr;
+using test_util::parse;
+using test_util::StructurePtr;
+using test_util::TempDir;
 
 // Plays `pipeline` to EOS (failing the test on an ERROR) and returns a copy of the structure
 // of the `heatmap` element message, if one was posted.

@@ -21,47 +21,17 @@
 #include <gst/check/gstcheck.h>
 #include <gst/check/gstharness.h>
 #include <gst/video/video.h>
+#include "gst-test-util.h"
 
 namespace fs = std::filesystem;
 
 namespace {
 
+using test_util::read_file;
+using test_util::TempDir;
+using test_util::write_file;
+
 constexpr int kWidth = 160, kHeight = 120, kFps = 10;
-
-class TempDir {
- public:
-  TempDir() {
-    gchar *dir = g_dir_make_tmp("heatmap-places-XXXXXX", NULL);
-    fail_unless(dir != NULL);
-    path_ = dir;
-    g_free(dir);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  std::string file(const std::string &name) const { return (fs::path(path_) / name).string(); }
-  std::vector<std::string> entries() const {
-    std::vector<std::string> names;
-    for (const auto &e : fs::directory_iterator(path_))
-      names.push_back(e.path().filename());
-    return names;
-  }
-
- private:
-  std::string path_;
-};
-
-std::string read_file(const std::string &path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-void write_file(const std::string &path, const std::string &text) {
-  std::ofstream(path, std::ios::binary) << text;
-}
 
 // Zone A: left third, zone B: right third; the middle third belongs to no zone.
 const char kZones[] =
