@@ -47,6 +47,18 @@ class Io {
     } while (!token.empty());
     return out;
   }
+  // The sub-folders ("prefix" + "name/") directly below prefix: one delimiter listing.
+  std::set<std::string> folders(const std::string &prefix) {
+    std::set<std::string> out;
+    std::string token;
+    do {
+      s3::ListPage page = bucket_.list_page(prefix, "/", token);
+      ++req.lists;
+      out.insert(page.common_prefixes.begin(), page.common_prefixes.end());
+      token = page.truncated ? page.next_token : "";
+    } while (!token.empty());
+    return out;
+  }
   // The object, refused above `limit` bytes (the listed size when known, else the body).
   std::string get(const std::string &key, std::uint64_t limit, std::uint64_t listed_size = 0) {
     if (listed_size > limit)
@@ -456,8 +468,20 @@ RollupResult update_one(s3::Bucket &bucket, const Layout &layout, const Period &
     for (const ObjectInfo &o : io.list(stem + "."))
       if (o.key == stem + ".json")
         own_json = o;
+    // A child's files sit in its own folder (.../DD/HH/hour_heatmap.*, .../MM/DD/day_heatmap.*):
+    // one delimiter listing of the folder above says which of them exist, so a day costs one
+    // listing per hour that has clips instead of 24, a month one per day instead of 31.
+    std::map<std::string, std::set<std::string>> existing;  // folder above -> its sub-folders
     for (const Period &child : ru::children(p)) {
       std::string child_stem = ru::stem_key(layout.heatmaps_prefix, child);
+      const std::string child_folder = child_stem.substr(0, child_stem.rfind('/') + 1);
+      const std::string above =
+          child_folder.substr(0, child_folder.rfind('/', child_folder.size() - 2) + 1);
+      auto known = existing.find(above);
+      if (known == existing.end())
+        known = existing.emplace(above, io.folders(above)).first;
+      if (known->second.count(child_folder) == 0)
+        continue;
       std::optional<ObjectInfo> png, json;
       for (const ObjectInfo &o : io.list(child_stem + ".")) {
         if (o.key == child_stem + ".png")

@@ -453,6 +453,10 @@ void test_incremental() {
   g_assert_cmpuint(st.written, ==, 0);
   g_assert_cmpuint(st.unchanged, ==, 14);
   g_assert_cmpuint(st.requests.puts, ==, 0);
+  // Listings: each hour 1; each day its own files + its folder's hours + its 2 hours (4, not
+  // 1 + 24); week W44 (Oct 27 .. Nov 2) its own + 2 month folders + its 4 days; the month its
+  // own + its folder + its 4 days (6, not 1 + 31).
+  g_assert_cmpuint(st.requests.lists, ==, 8 * 1 + 4 * 4 + 7 + 6);
   g_assert_true(etags(prefix) == before);
 
   Clip added = make_clip(prefix, 2025, 10, 28, 12, 30, 250, 10.0, size, 999, true);
