@@ -53,6 +53,9 @@ struct Accumulator::Impl {
     cv::Mat colour;  // BGR, only on the frames that refresh the colour background
     cv::Mat u, v;    // chroma at processing size (scene model, colour sources)
     bool has_colour = false;
+    bool colour_source = false;  // the frame was colour (background() of the model's side)
+    YuvMatrix matrix = YuvMatrix::kBt601;
+    bool full_range = false;
     std::uint64_t index = 0;
     std::uint64_t sample_index = 0;  // frames since the background restarted (see family_start)
     double rate = -1.0;
@@ -90,11 +93,28 @@ struct Accumulator::Impl {
   cv::Mat masked;  // the opened motion mask with the masked pixels cleared
   cv::Mat motion;  // what the observer gets
   SceneMedian samples;
+  // What background() and stats() need, as of the last processed frame (the caller-thread
+  // fields above change with every frame given, while a posted task reads these).
+  std::uint64_t frames_done = 0;
+  bool done_colour = false;
+  YuvMatrix done_matrix = YuvMatrix::kBt601;
+  bool done_full_range = false;
 
   // The queue between the two, a ring of preallocated jobs.
   Job jobs[kQueue];
   int head = 0;     // next job for the model
   int pending = 0;  // jobs queued or being processed
+  // Tasks posted between frames: each runs once the model has processed `after` frames (all
+  // the frames given before it), before the next frame. The front one stays queued while it
+  // runs, so an empty deque means none is running.
+  struct Posted {
+    std::uint64_t after;
+    Task run;
+  };
+  std::deque<Posted> tasks;
+  std::uint64_t enqueued = 0;   // frames handed to the worker so far
+  std::uint64_t processed = 0;  // frames the worker has finished
+  Accumulator *owner = nullptr;
   bool stopping = false;
   std::exception_ptr failure;
   std::mutex lock;
@@ -116,9 +136,27 @@ struct Accumulator::Impl {
   void work() {
     std::unique_lock<std::mutex> guard(lock);
     for (;;) {
-      job_added.wait(guard, [this] { return stopping || pending > 0; });
+      job_added.wait(guard, [this] { return stopping || pending > 0 || !tasks.empty(); });
+      if (!tasks.empty() && tasks.front().after <= processed) {
+        Task task = std::move(tasks.front().run);
+        guard.unlock();
+        std::exception_ptr error;
+        try {
+          State state(*owner);
+          task(state);
+        } catch (...) {
+          error = std::current_exception();
+        }
+        guard.lock();
+        if (error && !failure) {
+          failure = error;
+        }
+        tasks.pop_front();
+        job_done.notify_all();
+        continue;
+      }
       if (pending == 0) {
-        return;  // stopping, nothing left
+        return;  // stopping, nothing left (a task waits only for frames still queued)
       }
       Job &job = jobs[head];
       guard.unlock();
@@ -134,14 +172,16 @@ struct Accumulator::Impl {
       }
       head = (head + 1) % kQueue;
       --pending;
+      ++processed;
       job_done.notify_all();
     }
   }
 
-  // Waits until the model has taken every submitted frame; rethrows a failure of the worker.
+  // Waits until the model has taken every submitted frame and posted task; rethrows a failure
+  // of the worker.
   void drain() {
     std::unique_lock<std::mutex> guard(lock);
-    job_done.wait(guard, [this] { return pending == 0; });
+    job_done.wait(guard, [this] { return pending == 0 && tasks.empty(); });
     if (failure) {
       std::exception_ptr error = failure;
       failure = nullptr;
@@ -167,14 +207,40 @@ struct Accumulator::Impl {
       process_job(job);
       return;
     }
-    if (!worker.joinable()) {
-      worker = std::thread([this] { work(); });
-    }
+    start_worker();
     {
       std::lock_guard<std::mutex> guard(lock);
       ++pending;
+      ++enqueued;
     }
     job_added.notify_one();
+  }
+
+  void start_worker() {
+    if (!worker.joinable()) {
+      worker = std::thread([this] { work(); });
+    }
+  }
+
+  void post(Task task) {
+    if (!settings.threaded) {
+      drain();
+      State state(*owner);
+      task(state);
+      return;
+    }
+    start_worker();
+    {
+      std::lock_guard<std::mutex> guard(lock);
+      tasks.push_back(Posted{enqueued, std::move(task)});
+    }
+    job_added.notify_one();
+  }
+
+  // True when add() would wait for the model to finish a queued frame.
+  bool busy() {
+    std::lock_guard<std::mutex> guard(lock);
+    return pending >= kQueue;
   }
 
   void start(int width, int height) {
@@ -197,6 +263,7 @@ struct Accumulator::Impl {
     scene_tags.clear();
     schedule.reset();
     first_frame.release();
+    frames_done = 0;
   }
 
   // Grey <-> colour at the same size: the model (luma) and the counts go on; the background
@@ -229,6 +296,7 @@ struct Accumulator::Impl {
     first_frame.release();
     submitted = 0;
     family_start = 0;
+    frames_done = 0;
   }
 
   // Counts one classified frame (its opened mask `fg`, or nothing when !counted) and tells
@@ -269,6 +337,10 @@ struct Accumulator::Impl {
   // shorter than its look-ahead), so that queries see every frame.
   void settle() {
     drain();
+    settle_now();
+  }
+  // The same on the model's thread (a task), where nothing is queued ahead.
+  void settle_now() {
     if (model.method() == Method::kScene && !model.empty()) {
       const bool keep = settings.keep_shadows;
       const int open = settings.open_kernel;
@@ -278,6 +350,10 @@ struct Accumulator::Impl {
   }
 
   void process_job(Job &job) {
+    ++frames_done;
+    done_colour = job.colour_source;
+    done_matrix = job.matrix;
+    done_full_range = job.full_range;
     if (model.method() == Method::kScene) {
       scene_tags.push_back(job.tag);
       model.scene().apply(job.grey, job.u, job.v, job.rate, [&](const cv::Mat &m, bool counted) {
@@ -327,6 +403,9 @@ struct Accumulator::Impl {
       job.grey.copyTo(first_frame);
     }
     job.index = submitted;
+    job.colour_source = colour;
+    job.matrix = matrix;
+    job.full_range = full_range;
     job.rate = settings.learning_rate < 0 ? -1.0 : std::min(settings.learning_rate, 1.0);
     job.keep_shadows = settings.keep_shadows;
     job.open_kernel = settings.open_kernel;
@@ -338,6 +417,7 @@ struct Accumulator::Impl {
 
 Accumulator::Accumulator(const Settings &settings) : impl_(std::make_unique<Impl>()) {
   impl_->settings = settings;
+  impl_->owner = this;
 }
 
 Accumulator::~Accumulator() = default;
@@ -408,15 +488,34 @@ int Accumulator::frames_queued() const {
   return impl_->pending;
 }
 
+bool Accumulator::try_add_frame(const FrameView &frame, std::int64_t tag) {
+  const Impl &d = *impl_;
+  const bool same_stream = !d.model.empty() && frame.width == d.in_width &&
+                           frame.height == d.in_height &&
+                           (frame.format != PixelFormat::kGray8) == d.colour;
+  // Only this thread adds frames and the worker only takes them: a queue with room now still
+  // has room in add(). (A new stream or kind waits in add() anyway, to drain the model.)
+  if (same_stream && d.settings.threaded && impl_->busy()) {
+    return false;
+  }
+  impl_->add(frame, tag);
+  return true;
+}
+
+void Accumulator::post(Task task) {
+  impl_->post(std::move(task));
+}
+
+void Accumulator::wait_idle() {
+  impl_->drain();
+}
+
 cv::Mat Accumulator::take_counts() {
   // The scene model's held frames (its look-ahead) are classified first, so that a window
   // holds every frame given in it, and the last one at the end of a short stream too.
   impl_->settle();
-  cv::Mat out = impl_->counts.clone();
-  if (!impl_->counts.empty()) {
-    impl_->counts.setTo(0);
-  }
-  return out;
+  State state(*this);
+  return state.take_counts();
 }
 
 const cv::Mat &Accumulator::counts() const {
@@ -426,43 +525,31 @@ const cv::Mat &Accumulator::counts() const {
 
 cv::Mat Accumulator::background() const {
   impl_->settle();
-  const Impl &d = *impl_;
-  if (d.submitted == 0) {
-    return cv::Mat();
-  }
-  if (d.model.method() == Method::kScene) {
-    cv::Mat y, u, v;
-    d.model.scene().background(y, u, v);
-    if (u.empty()) {
-      return y;
-    }
-    cv::Mat yuv, bgr;
-    const cv::Mat planes[] = {y, u, v};
-    cv::merge(planes, 3, yuv);
-    cv::transform(yuv, bgr, yuv_to_bgr_matrix(d.matrix, d.full_range));
-    return bgr;
-  }
-  if (d.colour) {
-    return d.samples.median(d.size);
-  }
-  cv::Mat out;
-  if (d.submitted > 1) {
-    d.model.background_image(out);
-  }
-  if (out.empty() || out.size() != d.size) {
-    return d.first_frame.clone();
-  }
-  if (out.channels() == 3) {
-    cv::cvtColor(out, out, cv::COLOR_BGR2GRAY);
-  }
-  return out;
+  State state(const_cast<Accumulator &>(*this));
+  return state.scene().picture();
 }
 
 Stats Accumulator::stats() const {
   impl_->settle();
-  const Impl &d = *impl_;
+  State state(const_cast<Accumulator &>(*this));
+  return state.stats();
+}
+
+cv::Mat Accumulator::State::take_counts() {
+  Impl &d = *a_.impl_;
+  d.settle_now();
+  cv::Mat out = d.counts.clone();
+  if (!d.counts.empty()) {
+    d.counts.setTo(0);
+  }
+  return out;
+}
+
+Stats Accumulator::State::stats() const {
+  Impl &d = *a_.impl_;
+  d.settle_now();
   Stats s;
-  s.frames_processed = d.submitted;
+  s.frames_processed = d.frames_done;
   if (d.counts.empty()) {
     return s;
   }
@@ -479,6 +566,56 @@ Stats Accumulator::stats() const {
     s.camera_moved = e.camera_moved;
   }
   return s;
+}
+
+Accumulator::SceneCapture Accumulator::State::scene() const {
+  Impl &d = *a_.impl_;
+  d.settle_now();
+  SceneCapture c;
+  if (d.frames_done == 0) {
+    return c;
+  }
+  if (d.model.method() == Method::kScene) {
+    d.model.scene().background(c.y_, c.u_, c.v_);
+    c.matrix_ = d.done_matrix;
+    c.full_range_ = d.done_full_range;
+    return c;
+  }
+  if (d.done_colour) {
+    c.samples_ = std::make_shared<const SceneMedian>(d.samples.share());
+    c.size_ = d.size;
+    return c;
+  }
+  cv::Mat out;
+  if (d.frames_done > 1) {
+    d.model.background_image(out);
+  }
+  if (out.empty() || out.size() != d.size) {
+    c.ready_ = d.first_frame.clone();
+    return c;
+  }
+  if (out.channels() == 3) {
+    cv::cvtColor(out, out, cv::COLOR_BGR2GRAY);
+  }
+  c.ready_ = out;
+  return c;
+}
+
+cv::Mat Accumulator::SceneCapture::picture() const {
+  if (samples_) {
+    return samples_->median(size_);
+  }
+  if (y_.empty()) {
+    return ready_;
+  }
+  if (u_.empty()) {
+    return y_;
+  }
+  cv::Mat yuv, bgr;
+  const cv::Mat planes[] = {y_, u_, v_};
+  cv::merge(planes, 3, yuv);
+  cv::transform(yuv, bgr, yuv_to_bgr_matrix(matrix_, full_range_));
+  return bgr;
 }
 
 }  // namespace heatmap

@@ -1,6 +1,7 @@
 // accumulator.h: per-pixel motion counts of a stream, the model run on a worker thread.
 #pragma once
 
+#include "background.h"
 #include "frame.h"
 #include "mask.h"
 #include "motion-model.h"
@@ -73,6 +74,11 @@ class Accumulator {
   void add_frame(const FrameView &frame);
   // The same with a caller's tag (e.g. the frame's stream time), handed to the motion observer.
   void add_frame(const FrameView &frame, std::int64_t tag);
+  // Like add_frame(), but never waits for a busy model: when the worker still has all its
+  // frames queued, the frame is dropped (not counted, not in frames_processed) and false is
+  // returned, before any work is spent on it. A live camera prefers a slightly sparser heatmap
+  // to a stalled picture. (A change of frame size or grey/colour kind still waits.)
+  bool try_add_frame(const FrameView &frame, std::int64_t tag);
   // Feeds a cv::Mat: CV_8UC1 (grey), CV_8UC3 (BGR) or CV_8UC4 (BGRx).
   void add_frame(const cv::Mat &frame, std::int64_t tag = -1);
 
@@ -115,6 +121,46 @@ class Accumulator {
   // increments this way, so counts never saturate on a stream that runs for months. Empty
   // before the first frame.
   cv::Mat take_counts();
+
+  // The learned scene at one moment, taken cheaply (the scene model's 8-bit means, or the
+  // colour samples shared, not copied) and made into the picture later, on any thread:
+  // picture() is what background() returned at that moment.
+  class SceneCapture {
+   public:
+    cv::Mat picture() const;
+    bool empty() const { return ready_.empty() && y_.empty() && !samples_; }
+
+   private:
+    friend class Accumulator;
+    cv::Mat ready_;      // grey sources: the subtractor's image or the first frame
+    cv::Mat y_, u_, v_;  // the scene model's means (u_, v_ empty for grey sources)
+    YuvMatrix matrix_ = YuvMatrix::kBt601;
+    bool full_range_ = false;
+    std::shared_ptr<const SceneMedian> samples_;  // MOG2/KNN colour: median taken in picture()
+    cv::Size size_;
+  };
+
+  // The model between two frames, as a task posted with post() sees it (on the model's thread).
+  class State {
+   public:
+    cv::Mat take_counts();       // as Accumulator::take_counts()
+    Stats stats() const;         // as Accumulator::stats()
+    SceneCapture scene() const;  // background(), to be made into a picture later
+
+   private:
+    friend class Accumulator;
+    explicit State(Accumulator &a) : a_(a) {}
+    Accumulator &a_;
+  };
+  using Task = std::function<void(State &)>;
+  // Runs `task` on the model's thread once the frames given so far are processed, in order
+  // with later frames and tasks, and returns at once: a live caller ends a window this way
+  // without waiting for a busy model. Not threaded: runs it now. Queries and reset() wait for
+  // the posted tasks too; a task that throws is rethrown by the next call, like a frame's
+  // failure.
+  void post(Task task);
+  // Waits until every frame and task given so far is done; rethrows a failure.
+  void wait_idle();
 
  private:
   struct Impl;

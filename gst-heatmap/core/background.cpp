@@ -25,10 +25,14 @@ void SampleSchedule::reset() {
 
 void SceneMedian::add(std::uint64_t index, const cv::Mat &bgr, const cv::Mat &mask) {
   Sample sample{index, cv::Mat(), cv::Mat()};
-  // Reuse the buffers of a dropped sample where possible.
+  // Reuse the buffers of a dropped sample where possible, unless a share() still holds them.
   if (!spare_.empty()) {
-    sample.bgr = spare_.back().bgr;
-    sample.mask = spare_.back().mask;
+    const Sample &spare = spare_.back();
+    const auto alone = [](const cv::Mat &m) { return m.u != nullptr && m.u->refcount == 1; };
+    if (alone(spare.bgr) && alone(spare.mask)) {
+      sample.bgr = spare.bgr;
+      sample.mask = spare.mask;
+    }
     spare_.pop_back();
   }
   bgr.copyTo(sample.bgr);
@@ -47,6 +51,12 @@ void SceneMedian::add(std::uint64_t index, const cv::Mat &bgr, const cv::Mat &ma
     }
     samples_ = std::move(kept);
   }
+}
+
+SceneMedian SceneMedian::share() const {
+  SceneMedian copy;
+  copy.samples_ = samples_;
+  return copy;
 }
 
 void SceneMedian::clear() {

@@ -44,6 +44,9 @@ class SceneMedian {
   // samples where it rarely did (a spot where people stood all the time). Empty when there are
   // no samples of that size.
   cv::Mat median(cv::Size size) const;
+  // A copy sharing the sample buffers (no pixels copied), whose median() can be taken later on
+  // another thread: add() never reuses a buffer that a copy still holds.
+  SceneMedian share() const;
 
  private:
   struct Sample {

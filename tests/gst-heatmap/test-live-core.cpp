@@ -1,5 +1,7 @@
 // test-live-core.cpp: unit tests of the GObject-free live parts: location patterns, windows
-// (cumulative, reset, decay against its formula), the overlay layer and the serial worker.
+// (cumulative, reset, decay against its formula), the overlay layer, the serial worker, and the
+// accumulator's live side (tasks between frames, skipping frames, scene captures).
+#include "accumulator.h"
 #include "location-pattern.h"
 #include "overlay.h"
 #include "serial-worker.h"
@@ -15,7 +17,9 @@
 #include <atomic>
 #include <chrono>
 #include <cmath>
+#include <condition_variable>
 #include <cstdint>
+#include <mutex>
 #include <filesystem>
 #include <stdexcept>
 #include <string>
@@ -424,6 +428,136 @@ void test_serial_worker_drops_when_full() {
     g_assert_cmpint(order[i], ==, i);
 }
 
+// A textured colour scene whose light drifts slowly, with a bright square moving across it.
+cv::Mat moving_square(int i) {
+  cv::Mat frame(120, 160, CV_8UC3);
+  cv::RNG rng(7);
+  rng.fill(frame, cv::RNG::UNIFORM, 60, 120);
+  frame += cv::Scalar::all(i / 4);
+  cv::rectangle(frame, cv::Rect((i * 37) % 140, (i * 23) % 100, 20, 20), cv::Scalar(250, 250, 250),
+                cv::FILLED);
+  return frame;
+}
+
+heatmap::FrameView bgr_view(const cv::Mat &f) {
+  heatmap::FrameView v;
+  v.format = heatmap::PixelFormat::kBGR;
+  v.width = f.cols;
+  v.height = f.rows;
+  v.planes[0].data = f.data;
+  v.planes[0].stride = f.step[0];
+  return v;
+}
+
+heatmap::Settings mog2_settings(bool threaded) {
+  heatmap::Settings s;
+  s.method = heatmap::Method::kMog2;
+  s.downscale = 0.5;
+  s.threaded = threaded;
+  return s;
+}
+
+// Holds the model's thread at one frame until released.
+struct Gate {
+  std::mutex lock;
+  std::condition_variable changed;
+  bool holding = false;
+  bool released = false;
+  void hold() {
+    std::unique_lock<std::mutex> guard(lock);
+    holding = true;
+    changed.notify_all();
+    changed.wait(guard, [this] { return released; });
+  }
+  void wait_until_holding() {
+    std::unique_lock<std::mutex> guard(lock);
+    changed.wait(guard, [this] { return holding; });
+  }
+  void release() {
+    std::lock_guard<std::mutex> guard(lock);
+    released = true;
+    changed.notify_all();
+  }
+};
+
+// A task posted between frames runs on the model's thread after exactly the frames given before
+// it, while the caller goes on without waiting for the (here: stuck) model; try_add_frame()
+// skips frames instead of waiting; the counts each task takes are the ones a synchronous
+// accumulator takes at the same point.
+void test_accumulator_posted_tasks_never_wait() {
+  heatmap::Accumulator live(mog2_settings(true));
+  Gate gate;
+  live.set_motion_observer([&gate](std::int64_t tag, const cv::Mat &) {
+    if (tag == 5)
+      gate.hold();
+  });
+  for (int i = 0; i < 6; ++i)
+    live.add_frame(moving_square(i), i);
+  gate.wait_until_holding();  // the model is stuck in frame 5, frames 0-4 are done
+  cv::Mat first, second;
+  std::uint64_t first_frames = 0, second_frames = 0;
+  std::atomic<int> ran{0};
+  live.post([&](heatmap::Accumulator::State &m) {
+    first = m.take_counts();
+    first_frames = m.stats().frames_processed;
+    ++ran;
+  });
+  // Frame 5 in the model and two queued behind it fill the queue: the rest are skipped.
+  std::vector<bool> taken;
+  for (int i = 6; i < 10; ++i) {
+    const cv::Mat f = moving_square(i);
+    taken.push_back(live.try_add_frame(bgr_view(f), i));
+  }
+  g_assert_true(taken[0] && taken[1]);
+  g_assert_false(taken[2] || taken[3]);
+  live.post([&](heatmap::Accumulator::State &m) {
+    second = m.take_counts();
+    second_frames = m.stats().frames_processed;
+    ++ran;
+  });
+  g_assert_cmpint(ran, ==, 0);  // posting never waited for the stuck model
+  gate.release();
+  live.wait_idle();
+  g_assert_cmpint(ran, ==, 2);
+  g_assert_cmpuint(first_frames, ==, 6);
+  g_assert_cmpuint(second_frames, ==, 8);
+
+  heatmap::Accumulator reference(mog2_settings(false));
+  for (int i = 0; i < 6; ++i)
+    reference.add_frame(moving_square(i), i);
+  const cv::Mat want_first = reference.take_counts();
+  for (int i = 6; i < 8; ++i)
+    reference.add_frame(moving_square(i), i);
+  const cv::Mat want_second = reference.take_counts();
+  g_assert_cmpint(cv::countNonZero(want_first + want_second), >, 50);
+  g_assert_cmpfloat(cv::norm(first, want_first, cv::NORM_INF), ==, 0);
+  g_assert_cmpfloat(cv::norm(second, want_second, cv::NORM_INF), ==, 0);
+  // Not threaded, there is nothing to wait for: never skipped.
+  const cv::Mat f = moving_square(8);
+  g_assert_true(reference.try_add_frame(bgr_view(f), 8));
+}
+
+// A scene captured in a task is the background of that moment, even when its picture is made
+// much later, after the model has thinned out and reused its colour samples.
+void test_accumulator_scene_capture_is_a_moment() {
+  heatmap::Accumulator acc(mog2_settings(true));
+  cv::Mat at_capture;
+  heatmap::Accumulator::SceneCapture capture;
+  for (int i = 0; i < 140; ++i)
+    acc.add_frame(moving_square(i), i);
+  acc.post([&](heatmap::Accumulator::State &m) {
+    capture = m.scene();
+    at_capture = m.scene().picture();
+  });
+  for (int i = 140; i < 600; ++i)  // two more thinnings: every sample buffer is recycled
+    acc.add_frame(moving_square(i), i);
+  const cv::Mat later = acc.background();
+  g_assert_false(at_capture.empty());
+  g_assert_cmpint(at_capture.type(), ==, CV_8UC3);
+  g_assert_cmpfloat(cv::norm(later, at_capture, cv::NORM_INF), >, 20);  // the light drifted
+  g_assert_cmpfloat(cv::norm(capture.picture(), at_capture, cv::NORM_INF), ==, 0);
+}
+
 }  // namespace
 
 int main(int argc, char **argv) {
@@ -441,6 +575,10 @@ int main(int argc, char **argv) {
   g_test_add_func("/live-core/overlay/yuv-colour", test_overlay_yuv_colour);
   g_test_add_func("/live-core/overlay/blend-is-exact", test_overlay_blend_is_exact);
   g_test_add_func("/live-core/serial-worker/drops-when-full", test_serial_worker_drops_when_full);
+  g_test_add_func("/live-core/accumulator/posted-tasks-never-wait",
+                  test_accumulator_posted_tasks_never_wait);
+  g_test_add_func("/live-core/accumulator/scene-capture-is-a-moment",
+                  test_accumulator_scene_capture_is_a_moment);
   g_test_add_func("/live-core/serial-worker/lower-priority",
                   test_serial_worker_runs_at_lower_priority);
   return g_test_run();
