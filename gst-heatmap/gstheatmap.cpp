@@ -75,8 +75,10 @@
 
 #include <opencv2/imgproc.hpp>
 
+#include <atomic>
 #include <cmath>
 #include <exception>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <new>
@@ -117,6 +119,7 @@ GST_DEBUG_CATEGORY_STATIC(gst_heatmap_debug);
 #define MIN_HALF_LIFE 0.001
 #define DEFAULT_OVERLAY FALSE
 #define DEFAULT_OVERLAY_REFRESH 1.0
+#define DEFAULT_SKIP_FRAMES GST_HEATMAP_SKIP_FRAMES_AUTO
 #define MIN_OVERLAY_REFRESH 0.0
 // Decay windows take the accumulator's counts at least this often (as a fraction of the
 // half-life), so that weights follow 2^-(age/half-life) within about 1%.
@@ -173,6 +176,7 @@ enum {
   PROP_HALF_LIFE,
   PROP_OVERLAY,
   PROP_OVERLAY_REFRESH,
+  PROP_SKIP_FRAMES,
   PROP_MASK,
   PROP_ZONES,
   PROP_ZONE_INTERVAL,
@@ -213,6 +217,7 @@ struct Props {
   double half_life = DEFAULT_HALF_LIFE;
   bool overlay = DEFAULT_OVERLAY;
   double overlay_refresh = DEFAULT_OVERLAY_REFRESH;
+  GstHeatmapSkipFrames skip_frames = DEFAULT_SKIP_FRAMES;
   heatmap::PlacesSettings places;  // mask, zones, zone-interval, zone-threshold, draw-zones
   std::string metadata_location;   // empty: no sidecar JSON
   std::string zones_csv_location;  // empty: no CSV
@@ -220,14 +225,26 @@ struct Props {
 };
 
 // Streaming state; only touched with the sink pad's stream lock held (buffers and serialized
-// events) or while not streaming (start/stop).
+// events) or while not streaming (start/stop). Except `window`: see there.
 struct Stream {
   std::unique_ptr<heatmap::Accumulator> accumulator;
   guint64 frames_seen = 0;  // since the last reset, to apply frame-step
-  // The current window: counts taken from the accumulator (take_counts) add up here.
+  // The current window: counts taken from the accumulator add up here. Touched only on the
+  // model's thread, by tasks posted to the accumulator in order with the frames (drain_counts),
+  // or by the streaming thread once the accumulator is idle (reset).
   heatmap::Window window;
+  heatmap::WindowMode window_mode = heatmap::WindowMode::kCumulative;  // window's, for this thread
   guint64 frames_since_drain = 0;  // frames given to the accumulator since the last take
-  guint64 buffers_in_window = 0;   // buffers since the last snapshot (0: nothing left at EOS)
+  // Frames the busy model skipped (skip-frames): in the current window (as frames_in_window),
+  // in all, and whether the last frame was one (to log when skipping starts).
+  guint64 frames_skipped_in_window = 0;
+  guint64 frames_skipped_total = 0;
+  bool skipping = false;
+  // Fault injection for tests (env GST_HEATMAP_TEST_WINDOW_END_DELAY_MS, read at start): every
+  // window's end takes this much longer on the model's thread, like a slow drain or median on a
+  // starved machine. The video must not notice.
+  guint test_window_end_delay_ms = 0;
+  guint64 buffers_in_window = 0;  // buffers since the last snapshot (0: nothing left at EOS)
   bool snapshot_since_reset = false;
   int width = 0;  // frame size: a new size restarts the accumulator, so the window too
   int height = 0;
@@ -267,7 +284,7 @@ struct Output {
   bool image_stream_started = false;
   int image_width = 0;
   int image_height = 0;
-  guint64 dropped = 0;  // snapshots dropped because the writer was busy
+  std::atomic<guint64> dropped{0};  // snapshots dropped because the writer was busy
 };
 
 struct Private {
@@ -314,6 +331,24 @@ GType gst_heatmap_window_get_type(void) {
   };
   if (g_once_init_enter(&type)) {
     GType t = g_enum_register_static("GstHeatmapWindow", values);
+    g_once_init_leave(&type, t);
+  }
+  return type;
+}
+
+GType gst_heatmap_skip_frames_get_type(void) {
+  static GType type = 0;
+  static const GEnumValue values[] = {
+      {GST_HEATMAP_SKIP_FRAMES_AUTO,
+       "Auto: skip frames the busy model has no time for on live sources only", "auto"},
+      {GST_HEATMAP_SKIP_FRAMES_NEVER,
+       "Never: analyse every frame, the video waits for the model if need be", "never"},
+      {GST_HEATMAP_SKIP_FRAMES_WHEN_BUSY,
+       "When busy: skip frames the busy model has no time for, on any source", "when-busy"},
+      {0, NULL, NULL},
+  };
+  if (g_once_init_enter(&type)) {
+    GType t = g_enum_register_static("GstHeatmapSkipFrames", values);
     g_once_init_leave(&type, t);
   }
   return type;
@@ -418,10 +453,11 @@ static void gst_heatmap_reset(GstHeatmap *self) {
   Stream &stream = self->priv.stream;
   stream.frames_seen = 0;
   stream.frames_since_drain = 0;
+  stream.frames_skipped_in_window = 0;
+  stream.skipping = false;
   stream.buffers_in_window = 0;
   stream.snapshot_since_reset = false;
   stream.width = stream.height = 0;
-  stream.window = new_window(self);
   stream.window_open = false;
   stream.last_end = 0;
   stream.last_drain = 0;
@@ -429,13 +465,25 @@ static void gst_heatmap_reset(GstHeatmap *self) {
   stream.frames_in_window = 0;
   stream.timed = true;
   stream.zones_origin = 0;
+  if (!stream.accumulator) {
+    stream.window = new_window(self);
+    stream.window_mode = stream.window.mode();
+    return;
+  }
+  GST_DEBUG_OBJECT(self, "resetting the accumulator");
+  try {
+    // The tasks still queued (a window's end) finish first: they use the window.
+    stream.accumulator->wait_idle();
+  } catch (const std::exception &e) {
+    GST_WARNING_OBJECT(self, "the motion model failed before a reset: %s", e.what());
+  }
+  stream.window = new_window(self);
+  stream.window_mode = stream.window.mode();
   {
+    // After the wait: a layer refresh still queued would have brought the old heat back.
     std::lock_guard<std::mutex> guard(self->priv.output.layer_lock);
     self->priv.output.layer.reset();
   }
-  if (!stream.accumulator)
-    return;
-  GST_DEBUG_OBJECT(self, "resetting the accumulator");
   stream.accumulator->set_settings(current_model_settings(self));
   stream.accumulator->reset();
   // After the reset: the accumulator has no frame queued, so its worker is not in the meter.
@@ -483,6 +531,10 @@ static gboolean gst_heatmap_start(GstBaseTransform *trans) {
   out.image_stream_started = false;
   out.dropped = 0;
   Stream &stream = self->priv.stream;
+  stream.frames_skipped_total = 0;
+  const gchar *delay = g_getenv("GST_HEATMAP_TEST_WINDOW_END_DELAY_MS");
+  stream.test_window_end_delay_ms =
+      delay != NULL ? static_cast<guint>(g_ascii_strtoull(delay, NULL, 10)) : 0;
   stream.accumulator = std::make_unique<heatmap::Accumulator>(current_model_settings(self));
   stream.places = std::move(places);
   stream.places->attach(*stream.accumulator);
@@ -496,7 +548,16 @@ static gboolean gst_heatmap_start(GstBaseTransform *trans) {
 static gboolean gst_heatmap_stop(GstBaseTransform *trans) {
   GstHeatmap *self = GST_HEATMAP(trans);
   Output &out = self->priv.output;
-  // Joins the workers: snapshots already queued are finished, none is half-written.
+  // Joins the workers: snapshots already queued are finished, none is half-written. The model's
+  // thread first: its queued tasks hand snapshots and layers to the other two.
+  if (self->priv.stream.accumulator) {
+    try {
+      self->priv.stream.accumulator->wait_idle();
+    } catch (const std::exception &e) {
+      GST_WARNING_OBJECT(self, "the motion model failed: %s", e.what());
+    }
+  }
+  self->priv.stream.accumulator.reset();
   out.writer.reset();
   out.layer_builder.reset();
   {
@@ -504,8 +565,10 @@ static gboolean gst_heatmap_stop(GstBaseTransform *trans) {
     out.layer.reset();
   }
   if (out.dropped > 0)
-    GST_INFO_OBJECT(self, "%" G_GUINT64_FORMAT " snapshots were dropped", out.dropped);
-  self->priv.stream.accumulator.reset();
+    GST_INFO_OBJECT(self, "%" G_GUINT64_FORMAT " snapshots were dropped", out.dropped.load());
+  if (self->priv.stream.frames_skipped_total > 0)
+    GST_INFO_OBJECT(self, "the busy motion model skipped %" G_GUINT64_FORMAT " frames",
+                    self->priv.stream.frames_skipped_total);
   self->priv.stream.places.reset();
   return TRUE;
 }
@@ -661,8 +724,8 @@ static void start_image_stream(GstHeatmap *self, GstClockTime at) {
 }
 
 // Opens a window at running time `start`. The zone series restarts with each window, except
-// in cumulative mode, where it covers the stream like the map does. Called with no frame queued
-// in the accumulator (first: nothing given since the reset; later: after a snapshot drained it).
+// in cumulative mode, where it covers the stream like the map does (on the model's thread, in
+// order with the frames: after the last window's snapshot took its series).
 static void open_window(GstHeatmap *self, GstBuffer *buffer, GstClockTime buffer_rt,
                         GstClockTime start, bool first) {
   Stream &s = self->priv.stream;
@@ -673,22 +736,39 @@ static void open_window(GstHeatmap *self, GstBuffer *buffer, GstClockTime buffer
     s.stream_start = start;
     s.stream_start_utc_us = s.window_start_utc_us;
   }
-  if ((first && s.frames_seen == 0) || s.window.mode() != heatmap::WindowMode::kCumulative) {
+  if ((first && s.frames_seen == 0) || s.window_mode != heatmap::WindowMode::kCumulative) {
     s.zones_origin = start;
-    s.places->restart(static_cast<std::int64_t>(start));
+    std::shared_ptr<heatmap::Places> places = s.places;
+    s.accumulator->post([places, start](heatmap::Accumulator::State &) {
+      places->restart(static_cast<std::int64_t>(start));
+    });
   }
   GST_DEBUG_OBJECT(self, "window %" G_GUINT64_FORMAT " opens at %" GST_TIME_FORMAT " (%s, %s)",
                    s.next_index, GST_TIME_ARGS(start),
                    heatmap::iso8601_utc(s.window_start_utc_us).c_str(), s.utc_source);
 }
 
-// Moves the accumulator's new counts into the window, at running time `at`.
-static void drain_counts(GstHeatmap *self, GstClockTime at) {
+using ModelTask = std::function<void(heatmap::Accumulator::State &)>;
+
+// Moves the accumulator's new counts into the window, at running time `at`, then runs `then`
+// (if any): both on the model's thread once it has processed the frames given so far, so the
+// streaming thread never waits for a busy model here.
+static void drain_counts(GstHeatmap *self, GstClockTime at, ModelTask then = nullptr) {
   Stream &s = self->priv.stream;
-  s.window.add(s.accumulator->take_counts(), s.frames_since_drain,
-               static_cast<double>(at) / GST_SECOND);
+  const guint64 frames = s.frames_since_drain;
+  const double at_s = static_cast<double>(at) / GST_SECOND;
   s.frames_since_drain = 0;
   s.last_drain = at;
+  s.accumulator->post([self, frames, at_s, then](heatmap::Accumulator::State &model) {
+    try {
+      self->priv.stream.window.add(model.take_counts(), frames, at_s);
+      if (then)
+        then(model);
+    } catch (const std::exception &e) {
+      GST_ELEMENT_ERROR(self, STREAM, FAILED, ("Could not take the motion counts of a window."),
+                        ("%s", e.what()));
+    }
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -747,11 +827,13 @@ static const char *method_name(heatmap::Method method) {
 // (clip_YYYY-MM-DD_HH-MM-SS) or its datetime tag give the UTC of running time 0; without them a
 // window has its own wall clock (reference timestamp or pipeline clock) and a clip none. In
 // cumulative mode the map, and so the sidecar, covers everything since the stream started.
+// What the streaming thread knows; the model's part (map, zones) is added on the model's thread
+// and complete_description() fills in the figures of the map on the writer thread.
 static heatmap::Sidecar describe_window(GstHeatmap *self, const heatmap::Snapshot &snapshot,
                                         bool periodic) {
   Stream &s = self->priv.stream;
   heatmap::Sidecar sidecar;
-  const bool cumulative = s.window.mode() == heatmap::WindowMode::kCumulative;
+  const bool cumulative = s.window_mode == heatmap::WindowMode::kCumulative;
   const GstClockTime start =
       cumulative ? std::min<GstClockTime>(s.stream_start, snapshot.start_ns) : snapshot.start_ns;
   const gint64 own_start_utc = cumulative && s.stream_start <= snapshot.start_ns
@@ -778,15 +860,11 @@ static heatmap::Sidecar describe_window(GstHeatmap *self, const heatmap::Snapsho
   sidecar.duration_s =
       static_cast<double>(snapshot.end_ns - std::min(start, snapshot.end_ns)) / GST_SECOND;
   sidecar.frames_seen = s.frames_in_window;
-  sidecar.frames_processed = snapshot.frames;
   // Measured over the stream when it is timed (caps can be wrong), else the caps' rate.
   if (sidecar.duration_s > 0 && s.frames_in_window > 1 && s.timed)
     sidecar.fps = s.frames_in_window / sidecar.duration_s;
   else if (s.fps > 0)
     sidecar.fps = s.fps;
-  const heatmap::Stats stats = snapshot.stats();
-  sidecar.width = stats.width;
-  sidecar.height = stats.height;
   GST_OBJECT_LOCK(self);
   const guint frame_step = self->priv.props.frame_step;
   GST_OBJECT_UNLOCK(self);
@@ -803,28 +881,62 @@ static heatmap::Sidecar describe_window(GstHeatmap *self, const heatmap::Snapsho
   settings.open_kernel = model.open_kernel;
   if (periodic)
     settings.window = snapshot.window;
-  s.places->describe(&sidecar, cv::Size(stats.width, stats.height));
+  return sidecar;
+}
+
+// The figures of the window's map in its sidecar (writer thread).
+static void complete_description(heatmap::Snapshot &snapshot, const heatmap::Places &places) {
+  heatmap::Sidecar &sidecar = snapshot.sidecar;
+  const heatmap::Stats stats = snapshot.stats();
+  sidecar.frames_processed = snapshot.frames;
+  sidecar.width = stats.width;
+  sidecar.height = stats.height;
+  places.describe(&sidecar, cv::Size(stats.width, stats.height));
   sidecar.stats.max_count = stats.max_count;
   sidecar.stats.motion_coverage = stats.motion_coverage;
   sidecar.stats.lighting_events = stats.lighting_events;
   sidecar.stats.camera_shift = stats.camera_shift;
   sidecar.stats.camera_moved = stats.camera_moved;
-  const GstClockTime zones_end = snapshot.end_ns - std::min(s.zones_origin, snapshot.end_ns);
-  sidecar.zones = s.places->zone_results(static_cast<double>(zones_end) / GST_SECOND);
-  return sidecar;
+  if (snapshot.may_skip)
+    sidecar.stats.frames_skipped = snapshot.frames_skipped;
 }
 
-static void write_snapshot_job(GstHeatmap *self, const heatmap::Snapshot &snapshot,
+static void write_snapshot_job(GstHeatmap *self, const std::shared_ptr<heatmap::Snapshot> &snapshot,
                                const std::shared_ptr<const heatmap::Places> &places);
 
-// Ends the window [start, end): copies what the writer needs and hands it over. In a live
+// On the model's thread, at a window's end: hands the snapshot to the writer. In a live
 // pipeline a periodic snapshot that finds the writer busy is dropped with a warning (the camera
-// must not wait); from a file it waits for room (nothing is lost, the file just reads slower).
-// The final one waits for room and then for the writer to finish (files exist when EOS goes on).
+// must not wait); otherwise it waits for room (from a file nothing is lost, the file just reads
+// slower).
+static void hand_to_writer(GstHeatmap *self, const std::shared_ptr<heatmap::Snapshot> &snapshot,
+                           const std::shared_ptr<const heatmap::Places> &places, bool droppable) {
+  Output &out = self->priv.output;
+  auto job = [self, snapshot, places]() { write_snapshot_job(self, snapshot, places); };
+  if (!droppable) {
+    out.writer->submit(job);
+    return;
+  }
+  if (out.writer->try_submit(job))
+    return;
+  const guint64 dropped = ++out.dropped;
+  GST_ELEMENT_WARNING(self, RESOURCE, WRITE,
+                      ("Dropped heatmap snapshot %" G_GUINT64_FORMAT
+                       " because the previous ones are still being written (slow disk or "
+                       "upload); the video was not held up.",
+                       snapshot->index),
+                      ("%" G_GUINT64_FORMAT " dropped so far", dropped));
+}
+
+// Ends the window [start, end). The streaming thread only notes what it knows (times, frames
+// seen and skipped, the sidecar's description) and posts the rest to the model's thread, in
+// order with the frames: there a task moves the last counts into the window, takes its map,
+// the model's figures, the zone series and the learned scene (cheaply: shared samples or 8-bit
+// planes), and hands the snapshot to the writer, which takes the scene's median, renders,
+// encodes and writes. So a window's end never makes the video wait for a busy model. The final
+// snapshot waits for both (the files exist when EOS goes on).
 static void emit_snapshot(GstHeatmap *self, GstClockTime start, GstClockTime end, bool final) {
   Stream &s = self->priv.stream;
   Output &out = self->priv.output;
-  drain_counts(self, end);
   auto snapshot = std::make_shared<heatmap::Snapshot>();
   snapshot->index = s.next_index++;
   snapshot->start_ns = start;
@@ -832,58 +944,68 @@ static void emit_snapshot(GstHeatmap *self, GstClockTime start, GstClockTime end
   snapshot->start_utc_us = s.window_start_utc_us;
   snapshot->end_utc_us = s.window_start_utc_us + static_cast<gint64>(end - start) / 1000;
   snapshot->utc_source = s.utc_source;
-  snapshot->window = window_name(s.window.mode());
+  snapshot->window = window_name(s.window_mode);
   snapshot->final = final;
-  snapshot->counts = s.window.map();
-  snapshot->frames = s.window.frames();
-  const heatmap::Stats model = s.accumulator->stats();
-  snapshot->lighting_events = model.lighting_events;
-  snapshot->camera_shift = model.camera_shift;
-  snapshot->camera_moved = model.camera_moved;
+  snapshot->frames_skipped = s.frames_skipped_in_window;
   GST_OBJECT_LOCK(self);
   const bool periodic = self->priv.props.interval > 0 || !final;
-  GST_OBJECT_UNLOCK(self);
-  snapshot->sidecar = describe_window(self, *snapshot, periodic);
-  if (s.window.mode() != heatmap::WindowMode::kCumulative)
-    s.frames_in_window = 0;
-  s.buffers_in_window = 0;
-  s.snapshot_since_reset = true;
-  s.window.end_interval();
-
-  // Dropped before the costly part (the scene) when the writer cannot take it anyway; only this
-  // thread submits, so the writer cannot fill up between this check and try_submit().
-  const bool droppable = !final && s.live;
-  if (droppable && out.writer->pending() >= WRITER_BACKLOG) {
-    out.dropped++;
-    GST_ELEMENT_WARNING(self, RESOURCE, WRITE,
-                        ("Dropped heatmap snapshot %" G_GUINT64_FORMAT
-                         " because the previous ones are still being written (slow disk or "
-                         "upload); the video was not held up.",
-                         snapshot->index),
-                        ("%" G_GUINT64_FORMAT " dropped so far", out.dropped));
-    return;
-  }
-  GST_OBJECT_LOCK(self);
+  const GstHeatmapSkipFrames skip = self->priv.props.skip_frames;
   const bool need_image = !self->priv.props.location.empty() || out.image_pad != NULL;
   const bool need_scene = self->priv.props.render.use_background;
   const bool want_scene_file = !self->priv.props.scene_location.empty();
   GST_OBJECT_UNLOCK(self);
+  snapshot->may_skip =
+      skip == GST_HEATMAP_SKIP_FRAMES_WHEN_BUSY || (skip == GST_HEATMAP_SKIP_FRAMES_AUTO && s.live);
+  snapshot->sidecar = describe_window(self, *snapshot, periodic);
+  if (s.frames_skipped_in_window > 0)
+    GST_INFO_OBJECT(self,
+                    "snapshot %" G_GUINT64_FORMAT
+                    ": the busy motion model skipped %" G_GUINT64_FORMAT " frames of it",
+                    snapshot->index, s.frames_skipped_in_window);
   const bool named_by_signal =
       g_signal_has_handler_pending(self, gst_heatmap_signals[SIGNAL_FORMAT_LOCATION], 0, FALSE);
-  if ((((need_image || named_by_signal) && need_scene) || want_scene_file) &&
-      !snapshot->counts.empty())
-    snapshot->background = s.accumulator->background();
-
+  const bool want_scene = ((need_image || named_by_signal) && need_scene) || want_scene_file;
+  const double zones_end_s =
+      static_cast<double>(snapshot->end_ns - std::min(s.zones_origin, snapshot->end_ns)) /
+      GST_SECOND;
+  const bool droppable = !final && s.live;
   std::shared_ptr<const heatmap::Places> places = s.places;
-  auto job = [self, snapshot, places]() { write_snapshot_job(self, *snapshot, places); };
-  if (droppable) {
-    const bool taken = out.writer->try_submit(job);
-    g_warn_if_fail(taken);
-    return;
+  const guint delay_ms = s.test_window_end_delay_ms;
+
+  drain_counts(self, end,
+               [self, snapshot, places, zones_end_s, want_scene, droppable,
+                delay_ms](heatmap::Accumulator::State &model) {
+                 if (delay_ms > 0)
+                   g_usleep(static_cast<gulong>(delay_ms) * 1000);
+                 heatmap::Window &window = self->priv.stream.window;
+                 snapshot->counts = window.map();
+                 snapshot->frames = window.frames();
+                 const heatmap::Stats figures = model.stats();
+                 snapshot->lighting_events = figures.lighting_events;
+                 snapshot->camera_shift = figures.camera_shift;
+                 snapshot->camera_moved = figures.camera_moved;
+                 snapshot->sidecar.zones = places->zone_results(zones_end_s);
+                 window.end_interval();
+                 if (want_scene && !snapshot->counts.empty())
+                   snapshot->scene = model.scene();
+                 hand_to_writer(self, snapshot, places, droppable);
+               });
+
+  if (s.window_mode != heatmap::WindowMode::kCumulative) {
+    s.frames_in_window = 0;
+    s.frames_skipped_in_window = 0;
   }
-  out.writer->submit(job);
-  if (final)
-    out.writer->wait_idle();
+  s.buffers_in_window = 0;
+  s.snapshot_since_reset = true;
+  if (!final)
+    return;
+  try {
+    s.accumulator->wait_idle();
+  } catch (const std::exception &e) {
+    GST_ELEMENT_ERROR(self, STREAM, FAILED, ("Could not analyse a video frame for motion."),
+                      ("%s", e.what()));
+  }
+  out.writer->wait_idle();
 }
 
 // Called for every buffer with a timestamp: opens the first window, and ends every interval
@@ -915,13 +1037,11 @@ static void advance_window(GstHeatmap *self, GstBuffer *buffer, GstClockTime rt,
 // ---------------------------------------------------------------------------------------------
 // Live overlay
 
+// Re-renders the heat layer: the window's map is taken on the model's thread (in order with the
+// frames, without the video waiting for it), the layer is built on the layer builder's.
 static void refresh_overlay(GstHeatmap *self, GstClockTime rt, const heatmap::FrameView &view) {
   Stream &s = self->priv.stream;
   s.last_overlay = rt;
-  drain_counts(self, rt);
-  cv::Mat map = s.window.map();
-  if (map.empty())
-    return;
   GST_OBJECT_LOCK(self);
   const heatmap::RenderSettings render = self->priv.props.render;
   GST_OBJECT_UNLOCK(self);
@@ -929,22 +1049,26 @@ static void refresh_overlay(GstHeatmap *self, GstClockTime rt, const heatmap::Fr
   const int width = view.width, height = view.height;
   const heatmap::YuvMatrix matrix = view.matrix;
   const bool full_range = view.full_range;
-  const bool taken = self->priv.output.layer_builder->try_submit(
-      [self, map, render, format, width, height, matrix, full_range]() {
-        try {
-          cv::Mat colour, weight;
-          heatmap::heat_layer(map, render, &colour, &weight);
-          auto layer = std::make_shared<const heatmap::OverlayLayer>(colour, weight, format, width,
-                                                                     height, matrix, full_range);
-          GST_LOG_OBJECT(self, "overlay layer ready, %.1f%% of the bytes", 100 * layer->coverage());
-          std::lock_guard<std::mutex> guard(self->priv.output.layer_lock);
-          self->priv.output.layer = std::move(layer);
-        } catch (const std::exception &e) {
-          GST_WARNING_OBJECT(self, "could not build the overlay layer: %s", e.what());
-        }
-      });
-  if (!taken)
-    GST_DEBUG_OBJECT(self, "overlay layer still being built, refresh skipped");
+  drain_counts(self, rt, [=](heatmap::Accumulator::State &) {
+    cv::Mat map = self->priv.stream.window.map();
+    if (map.empty())
+      return;
+    const bool taken = self->priv.output.layer_builder->try_submit([=]() {
+      try {
+        cv::Mat colour, weight;
+        heatmap::heat_layer(map, render, &colour, &weight);
+        auto layer = std::make_shared<const heatmap::OverlayLayer>(colour, weight, format, width,
+                                                                   height, matrix, full_range);
+        GST_LOG_OBJECT(self, "overlay layer ready, %.1f%% of the bytes", 100 * layer->coverage());
+        std::lock_guard<std::mutex> guard(self->priv.output.layer_lock);
+        self->priv.output.layer = std::move(layer);
+      } catch (const std::exception &e) {
+        GST_WARNING_OBJECT(self, "could not build the overlay layer: %s", e.what());
+      }
+    });
+    if (!taken)
+      GST_DEBUG_OBJECT(self, "overlay layer still being built, refresh skipped");
+  });
 }
 
 static void blend_overlay(GstHeatmap *self, GstVideoFrame *frame, const heatmap::FrameView &view) {
@@ -986,6 +1110,7 @@ static GstFlowReturn gst_heatmap_transform_frame_ip(GstVideoFilter *filter, GstV
   const double half_life_s = self->priv.props.half_life;
   const bool overlay = self->priv.props.overlay;
   const double refresh_s = self->priv.props.overlay_refresh;
+  const GstHeatmapSkipFrames skip = self->priv.props.skip_frames;
   GST_OBJECT_UNLOCK(self);
 
   const GstClockTime rt = running_time_of(self, frame->buffer);
@@ -1008,7 +1133,7 @@ static GstFlowReturn gst_heatmap_transform_frame_ip(GstVideoFilter *filter, GstV
 
   // Decay weighs the frames before this one at this frame's time (their end), as a reset
   // window would at its end.
-  if (GST_CLOCK_TIME_IS_VALID(rt) && stream.window.mode() == heatmap::WindowMode::kDecay &&
+  if (GST_CLOCK_TIME_IS_VALID(rt) && stream.window_mode == heatmap::WindowMode::kDecay &&
       rt >= stream.last_drain +
                 static_cast<GstClockTime>(half_life_s * GST_SECOND / DECAY_STEPS_PER_HALF_LIFE))
     drain_counts(self, rt);
@@ -1025,15 +1150,10 @@ static GstFlowReturn gst_heatmap_transform_frame_ip(GstVideoFilter *filter, GstV
   // A gap buffer carries no new picture.
   const bool gap = GST_BUFFER_FLAG_IS_SET(frame->buffer, GST_BUFFER_FLAG_GAP);
 
-  // The layer refresh takes the model's counts, which first waits for the frames the model
-  // still has queued. So it runs before this frame is queued, at a moment when the model is
-  // idle (no wait at all); only when the model stays busy for a whole extra period does it
-  // wait, so the layer is never more than two periods old.
+  // The layer is refreshed once a period, with the frames before this one.
   if (overlay && !gap && GST_CLOCK_TIME_IS_VALID(rt)) {
     const GstClockTime period = static_cast<GstClockTime>(refresh_s * GST_SECOND);
-    const bool never = !GST_CLOCK_TIME_IS_VALID(stream.last_overlay);
-    if (never || rt >= stream.last_overlay + 2 * period ||
-        (rt >= stream.last_overlay + period && stream.accumulator->frames_queued() == 0))
+    if (!GST_CLOCK_TIME_IS_VALID(stream.last_overlay) || rt >= stream.last_overlay + period)
       refresh_overlay(self, rt, view);
   }
 
@@ -1046,9 +1166,30 @@ static GstFlowReturn gst_heatmap_transform_frame_ip(GstVideoFilter *filter, GstV
   if (!GST_CLOCK_TIME_IS_VALID(rt) && !gap)
     stream.last_end = std::max(stream.last_end, when + stream.frame_duration);
   if (!gap && stream.frames_seen++ % frame_step == 0) {
+    // A live camera must not wait for a model that has fallen behind (a starved machine, a
+    // window end): the frame is skipped, counted and reported, instead of held up.
+    const bool may_skip = skip == GST_HEATMAP_SKIP_FRAMES_WHEN_BUSY ||
+                          (skip == GST_HEATMAP_SKIP_FRAMES_AUTO && stream.live);
     try {
-      stream.accumulator->add_frame(view, static_cast<std::int64_t>(when));
-      stream.frames_since_drain++;
+      const std::int64_t tag = static_cast<std::int64_t>(when);
+      bool taken = true;
+      if (may_skip)
+        taken = stream.accumulator->try_add_frame(view, tag);
+      else
+        stream.accumulator->add_frame(view, tag);
+      if (taken) {
+        stream.frames_since_drain++;
+        stream.skipping = false;
+      } else {
+        stream.frames_skipped_in_window++;
+        stream.frames_skipped_total++;
+        if (!stream.skipping)
+          GST_INFO_OBJECT(self,
+                          "the motion model is busy: skipping frames rather than holding up "
+                          "the video (%" G_GUINT64_FORMAT " so far)",
+                          stream.frames_skipped_total);
+        stream.skipping = true;
+      }
     } catch (const std::exception &e) {
       GST_ELEMENT_ERROR(self, STREAM, FAILED, ("Could not analyse a video frame for motion."),
                         ("%s", e.what()));
@@ -1182,15 +1323,21 @@ static void post_snapshot_message(GstHeatmap *self, const heatmap::Snapshot &sna
       G_TYPE_BOOLEAN, snapshot.final, "lighting-events", G_TYPE_UINT, stats.lighting_events,
       "camera-shift", G_TYPE_DOUBLE, stats.camera_shift, "camera-moved", G_TYPE_BOOLEAN,
       stats.camera_moved ? TRUE : FALSE, "metadata-location", G_TYPE_STRING,
-      output.json_path.empty() ? NULL : output.json_path.c_str(), NULL);
+      output.json_path.empty() ? NULL : output.json_path.c_str(), "frames-skipped", G_TYPE_UINT64,
+      static_cast<guint64>(snapshot.frames_skipped), NULL);
   set_zone_totals(s, snapshot.sidecar.zones);
   gst_element_post_message(GST_ELEMENT(self), gst_message_new_element(GST_OBJECT(self), s));
 }
 
 // Runs on the writer thread: names, renders and writes the files, pushes the JPEG on the image
 // pad, then posts the `heatmap` message.
-static void write_snapshot_job(GstHeatmap *self, const heatmap::Snapshot &snapshot,
+static void write_snapshot_job(GstHeatmap *self, const std::shared_ptr<heatmap::Snapshot> &taken,
                                const std::shared_ptr<const heatmap::Places> &places) {
+  // The costly parts of the window's end happen here, off the streaming and model threads.
+  heatmap::Snapshot &snapshot = *taken;
+  if (snapshot.background.empty() && !snapshot.scene.empty())
+    snapshot.background = snapshot.scene.picture();
+  complete_description(snapshot, *places);
   GST_OBJECT_LOCK(self);
   const Props props = self->priv.props;
   const bool want_jpeg = self->priv.output.image_pad != NULL;
@@ -1392,6 +1539,9 @@ static void gst_heatmap_set_property(GObject *object, guint prop_id, const GValu
     case PROP_OVERLAY_REFRESH:
       p.overlay_refresh = g_value_get_double(value);
       break;
+    case PROP_SKIP_FRAMES:
+      p.skip_frames = static_cast<GstHeatmapSkipFrames>(g_value_get_enum(value));
+      break;
     case PROP_MASK:
       set_string(&p.places.mask_path, value);
       break;
@@ -1497,6 +1647,9 @@ static void gst_heatmap_get_property(GObject *object, guint prop_id, GValue *val
       break;
     case PROP_OVERLAY_REFRESH:
       g_value_set_double(value, p.overlay_refresh);
+      break;
+    case PROP_SKIP_FRAMES:
+      g_value_set_enum(value, p.skip_frames);
       break;
     case PROP_MASK:
       g_value_set_string(value, p.places.mask_path.empty() ? NULL : p.places.mask_path.c_str());
@@ -1727,6 +1880,16 @@ static void gst_heatmap_class_init(GstHeatmapClass *klass) {
                           "(rendered on a worker thread; every frame blends the cached layer). "
                           "0: as often as the worker can",
                           MIN_OVERLAY_REFRESH, MAX_INTERVAL, DEFAULT_OVERLAY_REFRESH, kLive));
+  g_object_class_install_property(
+      gobject_class, PROP_SKIP_FRAMES,
+      g_param_spec_enum("skip-frames", "Skip frames when the model is busy",
+                        "What happens to a frame that arrives while the motion model (on its "
+                        "own thread) still has 3 frames queued: skipped (not analysed, counted "
+                        "in the message's and sidecar's frames-skipped, logged at INFO) so the "
+                        "video is never held up, or waited for so every frame is analysed. "
+                        "auto: skip on live sources (the upstream latency query says live), "
+                        "wait on files and batch jobs",
+                        GST_TYPE_HEATMAP_SKIP_FRAMES, DEFAULT_SKIP_FRAMES, kLive));
 
   // Masks, zones and side files (docs/metadata.md). The mask and zones files are read when the
   // element starts.
@@ -1834,6 +1997,7 @@ static void gst_heatmap_class_init(GstHeatmapClass *klass) {
   gst_type_mark_as_plugin_api(GST_TYPE_HEATMAP_COLORMAP, static_cast<GstPluginAPIFlags>(0));
   gst_type_mark_as_plugin_api(GST_TYPE_HEATMAP_METHOD, static_cast<GstPluginAPIFlags>(0));
   gst_type_mark_as_plugin_api(GST_TYPE_HEATMAP_WINDOW, static_cast<GstPluginAPIFlags>(0));
+  gst_type_mark_as_plugin_api(GST_TYPE_HEATMAP_SKIP_FRAMES, static_cast<GstPluginAPIFlags>(0));
 }
 
 static void gst_heatmap_init(GstHeatmap *self) {

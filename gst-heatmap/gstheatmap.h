@@ -50,6 +50,16 @@ typedef enum {
 #define GST_TYPE_HEATMAP_WINDOW (gst_heatmap_window_get_type())
 GType gst_heatmap_window_get_type(void);
 
+// When the motion model may skip frames it has no time for, rather than hold up the video.
+typedef enum {
+  GST_HEATMAP_SKIP_FRAMES_AUTO = 0,       // on live sources only (the latency query says live)
+  GST_HEATMAP_SKIP_FRAMES_NEVER = 1,      // every frame is analysed; the video waits if need be
+  GST_HEATMAP_SKIP_FRAMES_WHEN_BUSY = 2,  // on any source
+} GstHeatmapSkipFrames;
+
+#define GST_TYPE_HEATMAP_SKIP_FRAMES (gst_heatmap_skip_frames_get_type())
+GType gst_heatmap_skip_frames_get_type(void);
+
 #define GST_TYPE_HEATMAP_COLORMAP (gst_heatmap_colormap_get_type())
 GType gst_heatmap_colormap_get_type(void);
 

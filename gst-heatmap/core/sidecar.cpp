@@ -474,6 +474,8 @@ std::string sidecar_to_json(const Sidecar &s) {
     add_double(b, "camera_shift", *s.stats.camera_shift);
   if (s.stats.camera_moved)
     add_bool(b, "camera_moved", *s.stats.camera_moved);
+  if (s.stats.frames_skipped)
+    add_int(b, "frames_skipped", *s.stats.frames_skipped);
   add_extra(b, s.stats_extra);
   json_builder_end_object(b);
 
@@ -627,8 +629,9 @@ bool parse_sidecar(const std::string &text, const std::string &label, Sidecar *o
   s.stats.lighting_events = st.integer_or_null("lighting_events", false);
   s.stats.camera_shift = st.number_or_null("camera_shift", false);
   s.stats.camera_moved = st.boolean_or_null("camera_moved", false);
-  s.stats_extra =
-      st.extra({"max_count", "motion_coverage", "lighting_events", "camera_shift", "camera_moved"});
+  s.stats.frames_skipped = st.integer_or_null("frames_skipped", false);
+  s.stats_extra = st.extra({"max_count", "motion_coverage", "lighting_events", "camera_shift",
+                            "camera_moved", "frames_skipped"});
 
   s.zone_interval_s = r.number("zone_interval_s");
   s.zone_threshold = r.number("zone_threshold");

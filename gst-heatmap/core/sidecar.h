@@ -39,6 +39,7 @@ struct SidecarStats {
   std::optional<std::int64_t> lighting_events;
   std::optional<double> camera_shift;
   std::optional<bool> camera_moved;
+  std::optional<std::int64_t> frames_skipped;  // live: frames the busy model had no time for
 };
 
 struct SidecarFiles {

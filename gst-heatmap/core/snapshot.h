@@ -17,24 +17,32 @@
 
 namespace heatmap {
 
-// Everything a window hands to the writer, copied on the streaming thread at the window's end
-// so that the writer never touches the accumulator.
+// Everything a window hands to the writer, taken at the window's end (on the streaming thread,
+// and on the model's thread in order with the frames) so that the writer never touches the
+// accumulator.
 struct Snapshot {
   std::uint64_t index = 0;     // 0, 1, 2, ... per stream
   std::uint64_t start_ns = 0;  // running time of the window's start and end
   std::uint64_t end_ns = 0;
   std::int64_t start_utc_us = 0;  // wall clock of start and end, microseconds since 1970 UTC
   std::int64_t end_utc_us = 0;
-  std::string utc_source;    // "reference-timestamp" (upstream's meta) or "pipeline-clock"
-  std::string window;        // "cumulative", "reset" or "decay"
-  bool final = false;        // written at end-of-stream (the last, possibly partial, window)
-  cv::Mat counts;            // CV_16UC1 window map (heatmap::Window::map())
-  cv::Mat background;        // learned scene at processing size; empty: colormap only
+  std::string utc_source;  // "reference-timestamp" (upstream's meta) or "pipeline-clock"
+  std::string window;      // "cumulative", "reset" or "decay"
+  bool final = false;      // written at end-of-stream (the last, possibly partial, window)
+  cv::Mat counts;          // CV_16UC1 window map (heatmap::Window::map())
+  cv::Mat background;      // learned scene at processing size; empty: colormap only
+  // The scene as taken at the window's end; the writer makes it the background (the median of
+  // the colour samples is costly: never on the streaming thread).
+  Accumulator::SceneCapture scene;
   std::uint64_t frames = 0;  // processed frames the map covers
   // The model's own figures at the window's end (heatmap::Stats): since the stream started.
   unsigned lighting_events = 0;
   double camera_shift = 0.0;
   bool camera_moved = false;
+  // Frames the busy model skipped in the window (live sources, the element's skip-frames), and
+  // whether it could skip any (the sidecar then says how many).
+  std::uint64_t frames_skipped = 0;
+  bool may_skip = false;
   // The sidecar's description of the window (times, source, settings, stats, zones); the
   // writer fills in the file names.
   Sidecar sidecar;

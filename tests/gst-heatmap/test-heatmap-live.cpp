@@ -1,6 +1,7 @@
 // test-heatmap-live.cpp: the heatmap element in live and periodic use: interval snapshots (files,
 // indices, times, messages), reset windows adding up to the cumulative map, decay against its
-// formula, the image pad, format-location, dropping instead of stalling, and the overlay.
+// formula, the image pad, format-location, dropping instead of stalling (slow writer, slow window
+// ends, a busy model skipping frames), and the overlay.
 #include <atomic>
 #include <chrono>
 #include <cmath>
@@ -458,6 +459,81 @@ void test_slow_writer_drops_instead_of_stalling() {
   g_assert_cmpuint(u64(r.heatmaps.back().get(), "index"), ==, 11);
 }
 
+struct LateRun {
+  RunResult messages;
+  guint64 late = 0;  // buffers the sync=true sink dropped as more than 100 ms late
+};
+
+// A live ball for 4 s (100 frames) through heatmap in 1 s reset windows, every window end made
+// 500 ms slower on the element's model thread (the element's fault injection, as a slow drain or
+// median on a starved machine would), into a sync=true sink that drops buffers more than 100 ms
+// late. The sink's dropped count is the measure: no wall-clock limit is asserted.
+LateRun run_with_slow_window_ends(const char *skip_frames, const TempDir &dir) {
+  g_setenv("GST_HEATMAP_TEST_WINDOW_END_DELAY_MS", "500", TRUE);
+  ElementPtr p = parse(
+      "videotestsrc is-live=true pattern=ball num-buffers=100 ! "
+      "video/x-raw,format=I420,width=160,height=120,framerate=25/1 ! heatmap name=h interval=1 "
+      "! fakesink name=sink sync=true qos=true max-lateness=100000000");
+  GstElement *h = by_name(p.get(), "h");
+  gst_util_set_object_arg(G_OBJECT(h), "window", "reset");
+  gst_util_set_object_arg(G_OBJECT(h), "skip-frames", skip_frames);
+  const std::string prefix = std::string(skip_frames) + "-";
+  g_object_set(h, "location", dir.file(prefix + "%05d.jpg").c_str(), "raw-location",
+               dir.file(prefix + "%05d.png").c_str(), NULL);
+  LateRun out;
+  out.messages = run(p.get(), 0, 120, [&](const RunResult &) {
+    GstStructure *stats = NULL;
+    g_object_get(by_name(p.get(), "sink"), "stats", &stats, NULL);
+    g_assert_nonnull(stats);
+    g_assert_true(gst_structure_get_uint64(stats, "dropped", &out.late));
+    gst_structure_free(stats);
+  });
+  g_unsetenv("GST_HEATMAP_TEST_WINDOW_END_DELAY_MS");
+  return out;
+}
+
+// A window's end (counts, zones, scene median, rendering) never holds up a live video, even when
+// it takes long on a starved machine: the frames the busy model has no time for are skipped and
+// counted (frames-skipped), and the map is still made of the frames it did analyse. The same
+// run with skip-frames=never (every frame analysed) shows the measure catches a held-up video.
+void test_window_end_never_holds_up_live_video() {
+  TempDir dir;
+  const LateRun never = run_with_slow_window_ends("never", dir);
+  const LateRun skipping = run_with_slow_window_ends("auto", dir);
+  g_message("late buffers: %" G_GUINT64_FORMAT " with skip-frames=never, %" G_GUINT64_FORMAT
+            " with auto",
+            never.late, skipping.late);
+  g_assert_cmpuint(never.late, >=, 8);
+  g_assert_cmpuint(skipping.late, <=, 2);
+
+  guint64 processed = 0, skipped = 0;
+  for (const StructurePtr &s : never.messages.heatmaps)
+    processed += u64(s.get(), "frames-processed"), skipped += u64(s.get(), "frames-skipped");
+  g_assert_cmpuint(processed, ==, 100);
+  g_assert_cmpuint(skipped, ==, 0);
+
+  g_assert_cmpuint(skipping.messages.heatmaps.size(), ==, 4);  // 3 windows and the final one
+  processed = skipped = 0;
+  for (const StructurePtr &s : skipping.messages.heatmaps) {
+    const guint64 p = u64(s.get(), "frames-processed");
+    processed += p;
+    skipped += u64(s.get(), "frames-skipped");
+    guint max = 0;
+    g_assert_true(gst_structure_get_uint(s.get(), "max-count", &max));
+    g_assert_cmpuint(max, <=, p);  // counts only from analysed frames
+    g_assert_false(cv::imread(str(s.get(), "location")).empty());
+  }
+  g_assert_cmpuint(skipped, >=, 10);               // about 12 per slow window end
+  g_assert_cmpuint(processed + skipped, ==, 100);  // every frame analysed or counted as skipped
+  g_assert_cmpuint(processed, >=, 30);
+  // The sparser map still shows where the ball went: most of the full map's pixels.
+  const cv::Mat sparse = sum_of(skipping.messages), full = sum_of(never.messages);
+  const int full_pixels = cv::countNonZero(full);
+  g_assert_cmpint(full_pixels, >, 50);
+  g_assert_cmpint(cv::countNonZero((sparse > 0) & (full > 0)), >=, full_pixels / 2);
+  g_assert_true(skipping.messages.warnings.empty());
+}
+
 // Frames of the same source, with and without the element, in order.
 std::vector<std::vector<guint8>> frames_of(const std::string &description) {
   ElementPtr p = parse(description);
@@ -524,6 +600,8 @@ int main(int argc, char **argv) {
   g_test_add_func("/heatmap-live/image-pad/jpegs", test_image_pad_pushes_jpegs);
   g_test_add_func("/heatmap-live/format-location", test_format_location_signal);
   g_test_add_func("/heatmap-live/slow-writer-drops", test_slow_writer_drops_instead_of_stalling);
+  g_test_add_func("/heatmap-live/window-end/never-holds-up-live-video",
+                  test_window_end_never_holds_up_live_video);
   g_test_add_func("/heatmap-live/overlay/only-hot-pixels", test_overlay_changes_only_hot_pixels);
   return g_test_run();
 }
