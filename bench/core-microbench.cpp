@@ -1,15 +1,20 @@
 // core-microbench.cpp: per-frame cost of the heatmap core on 1080p I420 (not a test; prints ms).
 //
-// Build (it is deliberately not part of meson test), from the repository root:
-//   g++ -std=c++17 -O2 -I gst-heatmap/core bench/core-microbench.cpp gst-heatmap/core/*.cpp
-//       -o /tmp/core-microbench $(pkg-config --cflags --libs opencv4 libjpeg libpng)
-// Usage: core-microbench VIDEO [FRAMES] [THREADS]
+// Build (it is deliberately not part of meson test), from the repository root, after
+// `ninja -C build` (it links the core library meson built):
+//   g++ -std=c++17 -O2 -I gst-heatmap/core bench/core-microbench.cpp
+//       build/gst-heatmap/core/libheatmap_core.a -o /tmp/core-microbench
+//       $(pkg-config --cflags --libs opencv4 libjpeg libpng json-glib-1.0) -lpthread
+// Usage: core-microbench VIDEO [FRAMES] [THREADS] [METHODS]
 // Decodes VIDEO with cv::VideoCapture, scales each frame to 1920x1080 I420 outside the timed
-// region, then times the core's stages (the same calls Accumulator makes) and the whole
-// Accumulator::add_frame, threaded and not, for MOG2 and KNN at the default settings, as median
-// wall ms per frame and as process CPU ms per frame (all threads, OpenCV's pool included).
+// region, then times the core's stages (the same calls Accumulator makes: downscale to the
+// processing size 480x270, model, opening, count) and the whole Accumulator::add_frame,
+// threaded and not, for the scene model (the default), MOG2 and KNN at the default settings,
+// as median wall ms per frame and as process CPU ms per frame (all threads, OpenCV's pool
+// included). METHODS: a comma-separated subset of scene,mog2,knn (default: all three).
 // THREADS (default: leave OpenCV's default) is passed to cv::setNumThreads.
 #include "heatmap-core.h"
+#include "scene-model.h"
 
 #include <opencv2/imgproc.hpp>
 #include <opencv2/video/background_segm.hpp>
@@ -50,7 +55,7 @@ double median(std::vector<double> v) {
 
 int main(int argc, char **argv) {
   if (argc < 2 || std::string(argv[1]) == "--help") {
-    std::fprintf(stderr, "usage: %s VIDEO [FRAMES] [THREADS]\n", argv[0]);
+    std::fprintf(stderr, "usage: %s VIDEO [FRAMES] [THREADS] [scene,mog2,knn]\n", argv[0]);
     return argc < 2 ? 2 : 0;
   }
   const int want = argc > 2 ? std::atoi(argv[2]) : 500;
@@ -93,39 +98,73 @@ int main(int argc, char **argv) {
     return v;
   };
 
-  for (heatmap::Method method : {heatmap::Method::kMog2, heatmap::Method::kKnn}) {
+  const std::string wanted = argc > 4 ? argv[4] : "scene,mog2,knn";
+  for (heatmap::Method method :
+       {heatmap::Method::kScene, heatmap::Method::kMog2, heatmap::Method::kKnn}) {
     const bool knn = method == heatmap::Method::kKnn;
+    const bool scene = method == heatmap::Method::kScene;
+    const char *name = scene ? "scene" : knn ? "KNN " : "MOG2";
+    if (wanted.find(scene ? "scene" : knn ? "knn" : "mog2") == std::string::npos) {
+      continue;
+    }
     heatmap::Settings s;
     s.method = method;
     if (knn) {
       s.var_threshold = 400;
     }
     // Stages, replayed with the calls the core makes.
-    cv::Ptr<cv::BackgroundSubtractor> model =
-        knn ? cv::Ptr<cv::BackgroundSubtractor>(
-                  cv::createBackgroundSubtractorKNN(s.history, s.var_threshold, true))
-            : cv::Ptr<cv::BackgroundSubtractor>(
-                  cv::createBackgroundSubtractorMOG2(s.history, s.var_threshold, true));
+    cv::Ptr<cv::BackgroundSubtractor> model;
+    if (knn) {
+      model = cv::createBackgroundSubtractorKNN(s.history, s.var_threshold, true);
+    } else if (!scene) {
+      model = cv::createBackgroundSubtractorMOG2(s.history, s.var_threshold, true);
+    }
+    heatmap::SceneModel scene_model;
+    scene_model.start(s.history, s.var_threshold, s.detect_shadows);
+    heatmap::FrameScaler scaler;
     cv::Mat kernel = cv::getStructuringElement(cv::MORPH_ELLIPSE, cv::Size(3, 3));
-    cv::Mat grey, mask, eroded, opened, counts(270, 480, CV_16UC1, cv::Scalar(0));
+    cv::Mat grey, u, v, mask, eroded, opened, counts(270, 480, CV_16UC1, cv::Scalar(0));
     std::vector<std::uint16_t> scratch;
     std::vector<double> t_resize, t_model, t_open, t_count, t_total;
-    const double cpu0 = process_cpu_ms();
-    for (const cv::Mat &f : frames) {
+    // The scene model hands out its masks through a callback (the first ones late, after its
+    // look-ahead): the opening and the count are timed there.
+    auto sink = [&](const cv::Mat &m, bool counted) {
       auto t0 = Clock::now();
-      heatmap::downscale_plane(cv::Mat(1080, 1920, CV_8UC1, f.data), grey, cv::Size(480, 270),
-                               scratch);
-      t_resize.push_back(ms_since(t0));
-      t0 = Clock::now();
-      model->apply(grey, mask, -1);
-      t_model.push_back(ms_since(t0));
-      t0 = Clock::now();
-      cv::erode(mask, eroded, kernel);
+      cv::erode(m, eroded, kernel);
       cv::dilate(eroded, opened, kernel);
       t_open.push_back(ms_since(t0));
       t0 = Clock::now();
-      heatmap::count_foreground(opened, false, counts);
+      if (counted) {
+        heatmap::count_foreground(opened, false, counts);
+      }
       t_count.push_back(ms_since(t0));
+    };
+    const double cpu0 = process_cpu_ms();
+    for (const cv::Mat &f : frames) {
+      auto t0 = Clock::now();
+      if (scene) {
+        const heatmap::FrameView view = view_of(f);
+        scaler.luma(view, cv::Size(480, 270), grey);
+        scaler.chroma(view, cv::Size(480, 270), u, v);
+      } else {
+        heatmap::downscale_plane(cv::Mat(1080, 1920, CV_8UC1, f.data), grey, cv::Size(480, 270),
+                                 scratch);
+      }
+      t_resize.push_back(ms_since(t0));
+      t0 = Clock::now();
+      if (scene) {
+        const std::size_t before = t_open.size();
+        scene_model.apply(grey, u, v, -1, sink);
+        double inner = 0;
+        for (std::size_t i = before; i < t_open.size(); ++i) {
+          inner += t_open[i] + t_count[i];
+        }
+        t_model.push_back(ms_since(t0) - inner);
+        continue;
+      }
+      model->apply(grey, mask, -1);
+      t_model.push_back(ms_since(t0));
+      sink(mask, true);
     }
     const double cpu_stages = process_cpu_ms() - cpu0;
     std::vector<double> t_caller;
@@ -156,10 +195,10 @@ int main(int argc, char **argv) {
     std::printf(
         "%s CPU ms/frame (all threads): stages %.3f  threaded add_frame %.3f (wall %.3f)  "
         "unthreaded add_frame %.3f\n",
-        knn ? "KNN " : "MOG2", cpu_stages / n, cpu_threaded / n, wall_threaded / n,
+        name, cpu_stages / n, cpu_threaded / n, wall_threaded / n,
         cpu_unthreaded / n);
     // KNN draws on OpenCV's per-thread RNG, so only MOG2 is bit-reproducible across threads.
-    if (!knn && cv::norm(tacc.counts(), acc.counts(), cv::NORM_INF) != 0) {
+    if (!knn && tacc.counts().size() == acc.counts().size() && cv::norm(tacc.counts(), acc.counts(), cv::NORM_INF) != 0) {
       cv::Mat d;
       cv::absdiff(tacc.counts(), acc.counts(), d);
       std::fprintf(stderr, "threaded and unthreaded counts differ at %d pixels (max %g)\n",
@@ -167,13 +206,13 @@ int main(int argc, char **argv) {
       return 1;
     }
     std::printf("%s threaded: median caller ms/frame %.3f (frames %llu, max %u, coverage %.3f)\n",
-                knn ? "KNN " : "MOG2", median(t_caller),
+                name, median(t_caller),
                 static_cast<unsigned long long>(tst.frames_processed), tst.max_count,
                 tst.motion_coverage);
     std::printf(
         "%s median ms/frame: resize %.3f  model %.3f  opening %.3f  count %.3f  | "
         "add_frame %.3f (mean %.3f)  coverage %.3f max %u\n",
-        knn ? "KNN " : "MOG2", median(t_resize), median(t_model), median(t_open), median(t_count),
+        name, median(t_resize), median(t_model), median(t_open), median(t_count),
         median(t_total),
         [&] {
           double sum = 0;
