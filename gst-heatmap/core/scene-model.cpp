@@ -3,6 +3,7 @@
 #include "scene-model.h"
 
 #include "motion-model.h"
+#include "scene-classify.h"
 
 #include <opencv2/imgproc.hpp>
 
@@ -13,21 +14,11 @@ namespace heatmap {
 
 namespace {
 
-// Noise floors (standard deviations, 8-bit levels) below which a pixel's learned spread is
-// never trusted: H.264 at surveillance bitrates moves flat areas by a level or two.
-constexpr float kMinSigmaY = 3.0f;
-constexpr float kMinSigmaC = 2.0f;
-constexpr float kMaxSigma = 24.0f;
-// Luma above this is treated as clipped (BT.601 video range tops out at 235).
-constexpr float kClip = 232.0f;
-constexpr float kSaturated = 245.0f;
-constexpr float kShadowLow = 0.45f;
-constexpr float kShadowHigh = 0.92f;
-// A shadow keeps the floor's colour (chroma scaled by the ratio) within this many variances,
-// and darkens smoothly: a candidate's ratio to the scene is within kShadowSmooth of the mean
-// ratio of its candidate neighbours (a soft edge is a slope, which cancels). A person's
+using namespace scene;  // the per-pixel constants (scene-classify.h)
+
+// A shadow darkens smoothly: a candidate's ratio to the scene is within kShadowSmooth of the
+// mean ratio of its candidate neighbours (a soft edge is a slope, which cancels). A person's
 // clothes do not follow the floor's texture, so their ratio jumps from pixel to pixel.
-constexpr float kShadowChroma = 16.0f;
 constexpr float kShadowSmooth = 0.05f;
 // Foreground pixels learn this much slower than background ones: a person who stops for a
 // few seconds stays foreground, something left for good fades in after ~4 histories.
@@ -37,15 +28,9 @@ constexpr int kMinAbsorb = 25;
 // start leaves wide spreads where people walked; they must not swallow people).
 constexpr float kGhostVarY = 6.0f * 6.0f;
 constexpr float kGhostVarC = 4.0f * 4.0f;
-// Only pixels foreground for this many frames in a row: a ghost stays, and the edge of someone
-// walking by is left alone.
-constexpr int kGhostStreak = 10;
-// A pixel that took a neighbour's scene settles on its own floor for this many frames: within
-// kFreshSlack times the threshold it is background and learns at kFreshRate.
+// A pixel that took a neighbour's scene settles on its own floor for this many frames (within
+// kFreshSlack times the threshold it is background and learns at kFreshRate).
 constexpr std::uint8_t kFreshFrames = 8;
-constexpr float kFreshSlack = 4.0f;
-constexpr float kFreshRate = 0.3f;
-constexpr float kAbsorbRate = 0.2f;
 // A frame-to-frame change of global gain above this is a light switched, not exposure drift.
 constexpr double kLightStep = 0.10;
 // Foreground over this share of the frame, and well above the recent share, is a lighting
@@ -56,12 +41,6 @@ constexpr int kRelearnFrames = 4;
 constexpr double kMinShift = 0.2;
 constexpr double kMovedShift = 1.0;
 constexpr int kMovedFrames = 25;
-
-// Whether the brightest of R, G and B (BT.601 from Y and centred U, V) is near the top.
-bool saturated(float y, float u, float v) {
-  const float r = y + 1.402f * v, g = y - 0.344f * u - 0.714f * v, b = y + 1.772f * u;
-  return std::max({r, g, b}) >= kSaturated;
-}
 
 float median_of(std::vector<std::uint8_t> &v, std::size_t k) {
   std::nth_element(v.begin(), v.begin() + k, v.end());
@@ -257,108 +236,51 @@ void SceneModel::classify(const cv::Mat &ay, const cv::Mat &au, const cv::Mat &a
                                              my_, mu_, mv_, use);
   const bool sudden = frames_ > 0 && std::fabs(p.gain / gain_ - 1.0) > kLightStep;
 
-  const float a = static_cast<float>(rate < 0 ? 1.0 / history_ : std::min(rate, 1.0));
-  const float afg = a / kForegroundSlowdown;
-  const float g = static_cast<float>(p.gain), g2 = g * g, ig = 1.0f / g;
+  const float g = static_cast<float>(p.gain), ig = 1.0f / g;
   const float du = static_cast<float>(p.du), dv = static_cast<float>(p.dv);
-  const float k = static_cast<float>(threshold_);
-  const float min_vy = kMinSigmaY * kMinSigmaY, min_vc = kMinSigmaC * kMinSigmaC;
-  const float max_v = kMaxSigma * kMaxSigma;
   mask_.create(size, CV_8UC1);
   if (streak_.size() != size) {
     streak_ = cv::Mat::zeros(size, CV_16UC1);
     fresh_ = cv::Mat::zeros(size, CV_8UC1);
   }
-  const int absorb = std::max(kMinAbsorb, history_ / 6);
   ratio_.create(size, CV_32F);
+  scene::ClassifyParams cp;
+  cp.gain = g;
+  cp.du = du;
+  cp.dv = dv;
+  cp.threshold = static_cast<float>(threshold_);
+  cp.rate = static_cast<float>(rate < 0 ? 1.0 / history_ : std::min(rate, 1.0));
+  cp.fg_rate = cp.rate / kForegroundSlowdown;
+  cp.absorb = std::max(kMinAbsorb, history_ / 6);
+  cp.shadows = shadows_;
+  // Rows holding shadow candidates and possible ghosts: the passes after this one visit only
+  // those (most rows of a quiet scene hold neither).
+  shadow_rows_.assign(size.height, 0);
+  ghost_rows_.assign(size.height, 0);
   std::size_t moving = 0, inside = 0, candidates = 0;
   for (int r = 0; r < size.height; ++r) {
-    const std::uint8_t *y = ay.ptr<std::uint8_t>(r);
-    const std::uint8_t *u = colour ? au.ptr<std::uint8_t>(r) : nullptr;
-    const std::uint8_t *v = colour ? av.ptr<std::uint8_t>(r) : nullptr;
-    const std::uint8_t *ok = all_valid_ ? nullptr : valid_.ptr<std::uint8_t>(r);
-    const std::uint8_t *counts = masking ? counted_.ptr<std::uint8_t>(r) : nullptr;
-    float *my = my_.ptr<float>(r), *vy = vy_.ptr<float>(r);
-    float *mu = colour ? mu_.ptr<float>(r) : nullptr, *mv = colour ? mv_.ptr<float>(r) : nullptr;
-    float *vc = colour ? vc_.ptr<float>(r) : nullptr;
-    std::uint8_t *out = mask_.ptr<std::uint8_t>(r);
-    std::uint16_t *st = streak_.ptr<std::uint16_t>(r);
-    std::uint8_t *fr = fresh_.ptr<std::uint8_t>(r);
-    float *rat = ratio_.ptr<float>(r);
-    for (int c = 0; c < size.width; ++c) {
-      if (ok != nullptr && ok[c] == 0) {
-        out[c] = 0;
-        rat[c] = 1.f;
-        continue;
-      }
-      const bool counted = counts == nullptr || counts[c] != 0;
-      inside += counted;
-      const float fy = y[c];
-      const float py = g * my[c];
-      const float ry = std::min(fy, kClip) - std::min(py, kClip);
-      rat[c] = py > 1.f ? fy / py : 1.f;
-      const float var_y = g2 * vy[c];
-      // One Mahalanobis distance over luma and chroma (as MOG2 does over its channels): a
-      // person a little different in brightness and a little in colour is still seen.
-      float dist = ry * ry / var_y;
-      float eu = 0.f, ev = 0.f, pu = 0.f, pv = 0.f;
-      bool clipped = fy >= kClip || py >= kClip;
-      if (colour) {
-        pu = g * (mu[c] - 128.f) + du;
-        pv = g * (mv[c] - 128.f) + dv;
-        eu = (u[c] - 128.f) - pu;
-        ev = (v[c] - 128.f) - pv;
-        // A colour channel at the sensor's top (seen or predicted) bends the chroma: brighter
-        // lights on a pale floor must not read as a change of colour.
-        clipped = clipped || saturated(fy, u[c] - 128.f, v[c] - 128.f) ||
-                  saturated(std::min(py, 255.f), pu, pv);
-        if (!clipped) {
-          dist += (eu * eu + ev * ev) / (g2 * vc[c]);
-        }
-      }
-      bool fg = dist > k;
-      bool settling = false;
-      if (fr[c] > 0) {
-        --fr[c];
-        settling = fg && dist <= kFreshSlack * k;
-        fg = fg && !settling;
-      }
-      std::uint8_t label = fg ? 255 : 0;
-      if (fg && shadows_ && ry < 0 && py > 0) {
-        const float ratio = fy / py;
-        if (ratio >= kShadowLow && ratio <= kShadowHigh) {
-          bool same_colour = true;
-          if (colour) {
-            const float su = (u[c] - 128.f) - ratio * pu, sv = (v[c] - 128.f) - ratio * pv;
-            same_colour = su * su + sv * sv <= 2.0f * kShadowChroma * g2 * vc[c];
-          }
-          if (same_colour) {
-            label = kShadowValue;
-            ++candidates;
-          }
-        }
-      }
-      out[c] = label;
-      moving += counted && label == 255;
-      // Learn the scene in its own lighting (the frame divided by the gain).
-      // Something foreground for longer than `absorb` frames (a ghost of someone who stood in
-      // the look-ahead frames, a parked object) joins the scene within a few frames, as a new
-      // MOG2 mode would; a person pausing for a couple of seconds still counts.
-      st[c] = fg ? static_cast<std::uint16_t>(std::min<int>(st[c] + 1, 0xFFFF)) : 0;
-      const float w = settling ? kFreshRate : !fg ? a : st[c] > absorb ? kAbsorbRate : afg;
-      my[c] += w * (fy * ig - my[c]);
-      if (!fg) {
-        vy[c] = std::clamp(vy[c] + a * (ry * ry * ig * ig - vy[c]), min_vy, max_v);
-      }
-      if (colour) {
-        mu[c] += w * ((u[c] - 128.f - du) * ig + 128.f - mu[c]);
-        mv[c] += w * ((v[c] - 128.f - dv) * ig + 128.f - mv[c]);
-        if (!fg && !clipped) {
-          vc[c] =
-              std::clamp(vc[c] + a * (0.5f * (eu * eu + ev * ev) * ig * ig - vc[c]), min_vc, max_v);
-        }
-      }
-    }
+    scene::ClassifyRow row;
+    row.y = ay.ptr<std::uint8_t>(r);
+    row.u = colour ? au.ptr<std::uint8_t>(r) : nullptr;
+    row.v = colour ? av.ptr<std::uint8_t>(r) : nullptr;
+    row.valid = all_valid_ ? nullptr : valid_.ptr<std::uint8_t>(r);
+    row.counted = masking ? counted_.ptr<std::uint8_t>(r) : nullptr;
+    row.my = my_.ptr<float>(r);
+    row.vy = vy_.ptr<float>(r);
+    row.mu = colour ? mu_.ptr<float>(r) : nullptr;
+    row.mv = colour ? mv_.ptr<float>(r) : nullptr;
+    row.vc = colour ? vc_.ptr<float>(r) : nullptr;
+    row.streak = streak_.ptr<std::uint16_t>(r);
+    row.fresh = fresh_.ptr<std::uint8_t>(r);
+    row.mask = mask_.ptr<std::uint8_t>(r);
+    row.ratio = ratio_.ptr<float>(r);
+    scene::ClassifyTally t;
+    scene::classify_row(row, cp, size.width, t);
+    inside += t.inside;
+    moving += t.moving;
+    candidates += t.candidates;
+    shadow_rows_[r] = t.candidates > 0;
+    ghost_rows_[r] = t.lasting > 0;
   }
   if (candidates > 0) {
     settle_shadows();
@@ -419,6 +341,9 @@ std::size_t SceneModel::settle_ghosts(const cv::Mat &ay, const cv::Mat &au, cons
   const float k = static_cast<float>(threshold_), kc = 2.0f * k;
   std::size_t settled = 0;
   for (int r = 0; r < h; ++r) {
+    if (!ghost_rows_[r]) {
+      continue;  // no pixel foreground for kGhostStreak frames here
+    }
     std::uint8_t *out = mask_.ptr<std::uint8_t>(r);
     const std::uint8_t *y = ay.ptr<std::uint8_t>(r);
     std::uint16_t *st = streak_.ptr<std::uint16_t>(r);
@@ -489,6 +414,9 @@ std::size_t SceneModel::settle_ghosts(const cv::Mat &ay, const cv::Mat &au, cons
 void SceneModel::settle_shadows() {
   const int w = mask_.cols, h = mask_.rows;
   for (int r = 0; r < h; ++r) {
+    if (!shadow_rows_[r]) {
+      continue;
+    }
     std::uint8_t *out = mask_.ptr<std::uint8_t>(r);
     for (int c = 0; c < w; ++c) {
       if (out[c] != kShadowValue) {
@@ -520,6 +448,9 @@ void SceneModel::settle_shadows() {
     }
   }
   for (int r = 0; r < h; ++r) {
+    if (!shadow_rows_[r]) {
+      continue;
+    }
     std::uint8_t *out = mask_.ptr<std::uint8_t>(r);
     for (int c = 0; c < w; ++c) {
       out[c] = out[c] == 254 ? 255 : out[c];

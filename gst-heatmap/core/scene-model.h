@@ -95,11 +95,12 @@ class SceneModel {
   cv::Mat mask_;
   cv::Mat counted_;  // CV_8U: 0 where the user's mask excludes the pixel; empty: all count
   cv::Mat ignored_;  // scratch: moving or excluded, for the stabiliser
-  cv::Mat ratio_;
-  cv::Mat streak_;  // CV_16U: frames each pixel has been foreground in a row  // frame / predicted
-                    // luma, CV_32F
+  cv::Mat ratio_;   // CV_32F: frame / predicted luma (shadow smoothness)
+  cv::Mat streak_;  // CV_16U: frames each pixel has been foreground in a row
   cv::Mat valid_;   // CV_8U: 255 where the aligned frame has pixels
   cv::Mat fresh_;   // CV_8U: frames left for a pixel that took a neighbour's scene to settle
+  // Per row of the latest frame: whether it holds shadow candidates, and possible ghosts.
+  std::vector<std::uint8_t> shadow_rows_, ghost_rows_;
   bool all_valid_ = true;
   cv::Mat ay_, au_, av_;  // aligned frame
   Stabiliser stabiliser_;

@@ -1,4 +1,5 @@
 // test-scene-model.cpp: unit tests of the stabiliser and the scene model on synthesised frames.
+#include "scene-classify.h"
 #include "scene-model.h"
 #include "stabiliser.h"
 
@@ -8,6 +9,7 @@
 #include <cmath>
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
 #include <vector>
 
 namespace {
@@ -170,6 +172,124 @@ void test_scene_ghost_of_a_look_ahead_stander_goes_quickly() {
   g_assert_cmpint(left, <=, spot_area / 50);
 }
 
+// The vectorised classification and its scalar twin give the same bits: masks, ratios, every
+// piece of learned state and the tallies, on rows built to reach every case (clipped and
+// saturated pixels, shadows, settling pixels, streaks around the absorb limit and at the top,
+// pixels outside the frame, masked pixels, grey and colour, shadows on and off). The width is
+// no multiple of the vector width, so the scalar tail runs too.
+void test_classify_vectorised_matches_scalar() {
+  namespace sc = heatmap::scene;
+  constexpr int kWidth = 203;
+  cv::RNG rng(42);
+  struct State {
+    std::vector<float> my, vy, mu, mv, vc, ratio;
+    std::vector<std::uint16_t> streak;
+    std::vector<std::uint8_t> fresh, mask;
+  };
+  std::size_t labels[256] = {};
+  for (int round = 0; round < 400; ++round) {
+    const bool colour = round % 4 != 3;
+    sc::ClassifyParams p;
+    p.gain = static_cast<float>(rng.uniform(0.5, 1.6));
+    p.du = static_cast<float>(rng.uniform(-12.0, 12.0));
+    p.dv = static_cast<float>(rng.uniform(-12.0, 12.0));
+    p.threshold = round % 2 == 0 ? 16.f : 9.f;
+    p.rate = round % 5 == 0 ? 0.5f : 0.002f;
+    p.fg_rate = p.rate / 4;
+    p.absorb = 25 + round % 60;
+    p.shadows = round % 7 != 0;
+    std::vector<std::uint8_t> y(kWidth), u(kWidth), v(kWidth), valid(kWidth), counted(kWidth);
+    State a;
+    a.my.resize(kWidth), a.vy.resize(kWidth), a.mu.resize(kWidth), a.mv.resize(kWidth);
+    a.vc.resize(kWidth), a.ratio.assign(kWidth, -5.f), a.streak.resize(kWidth);
+    a.fresh.resize(kWidth), a.mask.assign(kWidth, 77);
+    for (int x = 0; x < kWidth; ++x) {
+      a.my[x] = static_cast<float>(rng.uniform(0.0, 255.0));
+      a.mu[x] = static_cast<float>(rng.uniform(60.0, 200.0));
+      a.mv[x] = static_cast<float>(rng.uniform(60.0, 200.0));
+      a.vy[x] = static_cast<float>(rng.uniform(9.0, 576.0));
+      a.vc[x] = static_cast<float>(rng.uniform(4.0, 576.0));
+      const int kind = rng.uniform(0, 5);
+      if (kind == 0) {  // near the scene: background or settling
+        y[x] = cv::saturate_cast<std::uint8_t>(p.gain * a.my[x] + rng.gaussian(6.0));
+        u[x] = cv::saturate_cast<std::uint8_t>(128 + p.gain * (a.mu[x] - 128) + p.du +
+                                               rng.gaussian(3.0));
+        v[x] = cv::saturate_cast<std::uint8_t>(128 + p.gain * (a.mv[x] - 128) + p.dv +
+                                               rng.gaussian(3.0));
+      } else if (kind == 1) {  // a shadow: darker by a ratio, the scene's colour scaled by it
+        const double r = rng.uniform(0.4, 0.95);
+        y[x] = cv::saturate_cast<std::uint8_t>(r * p.gain * a.my[x]);
+        u[x] = cv::saturate_cast<std::uint8_t>(128 + r * (p.gain * (a.mu[x] - 128) + p.du));
+        v[x] = cv::saturate_cast<std::uint8_t>(128 + r * (p.gain * (a.mv[x] - 128) + p.dv));
+      } else {  // anything, clipped and saturated included
+        y[x] = static_cast<std::uint8_t>(rng.uniform(0, 256));
+        u[x] = static_cast<std::uint8_t>(rng.uniform(0, 256));
+        v[x] = static_cast<std::uint8_t>(rng.uniform(0, 256));
+      }
+      const int s = rng.uniform(0, 4);
+      a.streak[x] = static_cast<std::uint16_t>(s == 0   ? 0
+                                               : s == 1 ? rng.uniform(0, 100)
+                                               : s == 2 ? 0xFFFF - rng.uniform(0, 2)
+                                                        : rng.uniform(0, 0x10000));
+      a.fresh[x] = static_cast<std::uint8_t>(rng.uniform(0, 3) == 0 ? rng.uniform(1, 9) : 0);
+      valid[x] = rng.uniform(0, 8) == 0 ? 0 : 255;
+      counted[x] = rng.uniform(0, 6) == 0 ? 0 : 255;
+    }
+    State b = a;
+    const bool with_valid = round % 3 == 0, with_counted = round % 5 == 1;
+    sc::ClassifyTally ta, tb;
+    for (int pass = 0; pass < 2; ++pass) {
+      State &st = pass == 0 ? a : b;
+      sc::ClassifyRow row;
+      row.y = y.data();
+      row.u = colour ? u.data() : nullptr;
+      row.v = colour ? v.data() : nullptr;
+      row.valid = with_valid ? valid.data() : nullptr;
+      row.counted = with_counted ? counted.data() : nullptr;
+      row.my = st.my.data(), row.vy = st.vy.data();
+      row.mu = colour ? st.mu.data() : nullptr;
+      row.mv = colour ? st.mv.data() : nullptr;
+      row.vc = colour ? st.vc.data() : nullptr;
+      row.streak = st.streak.data(), row.fresh = st.fresh.data();
+      row.mask = st.mask.data(), row.ratio = st.ratio.data();
+      sc::classify_row(row, p, kWidth, pass == 0 ? ta : tb, pass == 1);
+    }
+    for (int x = 0; x < kWidth; ++x) {
+      ++labels[a.mask[x]];
+    }
+    auto same = [&](const auto &va, const auto &vb, const char *what) {
+      if (std::memcmp(va.data(), vb.data(), va.size() * sizeof(va[0])) != 0) {
+        for (std::size_t x = 0; x < va.size(); ++x) {
+          if (std::memcmp(&va[x], &vb[x], sizeof(va[0])) != 0) {
+            g_error("round %d: %s differs at x=%zu: scalar %g, vectorised %g", round, what, x,
+                    static_cast<double>(va[x]), static_cast<double>(vb[x]));
+          }
+        }
+      }
+    };
+    same(a.mask, b.mask, "mask");
+    same(a.ratio, b.ratio, "ratio");
+    same(a.my, b.my, "luma mean");
+    same(a.vy, b.vy, "luma variance");
+    same(a.mu, b.mu, "u mean");
+    same(a.mv, b.mv, "v mean");
+    same(a.vc, b.vc, "chroma variance");
+    same(a.streak, b.streak, "streak");
+    same(a.fresh, b.fresh, "fresh");
+    g_assert_cmpuint(ta.inside, ==, tb.inside);
+    g_assert_cmpuint(ta.moving, ==, tb.moving);
+    g_assert_cmpuint(ta.candidates, ==, tb.candidates);
+    g_assert_cmpuint(ta.lasting, ==, tb.lasting);
+  }
+  g_test_message("labels: background %zu, shadow %zu, motion %zu", labels[0], labels[127],
+                 labels[255]);
+  // Every case was reached.
+  g_assert_cmpuint(labels[0], >, 1000);
+  g_assert_cmpuint(labels[127], >, 1000);
+  g_assert_cmpuint(labels[255], >, 1000);
+  g_assert_cmpuint(labels[0] + labels[127] + labels[255], ==, 400u * kWidth);
+}
+
 }  // namespace
 
 int main(int argc, char **argv) {
@@ -183,5 +303,7 @@ int main(int argc, char **argv) {
   g_test_add_func("/scene-model/bump-is-compensated", test_scene_bump_is_compensated);
   g_test_add_func("/scene-model/ghost-of-a-look-ahead-stander-goes-quickly",
                   test_scene_ghost_of_a_look_ahead_stander_goes_quickly);
+  g_test_add_func("/scene-model/classify/vectorised-matches-scalar",
+                  test_classify_vectorised_matches_scalar);
   return g_test_run();
 }

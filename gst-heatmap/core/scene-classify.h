@@ -1,0 +1,80 @@
+// scene-classify.h: how the scene model decides, per pixel, whether it moved, and how it learns
+// (one row at a time; vectorised with OpenCV's universal intrinsics, with a scalar twin).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace heatmap {
+namespace scene {
+
+// Noise floors (standard deviations, 8-bit levels) below which a pixel's learned spread is
+// never trusted: H.264 at surveillance bitrates moves flat areas by a level or two.
+constexpr float kMinSigmaY = 3.0f;
+constexpr float kMinSigmaC = 2.0f;
+constexpr float kMaxSigma = 24.0f;
+// Luma above this is treated as clipped (BT.601 video range tops out at 235).
+constexpr float kClip = 232.0f;
+// A colour channel (R, G or B from Y and centred U, V, BT.601) at or above this is saturated.
+constexpr float kSaturated = 245.0f;
+constexpr float kShadowLow = 0.45f;
+constexpr float kShadowHigh = 0.92f;
+// A shadow keeps the floor's colour (chroma scaled by the ratio) within this many variances.
+constexpr float kShadowChroma = 16.0f;
+// A pixel that took a neighbour's scene settles on its own floor: within kFreshSlack times the
+// threshold it is background and learns at kFreshRate.
+constexpr float kFreshSlack = 4.0f;
+constexpr float kFreshRate = 0.3f;
+// Something foreground for longer than the absorb streak joins the scene at this rate.
+constexpr float kAbsorbRate = 0.2f;
+// Only pixels foreground for this many frames in a row can be ghosts.
+constexpr int kGhostStreak = 10;
+// Mask values: background, shadow (MOG2's), motion.
+constexpr std::uint8_t kBackground = 0;
+constexpr std::uint8_t kShadow = 127;
+constexpr std::uint8_t kMotion = 255;
+
+// Per-frame constants of the decision and of learning.
+struct ClassifyParams {
+  float gain = 1.f;  // global luma gain of the frame against the scene (g)
+  float du = 0.f;    // white-balance offsets of the centred chroma
+  float dv = 0.f;
+  float threshold = 16.f;   // squared Mahalanobis distance above which a pixel moved
+  float rate = 0.002f;      // learning rate of background pixels
+  float fg_rate = 0.0005f;  // learning rate of foreground pixels
+  int absorb = 83;          // streak after which foreground joins the scene at kAbsorbRate
+  bool shadows = true;      // mark shadow candidates (kShadow) instead of motion
+};
+
+// One row of the frame and of the model's state. u, v, mu, mv, vc are null for grey sources;
+// valid (0 = no pixel here after the camera was compensated) and counted (0 = masked out by
+// the user) may be null (all pixels).
+struct ClassifyRow {
+  const std::uint8_t *y = nullptr, *u = nullptr, *v = nullptr;
+  const std::uint8_t *valid = nullptr;
+  const std::uint8_t *counted = nullptr;
+  float *my = nullptr, *vy = nullptr;                 // scene luma mean and variance
+  float *mu = nullptr, *mv = nullptr, *vc = nullptr;  // chroma means, one chroma variance
+  std::uint16_t *streak = nullptr;                    // frames foreground in a row
+  std::uint8_t *fresh = nullptr;  // frames left to settle after taking a neighbour's scene
+  std::uint8_t *mask = nullptr;   // out: kBackground, kShadow or kMotion
+  float *ratio = nullptr;         // out: frame / predicted luma (1 where undefined)
+};
+
+// What a row held.
+struct ClassifyTally {
+  std::size_t inside = 0;      // valid and counted pixels
+  std::size_t moving = 0;      // ... of them marked kMotion
+  std::size_t candidates = 0;  // valid pixels marked kShadow
+  std::size_t lasting = 0;     // valid foreground pixels (kMotion or kShadow) with a streak of
+                               // at least kGhostStreak: possible ghosts
+};
+
+// Classifies pixels [0, width) of a row and updates the model there (see SceneModel for what
+// the decision is). `vectorised` = false runs the scalar twin, which gives the same bits: it is
+// kept for the row's tail, for builds without SIMD, and for the test that holds them equal.
+void classify_row(const ClassifyRow &row, const ClassifyParams &p, int width, ClassifyTally &tally,
+                  bool vectorised = true);
+
+}  // namespace scene
+}  // namespace heatmap
