@@ -22,10 +22,13 @@ double median(std::vector<float> &v) {
 
 Photometric estimate_photometric(const cv::Mat &y, const cv::Mat &u, const cv::Mat &v,
                                  const cv::Mat &my, const cv::Mat &mu, const cv::Mat &mv,
-                                 const cv::Mat &use) {
+                                 const cv::Mat &use, PhotometricScratch *scratch) {
   Photometric p;
   const int step = std::max(1, static_cast<int>(std::sqrt(y.total() / double(kSamples))));
-  std::vector<float> ratio;
+  PhotometricScratch local;
+  PhotometricScratch &s = scratch != nullptr ? *scratch : local;
+  std::vector<float> &ratio = s.ratio;
+  ratio.clear();
   ratio.reserve(y.total() / (step * step) + 1);
   for (int r = step / 2; r < y.rows; r += step) {
     const std::uint8_t *py = y.ptr<std::uint8_t>(r);
@@ -45,7 +48,9 @@ Photometric estimate_photometric(const cv::Mat &y, const cv::Mat &u, const cv::M
   if (u.empty() || v.empty()) {
     return p;
   }
-  std::vector<float> eu, ev;
+  std::vector<float> &eu = s.eu, &ev = s.ev;
+  eu.clear();
+  ev.clear();
   eu.reserve(ratio.size());
   ev.reserve(ratio.size());
   const float g = static_cast<float>(p.gain);

@@ -3,6 +3,8 @@
 
 #include <opencv2/core.hpp>
 
+#include <vector>
+
 namespace heatmap {
 
 // frame ~ gain * scene in luma; (chroma - 128) ~ gain * (scene chroma - 128) + offset. The
@@ -14,12 +16,17 @@ struct Photometric {
   double dv = 0.0;
 };
 
+// Working memory of estimate_photometric, kept between frames by its caller.
+struct PhotometricScratch {
+  std::vector<float> ratio, eu, ev;
+};
+
 // Median estimate over a sparse grid of the pixels where `use` (CV_8U, may be empty = all) is
 // nonzero; pixels with clipped luma (frame or prediction near white or black) are left out.
 // y/u/v are the frame (CV_8U; u and v may be empty), my/mu/mv the scene's means (CV_32F).
 // With fewer than a few hundred usable pixels it returns the identity.
 Photometric estimate_photometric(const cv::Mat &y, const cv::Mat &u, const cv::Mat &v,
                                  const cv::Mat &my, const cv::Mat &mu, const cv::Mat &mv,
-                                 const cv::Mat &use);
+                                 const cv::Mat &use, PhotometricScratch *scratch = nullptr);
 
 }  // namespace heatmap

@@ -1,6 +1,23 @@
 // scene-classify.cpp: the scene model's per-pixel decision and learning, one row at a time.
 // The vectorised path does, lane by lane, exactly the float operations of the scalar one (same
 // order, no fused multiply-add, selects instead of branches), so both give the same bits.
+//
+// Compiled twice on x86-64 (gst-heatmap/core/meson.build): once for the baseline (SSE2, 4 lanes
+// of float) with the dispatcher, and once with -mavx2 and HEATMAP_SCENE_CLASSIFY_AVX2 (8 lanes),
+// which only defines classify_row_avx2. OpenCV's headers enable 256-bit universal intrinsics
+// for code outside OpenCV only when told (the CV_AVX2 family below); CV_CPU_DISPATCH_MODE puts
+// them in their own namespace (cv::hal_AVX2), apart from the baseline's inline functions.
+#ifdef HEATMAP_SCENE_CLASSIFY_AVX2
+#include <immintrin.h>
+#define CV_CPU_DISPATCH_MODE AVX2
+#define CV_SSE3 1
+#define CV_SSSE3 1
+#define CV_SSE4_1 1
+#define CV_SSE4_2 1
+#define CV_AVX 1
+#define CV_AVX2 1
+#endif
+
 #include "scene-classify.h"
 
 #include <opencv2/core/hal/intrin.hpp>
@@ -314,8 +331,18 @@ void classify(const ClassifyRow &row, const ClassifyParams &p, int width, Classi
 
 }  // namespace
 
-void classify_row(const ClassifyRow &row, const ClassifyParams &p, int width, ClassifyTally &tally,
-                  bool vectorised) {
+namespace detail {
+
+#ifdef HEATMAP_SCENE_CLASSIFY_AVX2
+#define HEATMAP_CLASSIFY_KERNEL classify_row_avx2
+#else
+#define HEATMAP_CLASSIFY_KERNEL classify_row_baseline
+#endif
+
+void HEATMAP_CLASSIFY_KERNEL(const ClassifyRow &row, const ClassifyParams &p, int width,
+                             ClassifyTally &tally, bool vectorised);
+void HEATMAP_CLASSIFY_KERNEL(const ClassifyRow &row, const ClassifyParams &p, int width,
+                             ClassifyTally &tally, bool vectorised) {
   if (row.u != nullptr && row.v != nullptr && row.mu != nullptr) {
     classify<true>(row, p, width, tally, vectorised);
   } else {
@@ -323,6 +350,35 @@ void classify_row(const ClassifyRow &row, const ClassifyParams &p, int width, Cl
   }
   cv::vx_cleanup();
 }
+
+#ifdef HEATMAP_HAVE_CLASSIFY_AVX2
+void classify_row_avx2(const ClassifyRow &row, const ClassifyParams &p, int width,
+                       ClassifyTally &tally, bool vectorised);
+#endif
+
+}  // namespace detail
+
+#ifndef HEATMAP_SCENE_CLASSIFY_AVX2
+bool classify_has_avx2() {
+#ifdef HEATMAP_HAVE_CLASSIFY_AVX2
+  static const bool avx2 = __builtin_cpu_supports("avx2");
+  return avx2;
+#else
+  return false;
+#endif
+}
+
+void classify_row(const ClassifyRow &row, const ClassifyParams &p, int width, ClassifyTally &tally,
+                  Simd simd) {
+#ifdef HEATMAP_HAVE_CLASSIFY_AVX2
+  if (simd == Simd::kWidest && classify_has_avx2()) {
+    detail::classify_row_avx2(row, p, width, tally, true);
+    return;
+  }
+#endif
+  detail::classify_row_baseline(row, p, width, tally, simd != Simd::kNone);
+}
+#endif
 
 }  // namespace scene
 }  // namespace heatmap

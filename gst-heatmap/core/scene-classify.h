@@ -70,11 +70,18 @@ struct ClassifyTally {
                                // at least kGhostStreak: possible ghosts
 };
 
+// Which code classifies: the scalar twin, the build's baseline vectors (SSE2 on x86-64, NEON on
+// arm64), or the widest the CPU has (AVX2 where the build made that variant and the CPU runs
+// it; else the baseline). All three give the same bits.
+enum class Simd { kNone, kBaseline, kWidest };
+
 // Classifies pixels [0, width) of a row and updates the model there (see SceneModel for what
-// the decision is). `vectorised` = false runs the scalar twin, which gives the same bits: it is
-// kept for the row's tail, for builds without SIMD, and for the test that holds them equal.
+// the decision is). The scalar twin is kept for the row's tail, for builds without SIMD, and
+// for the test that holds the vectorised paths equal to it.
 void classify_row(const ClassifyRow &row, const ClassifyParams &p, int width, ClassifyTally &tally,
-                  bool vectorised = true);
+                  Simd simd = Simd::kWidest);
+// Whether Simd::kWidest runs the AVX2 variant here.
+bool classify_has_avx2();
 
 }  // namespace scene
 }  // namespace heatmap

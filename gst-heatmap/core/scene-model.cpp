@@ -5,6 +5,7 @@
 #include "motion-model.h"
 #include "scene-classify.h"
 
+#include <opencv2/core/hal/intrin.hpp>
 #include <opencv2/imgproc.hpp>
 
 #include <algorithm>
@@ -215,12 +216,14 @@ void SceneModel::classify(const cv::Mat &ay, const cv::Mat &au, const cv::Mat &a
   const cv::Size size = ay.size();
   const bool colour = !au.empty() && !mu_.empty();
   // Lighting, measured on what was background last time (and inside the frame).
+  // (use_ keeps its buffer between frames: a fresh 130 kB a frame costs page faults.)
   cv::Mat use;
   if (!mask_.empty()) {
-    cv::compare(mask_, 0, use, cv::CMP_EQ);
+    cv::compare(mask_, 0, use_, cv::CMP_EQ);
     if (!all_valid_) {
-      use &= valid_;
+      cv::bitwise_and(use_, valid_, use_);
     }
+    use = use_;
   } else if (!all_valid_) {
     use = valid_;
   }
@@ -229,11 +232,12 @@ void SceneModel::classify(const cv::Mat &ay, const cv::Mat &au, const cv::Mat &a
     if (use.empty()) {
       use = counted_;
     } else {
-      use &= counted_;
+      cv::bitwise_and(use, counted_, use_);
+      use = use_;
     }
   }
   const Photometric p = estimate_photometric(ay, colour ? au : cv::Mat(), colour ? av : cv::Mat(),
-                                             my_, mu_, mv_, use);
+                                             my_, mu_, mv_, use, &photometric_scratch_);
   const bool sudden = frames_ > 0 && std::fabs(p.gain / gain_ - 1.0) > kLightStep;
 
   const float g = static_cast<float>(p.gain), ig = 1.0f / g;
@@ -348,6 +352,20 @@ std::size_t SceneModel::settle_ghosts(const cv::Mat &ay, const cv::Mat &au, cons
     const std::uint8_t *y = ay.ptr<std::uint8_t>(r);
     std::uint16_t *st = streak_.ptr<std::uint16_t>(r);
     for (int c = 0; c < w; ++c) {
+#if CV_SIMD128
+      // Skip 16 pixels at a time where none is a candidate (settling only removes candidates,
+      // so what is skipped would have been skipped one by one).
+      if ((c & 15) == 0 && c + 16 <= w) {
+        const cv::v_uint8x16 motion = cv::v_load(out + c) == cv::v_setall_u8(255);
+        const cv::v_uint16x8 streak = cv::v_setall_u16(kGhostStreak);
+        const cv::v_uint8x16 lasting =
+            cv::v_pack(cv::v_load(st + c) >= streak, cv::v_load(st + c + 8) >= streak);
+        if (!cv::v_check_any(motion & lasting)) {
+          c += 15;
+          continue;
+        }
+      }
+#endif
       if (out[c] != 255 || st[c] < kGhostStreak) {
         continue;
       }
@@ -411,6 +429,38 @@ std::size_t SceneModel::settle_ghosts(const cv::Mat &ay, const cv::Mat &au, cons
   return settled;
 }
 
+namespace {
+
+// Whether a shadow candidate at (r, c) darkens unlike its candidate neighbours (127, or 254 when
+// already judged in this pass): its ratio to the scene is off their mean by more than
+// kShadowSmooth, with at least 4 of them.
+bool textured(const cv::Mat &mask, const cv::Mat &ratio, int r, int c) {
+  const int w = mask.cols, h = mask.rows;
+  float sum = 0.f;
+  int n = 0;
+  for (int dy = -1; dy <= 1; ++dy) {
+    const int rr = r + dy;
+    if (rr < 0 || rr >= h) {
+      continue;
+    }
+    const std::uint8_t *m = mask.ptr<std::uint8_t>(rr);
+    const float *q = ratio.ptr<float>(rr);
+    for (int dx = -1; dx <= 1; ++dx) {
+      const int cc = c + dx;
+      if (cc < 0 || cc >= w || (m[cc] != kShadowValue && m[cc] != 254)) {
+        continue;
+      }
+      if (dx != 0 || dy != 0) {
+        sum += q[cc];
+        ++n;
+      }
+    }
+  }
+  return n >= 4 && std::fabs(ratio.ptr<float>(r)[c] - sum / n) > kShadowSmooth;
+}
+
+}  // namespace
+
 void SceneModel::settle_shadows() {
   const int w = mask_.cols, h = mask_.rows;
   for (int r = 0; r < h; ++r) {
@@ -418,31 +468,54 @@ void SceneModel::settle_shadows() {
       continue;
     }
     std::uint8_t *out = mask_.ptr<std::uint8_t>(r);
-    for (int c = 0; c < w; ++c) {
-      if (out[c] != kShadowValue) {
-        continue;
+    int c = 0;
+#if CV_SIMD128
+    // Inside the frame, four candidates at a time: the same sums in the same order (a
+    // neighbour that is no candidate adds 0, which leaves a float sum as it was).
+    if (r > 0 && r + 1 < h && w >= 6) {
+      const std::uint8_t *rows[3] = {mask_.ptr<std::uint8_t>(r - 1), out,
+                                     mask_.ptr<std::uint8_t>(r + 1)};
+      const float *ratios[3] = {ratio_.ptr<float>(r - 1), ratio_.ptr<float>(r),
+                                ratio_.ptr<float>(r + 1)};
+      const cv::v_uint32x4 shadow = cv::v_setall_u32(kShadowValue), judged = cv::v_setall_u32(254);
+      const cv::v_uint32x4 one = cv::v_setall_u32(1), four = cv::v_setall_u32(4);
+      const cv::v_float32x4 zero = cv::v_setzero_f32(), smooth = cv::v_setall_f32(kShadowSmooth);
+      if (out[0] == kShadowValue && textured(mask_, ratio_, r, 0)) {
+        out[0] = 254;
       }
-      float sum = 0.f;
-      int n = 0;
-      for (int dy = -1; dy <= 1; ++dy) {
-        const int rr = r + dy;
-        if (rr < 0 || rr >= h) {
+      for (c = 1; c + 4 < w; c += 4) {
+        const cv::v_uint32x4 centre = cv::v_load_expand_q(out + c) == shadow;
+        if (!cv::v_check_any(centre)) {
           continue;
         }
-        const std::uint8_t *m = mask_.ptr<std::uint8_t>(rr);
-        const float *q = ratio_.ptr<float>(rr);
-        for (int dx = -1; dx <= 1; ++dx) {
-          const int cc = c + dx;
-          if (cc < 0 || cc >= w || (m[cc] != kShadowValue && m[cc] != 254)) {
-            continue;
+        cv::v_float32x4 sum = zero;
+        cv::v_uint32x4 n = cv::v_setzero_u32();
+        for (int dy = 0; dy < 3; ++dy) {
+          for (int dx = -1; dx <= 1; ++dx) {
+            if (dy == 1 && dx == 0) {
+              continue;
+            }
+            const cv::v_uint32x4 m = cv::v_load_expand_q(rows[dy] + c + dx);
+            const cv::v_uint32x4 is = (m == shadow) | (m == judged);
+            sum +=
+                cv::v_select(cv::v_reinterpret_as_f32(is), cv::v_load(ratios[dy] + c + dx), zero);
+            n += is & one;
           }
-          if (dx != 0 || dy != 0) {
-            sum += q[cc];
-            ++n;
+        }
+        const cv::v_float32x4 mean = sum / cv::v_cvt_f32(cv::v_reinterpret_as_s32(n));
+        const cv::v_float32x4 off = cv::v_abs(cv::v_load(ratios[1] + c) - mean);
+        const cv::v_uint32x4 mark = centre & (n >= four) & cv::v_reinterpret_as_u32(off > smooth);
+        const int bits = cv::v_signmask(mark);
+        for (int i = 0; i < 4; ++i) {
+          if (bits & (1 << i)) {
+            out[c + i] = 254;
           }
         }
       }
-      if (n >= 4 && std::fabs(ratio_.ptr<float>(r)[c] - sum / n) > kShadowSmooth) {
+    }
+#endif
+    for (; c < w; ++c) {
+      if (out[c] == kShadowValue && textured(mask_, ratio_, r, c)) {
         out[c] = 254;  // textured like an object: motion (254 until the pass ends)
       }
     }

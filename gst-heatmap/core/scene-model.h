@@ -95,6 +95,8 @@ class SceneModel {
   cv::Mat mask_;
   cv::Mat counted_;  // CV_8U: 0 where the user's mask excludes the pixel; empty: all count
   cv::Mat ignored_;  // scratch: moving or excluded, for the stabiliser
+  cv::Mat use_;      // scratch: where the lighting is measured
+  PhotometricScratch photometric_scratch_;
   cv::Mat ratio_;   // CV_32F: frame / predicted luma (shadow smoothness)
   cv::Mat streak_;  // CV_16U: frames each pixel has been foreground in a row
   cv::Mat valid_;   // CV_8U: 255 where the aligned frame has pixels

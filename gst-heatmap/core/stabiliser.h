@@ -46,7 +46,7 @@ class Stabiliser {
   static constexpr float kTruncate = 24.0f;
 
  private:
-  void shrink(const cv::Mat &src, cv::Mat &dst) const;
+  void shrink(const cv::Mat &src, cv::Mat &dst);
   // Windowed, zero-padded spectrum of a small CV_32F image.
   void spectrum(const cv::Mat &small, cv::Mat &out);
   // Mean truncated |cur_ - gain * reference(x - d)| over the inner part of the small frame,
@@ -61,7 +61,9 @@ class Stabiliser {
   cv::Point2d last_{0.0, 0.0};  // the shift believed last, correlation pixels
   double gain_ = 1.0;           // mean(frame) / mean(reference) of the current frame
   cv::Mat window_;              // Hanning window at small_
+  cv::Mat weight_;              // low-frequency weight of the cross-power spectrum, at padded_
   cv::Mat cur_, spec_, cross_, surface_, pad_, moved_, diff_;
+  cv::Mat shrunk_, moving_, magnitude_;  // scratch kept between frames
   cv::Mat use_;  // CV_8U at small_ (inner part): 255 where the residual is measured
 };
 

@@ -235,11 +235,8 @@ void test_classify_vectorised_matches_scalar() {
       valid[x] = rng.uniform(0, 8) == 0 ? 0 : 255;
       counted[x] = rng.uniform(0, 6) == 0 ? 0 : 255;
     }
-    State b = a;
     const bool with_valid = round % 3 == 0, with_counted = round % 5 == 1;
-    sc::ClassifyTally ta, tb;
-    for (int pass = 0; pass < 2; ++pass) {
-      State &st = pass == 0 ? a : b;
+    auto run = [&](State &st, sc::Simd simd, sc::ClassifyTally &t) {
       sc::ClassifyRow row;
       row.y = y.data();
       row.u = colour ? u.data() : nullptr;
@@ -252,35 +249,46 @@ void test_classify_vectorised_matches_scalar() {
       row.vc = colour ? st.vc.data() : nullptr;
       row.streak = st.streak.data(), row.fresh = st.fresh.data();
       row.mask = st.mask.data(), row.ratio = st.ratio.data();
-      sc::classify_row(row, p, kWidth, pass == 0 ? ta : tb, pass == 1);
-    }
+      sc::classify_row(row, p, kWidth, t, simd);
+    };
+    const State start = a;
+    sc::ClassifyTally ta;
+    run(a, sc::Simd::kNone, ta);
     for (int x = 0; x < kWidth; ++x) {
       ++labels[a.mask[x]];
     }
-    auto same = [&](const auto &va, const auto &vb, const char *what) {
-      if (std::memcmp(va.data(), vb.data(), va.size() * sizeof(va[0])) != 0) {
-        for (std::size_t x = 0; x < va.size(); ++x) {
-          if (std::memcmp(&va[x], &vb[x], sizeof(va[0])) != 0) {
-            g_error("round %d: %s differs at x=%zu: scalar %g, vectorised %g", round, what, x,
-                    static_cast<double>(va[x]), static_cast<double>(vb[x]));
+    // The baseline vectors, and the widest the CPU runs (AVX2 on most x86-64).
+    for (sc::Simd simd : {sc::Simd::kBaseline, sc::Simd::kWidest}) {
+      State b = start;
+      sc::ClassifyTally tb;
+      run(b, simd, tb);
+      const char *name = simd == sc::Simd::kBaseline ? "baseline" : "widest";
+      auto same = [&](const auto &va, const auto &vb, const char *what) {
+        if (std::memcmp(va.data(), vb.data(), va.size() * sizeof(va[0])) != 0) {
+          for (std::size_t x = 0; x < va.size(); ++x) {
+            if (std::memcmp(&va[x], &vb[x], sizeof(va[0])) != 0) {
+              g_error("round %d: %s differs at x=%zu: scalar %g, %s vectors %g", round, what, x,
+                      static_cast<double>(va[x]), name, static_cast<double>(vb[x]));
+            }
           }
         }
-      }
-    };
-    same(a.mask, b.mask, "mask");
-    same(a.ratio, b.ratio, "ratio");
-    same(a.my, b.my, "luma mean");
-    same(a.vy, b.vy, "luma variance");
-    same(a.mu, b.mu, "u mean");
-    same(a.mv, b.mv, "v mean");
-    same(a.vc, b.vc, "chroma variance");
-    same(a.streak, b.streak, "streak");
-    same(a.fresh, b.fresh, "fresh");
-    g_assert_cmpuint(ta.inside, ==, tb.inside);
-    g_assert_cmpuint(ta.moving, ==, tb.moving);
-    g_assert_cmpuint(ta.candidates, ==, tb.candidates);
-    g_assert_cmpuint(ta.lasting, ==, tb.lasting);
+      };
+      same(a.mask, b.mask, "mask");
+      same(a.ratio, b.ratio, "ratio");
+      same(a.my, b.my, "luma mean");
+      same(a.vy, b.vy, "luma variance");
+      same(a.mu, b.mu, "u mean");
+      same(a.mv, b.mv, "v mean");
+      same(a.vc, b.vc, "chroma variance");
+      same(a.streak, b.streak, "streak");
+      same(a.fresh, b.fresh, "fresh");
+      g_assert_cmpuint(ta.inside, ==, tb.inside);
+      g_assert_cmpuint(ta.moving, ==, tb.moving);
+      g_assert_cmpuint(ta.candidates, ==, tb.candidates);
+      g_assert_cmpuint(ta.lasting, ==, tb.lasting);
+    }
   }
+  g_test_message("widest vectors: %s", sc::classify_has_avx2() ? "AVX2" : "the baseline");
   g_test_message("labels: background %zu, shadow %zu, motion %zu", labels[0], labels[127],
                  labels[255]);
   // Every case was reached.
