@@ -8,7 +8,9 @@
 // lateness), the element with `props` but overlay=false (the baseline), the element with `props`;
 // the overlay's cost is read against the baseline of the same round (ratio of the p50/p99 added
 // latency, and the difference in late frames). --rounds repeats the three to see the spread on
-// a shared machine.
+// a shared machine. Each run also says how many frames the model analysed and how many it
+// skipped because it was busy (skip-frames, the messages' frames-processed and frames-skipped;
+// reset windows add up to the run).
 //
 // Usage: heatmap-live-latency [--seconds N] [--width W] [--height H] [--fps F] [--rounds R]
 //                             [--props "overlay=true interval=1"] [--out DIR]
@@ -72,6 +74,8 @@ struct Result {
   std::vector<double> added_ms;
   int snapshots = 0;
   int snapshot_drops = 0;
+  guint64 frames_skipped = 0;  // by the busy model (messages' frames-skipped), not by the sink
+  guint64 frames_processed = 0;
   bool ok = true;
 };
 
@@ -91,8 +95,8 @@ Result run(const Options &o, bool with_heatmap, const std::string &props,
   GstElement *sink = gst_element_factory_make("fakesink", "sink");
   g_object_set(src, "is-live", TRUE, "pattern", 18 /* ball */, nullptr);
   GstCaps *c = gst_caps_new_simple("video/x-raw", "format", G_TYPE_STRING, "I420", "width",
-                                   G_TYPE_INT, o.width, "height", G_TYPE_INT, o.height,
-                                   "framerate", GST_TYPE_FRACTION, o.fps, 1, nullptr);
+                                   G_TYPE_INT, o.width, "height", G_TYPE_INT, o.height, "framerate",
+                                   GST_TYPE_FRACTION, o.fps, 1, nullptr);
   g_object_set(caps, "caps", c, nullptr);
   gst_caps_unref(c);
   // A display-like sink: on time or dropped (20 ms, as video sinks), QoS on.
@@ -104,8 +108,9 @@ Result run(const Options &o, bool with_heatmap, const std::string &props,
   if (with_heatmap) {
     heatmap = gst_element_factory_make("heatmap", nullptr);
     if (heatmap == nullptr) {
-      std::fprintf(stderr, "heatmap-live-latency: the heatmap element is not found "
-                           "(GST_PLUGIN_PATH)\n");
+      std::fprintf(stderr,
+                   "heatmap-live-latency: the heatmap element is not found "
+                   "(GST_PLUGIN_PATH)\n");
       std::exit(1);
     }
     gchar **words = g_strsplit(props.c_str(), " ", -1);
@@ -143,8 +148,15 @@ Result run(const Options &o, bool with_heatmap, const std::string &props,
       continue;
     const GstMessageType t = GST_MESSAGE_TYPE(m);
     if (t == GST_MESSAGE_ELEMENT &&
-        gst_structure_has_name(gst_message_get_structure(m), "heatmap"))
+        gst_structure_has_name(gst_message_get_structure(m), "heatmap")) {
+      const GstStructure *s = gst_message_get_structure(m);
+      guint64 n = 0;
       r.snapshots++;
+      if (gst_structure_get_uint64(s, "frames-skipped", &n))
+        r.frames_skipped += n;
+      if (gst_structure_get_uint64(s, "frames-processed", &n))
+        r.frames_processed += n;
+    }
     if (t == GST_MESSAGE_WARNING) {
       GError *e = nullptr;
       gst_message_parse_warning(m, &e, nullptr);
@@ -239,10 +251,11 @@ int main(int argc, char **argv) {
     for (const auto &[name, r] : runs) {
       std::printf("  %s: %" G_GUINT64_FORMAT " rendered, %" G_GUINT64_FORMAT
                   " dropped late; added latency p50 %.2f ms, p99 %.2f ms, max %.2f ms (%zu "
-                  "frames); snapshots %d, dropped %d\n",
+                  "frames); snapshots %d, dropped %d; model analysed %" G_GUINT64_FORMAT
+                  ", skipped %" G_GUINT64_FORMAT "\n",
                   name, r->rendered, r->dropped, percentile(r->added_ms, 0.5),
                   percentile(r->added_ms, 0.99), percentile(r->added_ms, 1.0), r->added_ms.size(),
-                  r->snapshots, r->snapshot_drops);
+                  r->snapshots, r->snapshot_drops, r->frames_processed, r->frames_skipped);
     }
     const double p50b = percentile(base.added_ms, 0.5), p99b = percentile(base.added_ms, 0.99);
     std::printf("  props vs overlay=false: p50 x%.2f, p99 x%.2f; late frames %+" G_GINT64_FORMAT
