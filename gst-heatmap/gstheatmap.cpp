@@ -25,9 +25,13 @@
  * `start-utc` and `end-utc` (ISO 8601), `utc-source` ("reference-timestamp" when upstream put
  * a GstReferenceTimestampMeta timestamp/x-unix or timestamp/x-ntp on the buffers, e.g. rtspsrc
  * add-reference-timestamp-meta=true; else "pipeline-clock"), `window` and `final`.
- * Rendering, encoding and writing run on a writer thread: when it is still busy with earlier
- * snapshots (slow disk, slow upload) a snapshot is dropped with a warning; the video never
- * waits. The optional `image` request pad pushes each snapshot's JPEG as an image/jpeg buffer
+ * A window's end never runs on the streaming thread: its counts, figures and learned scene
+ * are taken on the model's thread in order with the frames, and the median, rendering,
+ * encoding and writing run on a writer thread; when the writer is still busy with earlier
+ * snapshots (slow disk, slow upload) a live snapshot is dropped with a warning. When the model
+ * falls behind on a live source (#GstHeatmap:skip-frames), frames are skipped rather than held
+ * up, and the message's `frames-skipped` (guint64) counts them: the video never waits.
+ * The optional `image` request pad pushes each snapshot's JPEG as an image/jpeg buffer
  * (carrying a timestamp/x-unix reference timestamp of the window start), e.g. to s3sink.
  * With #GstHeatmap:overlay the current heatmap is drawn onto the passing frames in place.
  *
