@@ -170,7 +170,7 @@ GST_START_TEST(test_walker_crosses_zone_a_only) {
                {"zones", dir.file("zones.json")},
                {"draw-zones", "true"}},
               6 * kFps, [&](int i) { return walker_frame(floor, i, rng); });
-  fail_unless_equals_string(run.error().c_str(), "");
+  fail_unless(run.error().empty(), "%s", run.error().c_str());
   const heatmap::Sidecar s = read_sidecar(dir.file("h.json"));
   fail_unless_equals_int(s.zones.size(), 2);
   const auto &a = s.zones[0], &b = s.zones[1];
@@ -249,7 +249,7 @@ GST_START_TEST(test_reset_windows_have_their_own_sidecars) {
                {"zones-csv-location", dir.file("w%02d.csv")},
                {"zones", dir.file("zones.json")}},
               6 * kFps, [&](int i) { return walker_frame(floor, i, rng); });
-  fail_unless_equals_string(run.error().c_str(), "");
+  fail_unless(run.error().empty(), "%s", run.error().c_str());
   guint64 processed = 0;
   for (int w = 0; w < 3; ++w) {
     char name[16];
@@ -321,7 +321,7 @@ GST_START_TEST(test_csv_totals_equal_message) {
                {"zone-interval", "0.35"},
                {"zone-threshold", "0.001"}},
               6 * kFps, [&](int i) { return walker_frame(floor, i, rng); });
-  fail_unless_equals_string(run.error().c_str(), "");
+  fail_unless(run.error().empty(), "%s", run.error().c_str());
   const std::string csv = read_file(dir.file("z.csv"));
   std::istringstream lines(csv);
   std::string line;
@@ -389,7 +389,7 @@ GST_START_TEST(test_masked_motion_counts_zero_and_shows_grey) {
                 flicker.fill(tv, cv::RNG::UNIFORM, 0, 256);
                 return frame;
               });
-  fail_unless_equals_string(run.error().c_str(), "");
+  fail_unless(run.error().empty(), "%s", run.error().c_str());
   cv::Mat counts = cv::imread(dir.file("h.png"), cv::IMREAD_UNCHANGED);
   fail_unless_equals_int(counts.type(), CV_16UC1);
   fail_unless_equals_int(cv::countNonZero(counts.colRange(0, 53)), 0);

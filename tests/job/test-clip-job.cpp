@@ -200,7 +200,8 @@ void test_leftover_png_is_replaced() {
   JobResult r = heatmap_job::run_clip_job(settings(), key);
   if (r.status != Status::kDone)
     g_error("not done: %s", r.message.c_str());
-  g_assert_cmpstr(read_file(png).substr(1, 3).c_str(), ==, "PNG");
+  const std::string magic = read_file(png).substr(1, 3);  // g_assert_cmpstr needs it to live
+  g_assert_cmpstr(magic.c_str(), ==, "PNG");
 }
 
 void test_permanent_failures() {

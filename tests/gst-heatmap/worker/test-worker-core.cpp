@@ -112,8 +112,10 @@ void test_bad_messages() {
 }
 
 void test_printable() {
-  g_assert_cmpstr(printable("a\nb\tc").c_str(), ==, "a\\x0ab\\x09c");
-  g_assert_cmpstr(printable(std::string(10, 'x'), 4).c_str(), ==, "xxxx...");
+  // g_assert_cmpstr keeps the pointer past the temporary's end: name the strings first.
+  const std::string controls = printable("a\nb\tc"), cut = printable(std::string(10, 'x'), 4);
+  g_assert_cmpstr(controls.c_str(), ==, "a\\x0ab\\x09c");
+  g_assert_cmpstr(cut.c_str(), ==, "xxxx...");
 }
 
 void test_retry_policy() {
