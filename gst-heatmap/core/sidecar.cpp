@@ -64,6 +64,20 @@ void add_utc(JsonBuilder *b, const char *key, const std::optional<std::int64_t> 
   add_string_or_null(b, key, us ? std::optional<std::string>(format_utc(*us)) : std::nullopt);
 }
 
+// start + seconds, or nullopt when that is not a time a sidecar can hold (years 1..9999, the
+// range of parse_utc): a sidecar read from a bucket may carry any duration or offset.
+std::optional<std::int64_t> shifted_utc(const std::optional<std::int64_t> &start_us,
+                                        double seconds) {
+  constexpr double kFirstUs = -62135596800.0 * 1e6;  // 0001-01-01T00:00:00Z
+  constexpr double kEndUs = 253402300800.0 * 1e6;    // 10000-01-01T00:00:00Z
+  if (!start_us || !std::isfinite(seconds))
+    return std::nullopt;
+  const double at = static_cast<double>(*start_us) + seconds * 1e6;
+  if (!(at >= kFirstUs && at < kEndUs))
+    return std::nullopt;
+  return *start_us + std::llround(seconds * 1e6);
+}
+
 void add_extra(JsonBuilder *b, const std::map<std::string, std::string> &extra) {
   for (const auto &[key, text] : extra) {
     JsonNode *node = json_from_string(text.c_str(), nullptr);
@@ -238,6 +252,12 @@ void parse_zone(JsonNode *node, const std::string &where, ZoneResult *zone, std:
   }
   Reader r(json_node_get_object(node), where + ".", problem);
   zone->zone.name = r.string("name");
+  std::string name_problem;
+  if (r.ok() && !valid_name(zone->zone.name, &name_problem)) {
+    // The zone file's rules (the name goes into CSV files): a bucket's sidecar may be hostile.
+    r.fail("name", "is not a valid zone name");
+    return;
+  }
   if (JsonArray *polygon = r.array("polygon")) {
     for (guint i = 0; i < json_array_get_length(polygon); ++i) {
       JsonNode *p = json_array_get_element(polygon, i);
@@ -245,9 +265,21 @@ void parse_zone(JsonNode *node, const std::string &where, ZoneResult *zone, std:
         r.fail("polygon", "holds a point that is not [x, y]");
         return;
       }
-      JsonArray *xy = json_node_get_array(p);
-      zone->zone.points.emplace_back(json_array_get_double_element(xy, 0),
-                                     json_array_get_double_element(xy, 1));
+      double xy[2];
+      for (guint k = 0; k < 2; ++k) {
+        JsonNode *c = json_array_get_element(json_node_get_array(p), k);
+        if (!JSON_NODE_HOLDS_VALUE(c) || (json_node_get_value_type(c) != G_TYPE_DOUBLE &&
+                                          json_node_get_value_type(c) != G_TYPE_INT64)) {
+          r.fail("polygon", "holds a coordinate that is not a number");
+          return;
+        }
+        xy[k] = json_node_get_double(c);
+        if (!(xy[k] >= 0.0 && xy[k] <= 1.0)) {
+          r.fail("polygon", "holds a coordinate outside 0..1");
+          return;
+        }
+      }
+      zone->zone.points.emplace_back(xy[0], xy[1]);
     }
   }
   zone->pixels = r.integer_or_null("pixels", false).value_or(0);
@@ -416,10 +448,7 @@ std::string sidecar_to_json(const Sidecar &s) {
   json_builder_end_object(b);
   add_string_or_null(b, "source", s.source);
   add_utc(b, "start_utc", s.start_utc_us);
-  add_utc(b, "end_utc",
-          s.start_utc_us ? std::optional<std::int64_t>(*s.start_utc_us +
-                                                       std::llround(finite(s.duration_s) * 1e6))
-                         : std::nullopt);
+  add_utc(b, "end_utc", shifted_utc(s.start_utc_us, finite(s.duration_s)));
   add_string_or_null(b, "start_utc_source", s.start_utc_source);
   json_builder_set_member_name(b, "window_index");
   if (s.window_index) {
@@ -496,10 +525,7 @@ std::string sidecar_to_json(const Sidecar &s) {
     json_builder_begin_array(b);
     for (const ZoneInterval &i : z.series) {
       json_builder_begin_object(b);
-      add_utc(b, "time_utc",
-              s.start_utc_us
-                  ? std::optional<std::int64_t>(*s.start_utc_us + std::llround(i.offset_s * 1e6))
-                  : std::nullopt);
+      add_utc(b, "time_utc", shifted_utc(s.start_utc_us, i.offset_s));
       add_double(b, "offset_s", i.offset_s);
       add_double(b, "duration_s", i.duration_s);
       add_int(b, "frames", static_cast<std::int64_t>(i.frames));

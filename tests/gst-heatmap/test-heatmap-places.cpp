@@ -396,6 +396,29 @@ void test_sidecar_round_trip() {
   std::string bad_time = json;
   bad_time.replace(bad_time.find("2025-10-20T13:05:00Z"), 20, "2025-10-20 13:05:00Z");
   expect(bad_time, "start_utc is not a UTC time");
+
+  // (hard-ci) Hostile sidecars, as a bucket may hold them (tests/fuzz/fuzz-sidecar.cpp).
+  auto edit = [&json](const std::string &from, const std::string &to) {
+    std::string t = json;
+    t.replace(t.find(from), from.size(), to);
+    return t;
+  };
+  heatmap::Sidecar out;
+  std::string err;
+  g_assert_false(heatmap::parse_sidecar(edit("\"clip\"", "\"clip\n"), "x.json", &out, &err));
+  if (err.rfind("x.json: not valid JSON: ", 0) != 0 || err.find('\n') != std::string::npos)
+    g_error("not one line: \"%s\"", err.c_str());
+  expect(edit("\"entrance, \\\"main\\\"\"", "\"=HYPERLINK(1)\""),
+         "zones[0].name is not a valid zone name");
+  expect(edit("\"polygon\" : [", "\"polygon\" : [[\"a\", 0], "), "coordinate that is not a number");
+  expect(edit("\"polygon\" : [", "\"polygon\" : [[2, 0], "), "coordinate outside 0..1");
+  // A duration or offset past year 9999 gives null times, not an overflow.
+  heatmap::Sidecar far = s;
+  far.duration_s = 1e300;
+  far.zones[0].series[0].offset_s = -1e18;
+  const std::string far_json = heatmap::sidecar_to_json(far);
+  g_assert_true(far_json.find("\"end_utc\" : null") != std::string::npos);
+  g_assert_true(far_json.find("\"time_utc\" : null") != std::string::npos);
 }
 
 // Splits one CSV line (RFC 4180 quoting) into fields.
