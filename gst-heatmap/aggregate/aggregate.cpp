@@ -11,6 +11,7 @@
 #include <cstring>
 #include <memory>
 
+#include "one-line.h"
 #include "rollups.h"
 
 namespace heatmap::aggregate {
@@ -59,7 +60,8 @@ class Doc {
     GError *error = nullptr;
     if (!json_parser_load_from_data(parser_.get(), json.data(), static_cast<gssize>(json.size()),
                                     &error)) {
-      std::string why = error != nullptr ? error->message : "unknown error";
+      // json-glib quotes the offending token, raw newlines included: keep the error one line.
+      std::string why = one_line(error != nullptr ? error->message : "unknown error", 200);
       g_clear_error(&error);
       throw InputError(name + ": sidecar is not valid JSON (" + why + ")");
     }
@@ -151,6 +153,15 @@ void each_object(JsonArray *a, const char *what, const std::string &name, F f) {
   }
 }
 
+// A count (frames, clips): a whole number in 0..2^53; 0 when absent. A bucket's sidecar may say
+// 1e300, which no integer type holds.
+std::uint64_t count(JsonObject *o, const char *key, const std::string &name) {
+  double v = number(o, key, 0, name);
+  if (v < 0 || v > 9007199254740992.0 || v != std::floor(v))
+    throw InputError(name + ": sidecar field '" + std::string(key) + "' is not a count");
+  return static_cast<std::uint64_t>(v);
+}
+
 int dimension(JsonObject *o, const char *key, const std::string &name) {
   double v = number(o, key, 0, name);
   if (v < 1 || v > 16384 || v != std::floor(v))
@@ -203,7 +214,8 @@ double time_member(JsonObject *o, const char *key, const std::string &name) {
 void check_format(JsonObject *root, const char *format, const std::string &name) {
   std::optional<std::string> f = string_member(root, "format", name);
   if (!f || *f != format)
-    throw InputError(name + ": not a " + format + " sidecar (format '" + f.value_or("none") + "')");
+    throw InputError(name + ": not a " + format + " sidecar (format '" +
+                     one_line(f.value_or("none"), 80) + "')");
   double version = number(root, "version", 0, name);
   if (version != 1)
     throw InputError(name + ": sidecar version " + std::to_string(static_cast<int>(version)) +
@@ -351,11 +363,11 @@ Source parse_aggregate_sidecar(const std::string &json, const std::string &name)
   s.is_aggregate = true;
   s.width = dimension(root, "width", name);
   s.height = dimension(root, "height", name);
-  s.frames = static_cast<std::uint64_t>(std::max(0.0, number(root, "frames_processed", 0, name)));
+  s.frames = count(root, "frames_processed", name);
   s.seconds = number(root, "seconds_observed", 0, name);
   if (!(s.seconds > 0))
     throw InputError(name + ": aggregate sidecar has no observed seconds");
-  s.clips = static_cast<std::uint64_t>(std::max(0.0, number(root, "clips", 0, name)));
+  s.clips = count(root, "clips", name);
   JsonObject *period = object_member(root, "period", name);
   s.start = time_member(period, "start_utc", name);
   s.period_id = string_member(period, "id", name).value_or("");
@@ -366,7 +378,7 @@ Source parse_aggregate_sidecar(const std::string &json, const std::string &name)
       throw InputError(name + ": a coverage hour has no hour_utc");
     HourCoverage &c = s.coverage[hour_start(t)];
     c.seconds += number(h, "seconds", 0, name);
-    c.clips += static_cast<std::uint64_t>(std::max(0.0, number(h, "clips", 0, name)));
+    c.clips += count(h, "clips", name);
   });
   each_object(array_member(root, "zones", name), "zones", name, [&](JsonObject *z) {
     Zone zone;
