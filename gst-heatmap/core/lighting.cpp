@@ -2,6 +2,8 @@
 #include "lighting.h"
 
 #include <algorithm>
+#include <array>
+#include <cstdint>
 #include <cmath>
 #include <vector>
 
@@ -12,9 +14,38 @@ namespace {
 constexpr int kSamples = 8000;  // grid points; the median of that many is stable to ~1 %
 constexpr int kMinSamples = 200;
 
-double median(std::vector<float> &v) {
-  auto mid = v.begin() + v.size() / 2;
-  std::nth_element(v.begin(), mid, v.end());
+// The median: the element nth_element would put at size/2. A histogram over the values' range
+// narrows it to one bin (binning is monotonic, so bins keep the values' order) and nth_element
+// runs on that bin alone: the same value, a few times faster on a frame's thousands of samples.
+double median(std::vector<float> &v, std::vector<float> &bin_values) {
+  const std::size_t k = v.size() / 2;
+  const auto range = std::minmax_element(v.begin(), v.end());
+  const double lo = *range.first, hi = *range.second;
+  if (!(hi > lo)) {
+    return lo;
+  }
+  constexpr int kBins = 1024;
+  const double scale = kBins / (hi - lo);
+  auto bin_of = [&](float x) {
+    return std::min(kBins - 1, static_cast<int>((static_cast<double>(x) - lo) * scale));
+  };
+  std::array<std::uint32_t, kBins> count{};
+  for (float x : v) {
+    ++count[bin_of(x)];
+  }
+  std::size_t before = 0;
+  int bin = 0;
+  while (before + count[bin] <= k) {
+    before += count[bin++];
+  }
+  bin_values.clear();
+  for (float x : v) {
+    if (bin_of(x) == bin) {
+      bin_values.push_back(x);
+    }
+  }
+  const auto mid = bin_values.begin() + static_cast<std::ptrdiff_t>(k - before);
+  std::nth_element(bin_values.begin(), mid, bin_values.end());
   return *mid;
 }
 
@@ -44,7 +75,7 @@ Photometric estimate_photometric(const cv::Mat &y, const cv::Mat &u, const cv::M
   if (ratio.size() < kMinSamples) {
     return p;
   }
-  p.gain = median(ratio);
+  p.gain = median(ratio, s.bin);
   if (u.empty() || v.empty()) {
     return p;
   }
@@ -68,8 +99,8 @@ Photometric estimate_photometric(const cv::Mat &y, const cv::Mat &u, const cv::M
     }
   }
   if (eu.size() >= kMinSamples) {
-    p.du = median(eu);
-    p.dv = median(ev);
+    p.du = median(eu, s.bin);
+    p.dv = median(ev, s.bin);
   }
   return p;
 }

@@ -18,7 +18,7 @@ struct Photometric {
 
 // Working memory of estimate_photometric, kept between frames by its caller.
 struct PhotometricScratch {
-  std::vector<float> ratio, eu, ev;
+  std::vector<float> ratio, eu, ev, bin;
 };
 
 // Median estimate over a sparse grid of the pixels where `use` (CV_8U, may be empty = all) is
