@@ -10,12 +10,23 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 
 namespace heatmap {
 
 namespace {
 
 using namespace scene;  // the per-pixel constants (scene-classify.h)
+
+#if CV_SIMD128
+// cv::v_load_expand_q reads its 4 bytes through an int pointer (SSE: *(const int *)ptr), which
+// is a misaligned load at an odd column (UBSan stops there); a copy is the same single load.
+inline cv::v_uint32x4 load_expand_q(const std::uint8_t *p) {
+  alignas(4) std::uint8_t bytes[4];
+  std::memcpy(bytes, p, sizeof bytes);
+  return cv::v_load_expand_q(bytes);
+}
+#endif
 
 // A shadow darkens smoothly: a candidate's ratio to the scene is within kShadowSmooth of the
 // mean ratio of its candidate neighbours (a soft edge is a slope, which cancels). A person's
@@ -484,7 +495,7 @@ void SceneModel::settle_shadows() {
         out[0] = 254;
       }
       for (c = 1; c + 4 < w; c += 4) {
-        const cv::v_uint32x4 centre = cv::v_load_expand_q(out + c) == shadow;
+        const cv::v_uint32x4 centre = load_expand_q(out + c) == shadow;
         if (!cv::v_check_any(centre)) {
           continue;
         }
@@ -495,7 +506,7 @@ void SceneModel::settle_shadows() {
             if (dy == 1 && dx == 0) {
               continue;
             }
-            const cv::v_uint32x4 m = cv::v_load_expand_q(rows[dy] + c + dx);
+            const cv::v_uint32x4 m = load_expand_q(rows[dy] + c + dx);
             const cv::v_uint32x4 is = (m == shadow) | (m == judged);
             sum +=
                 cv::v_select(cv::v_reinterpret_as_f32(is), cv::v_load(ratios[dy] + c + dx), zero);
