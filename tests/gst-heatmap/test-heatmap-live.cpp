@@ -21,52 +21,17 @@
 #include <gst/gst.h>
 #include <gst/video/video.h>
 
+#include "gst-test-util.h"
+
 namespace fs = std::filesystem;
 
 namespace {
 
-struct ElementUnref {
-  void operator()(GstElement *e) const { gst_object_unref(e); }
-};
-using ElementPtr = std::unique_ptr<GstElement, ElementUnref>;
-
-struct StructureFree {
-  void operator()(GstStructure *s) const { gst_structure_free(s); }
-};
-using StructurePtr = std::unique_ptr<GstStructure, StructureFree>;
-
-class TempDir {
- public:
-  TempDir() {
-    gchar *dir = g_dir_make_tmp("heatmap-live-XXXXXX", NULL);
-    g_assert_nonnull(dir);
-    path_ = dir;
-    g_free(dir);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  std::string file(const std::string &name) const { return (fs::path(path_) / name).string(); }
-
- private:
-  std::string path_;
-};
-
-ElementPtr parse(const std::string &description) {
-  GError *error = NULL;
-  GstElement *pipeline = gst_parse_launch(description.c_str(), &error);
-  if (error != NULL)
-    g_error("cannot build pipeline \"%s\": %s", description.c_str(), error->message);
-  return ElementPtr(pipeline);
-}
-
-GstElement *by_name(GstElement *pipeline, const char *name) {
-  GstElement *e = gst_bin_get_by_name(GST_BIN(pipeline), name);
-  g_assert_nonnull(e);
-  gst_object_unref(e);  // the pipeline keeps it alive
-  return e;
-}
+using test_util::by_name;
+using test_util::ElementPtr;
+using test_util::parse;
+using test_util::StructurePtr;
+using test_util::TempDir;
 
 struct RunResult {
   std::vector<StructurePtr> heatmaps;  // `heatmap` element messages, in order
@@ -79,8 +44,7 @@ struct RunResult {
 RunResult run(GstElement *pipeline, std::size_t stop_after = 0, double timeout_s = 60,
               const std::function<void(const RunResult &)> &at_eos = nullptr) {
   RunResult result;
-  g_assert_cmpint(gst_element_set_state(pipeline, GST_STATE_PLAYING), !=,
-                  GST_STATE_CHANGE_FAILURE);
+  g_assert_cmpint(gst_element_set_state(pipeline, GST_STATE_PLAYING), !=, GST_STATE_CHANGE_FAILURE);
   GstBus *bus = gst_element_get_bus(pipeline);
   const gint64 deadline = g_get_monotonic_time() + static_cast<gint64>(timeout_s * 1e6);
   bool eos_sent = false;
@@ -544,8 +508,7 @@ std::vector<std::vector<guint8>> frames_of(const std::string &description) {
   ElementPtr p = parse(description);
   GstAppSink *sink = GST_APP_SINK(by_name(p.get(), "out"));
   std::vector<std::vector<guint8>> frames;
-  g_assert_cmpint(gst_element_set_state(p.get(), GST_STATE_PLAYING), !=,
-                  GST_STATE_CHANGE_FAILURE);
+  g_assert_cmpint(gst_element_set_state(p.get(), GST_STATE_PLAYING), !=, GST_STATE_CHANGE_FAILURE);
   while (GstSample *sample = gst_app_sink_pull_sample(sink)) {
     GstMapInfo map;
     GstBuffer *b = gst_sample_get_buffer(sample);
@@ -566,8 +529,8 @@ const char *kBall =
 void test_overlay_changes_only_hot_pixels() {
   TempDir dir;
   const auto plain = frames_of(std::string(kBall) + " ! appsink name=out sync=false");
-  const auto off = frames_of(std::string(kBall) +
-                             " ! heatmap overlay=false ! appsink name=out sync=false");
+  const auto off =
+      frames_of(std::string(kBall) + " ! heatmap overlay=false ! appsink name=out sync=false");
   g_assert_cmpuint(plain.size(), ==, 80);
   g_assert_true(plain == off);
   const std::string png = dir.file("counts.png");
@@ -588,7 +551,7 @@ void test_overlay_changes_only_hot_pixels() {
     changed_cold += cv::countNonZero(diff & ~hot);
   }
   g_assert_cmpuint(changed, >, 20u * 500);  // the heat is drawn
-  g_assert_cmpuint(changed_cold, ==, 0);   // and nowhere else
+  g_assert_cmpuint(changed_cold, ==, 0);    // and nowhere else
   // The first frame has no heat yet: unchanged.
   g_assert_true(plain[0] == on[0]);
 }
