@@ -339,9 +339,14 @@ std::string format_utc(std::int64_t utc_us) {
   if (!t) {
     return "1970-01-01T00:00:00Z";
   }
-  gchar *base = g_date_time_format(t.get(), "%Y-%m-%dT%H:%M:%S");
+  // Four-digit years always (GLib's %Y writes year 506 as "506", which parse_utc refuses).
+  int year = 0, month = 0, day = 0;
+  g_date_time_get_ymd(t.get(), &year, &month, &day);
+  char base[32];
+  std::snprintf(base, sizeof base, "%04d-%02d-%02dT%02d:%02d:%02d", year, month, day,
+                g_date_time_get_hour(t.get()), g_date_time_get_minute(t.get()),
+                g_date_time_get_second(t.get()));
   std::string text(base);
-  g_free(base);
   const int millis = static_cast<int>(micros / 1000);
   if (millis != 0) {
     char fraction[8];
