@@ -32,6 +32,8 @@ struct DateTimeUnref {
   void operator()(GDateTime *t) const { g_date_time_unref(t); }
 };
 
+constexpr double kMaxSidecarNumber = 1e15;
+
 double finite(double v) {
   return std::isfinite(v) ? v : 0.0;
 }
@@ -153,7 +155,14 @@ class Reader {
       fail(key, "is not a number");
       return std::nullopt;
     }
-    return json_node_get_double(n);
+    // No sidecar figure comes near 1e15 (seconds, rates, shares); json-glib would also write
+    // such a number as "2e+95.0", which is not JSON.
+    const double v = json_node_get_double(n);
+    if (!(std::fabs(v) <= kMaxSidecarNumber)) {
+      fail(key, "is out of range");
+      return std::nullopt;
+    }
+    return v;
   }
   double number(const char *key) {
     JsonNode *n = member(key, true);
