@@ -144,7 +144,13 @@ class Reader {
       fail(key, "is not a string");
       return std::nullopt;
     }
-    return std::string(json_node_get_string(n));
+    std::string text = json_node_get_string(n);
+    // json-glib turns an escaped lone surrogate ("\ud800") into bytes that are not UTF-8.
+    if (!g_utf8_validate(text.data(), static_cast<gssize>(text.size()), nullptr)) {
+      fail(key, "is not valid UTF-8");
+      return std::nullopt;
+    }
+    return text;
   }
   std::optional<double> number_or_null(const char *key, bool required) {
     JsonNode *n = member(key, required);
