@@ -244,8 +244,11 @@ class Reader {
     JsonNode *node;
     json_object_iter_init(&iter, object_);
     while (json_object_iter_next(&iter, &name, &node)) {
-      if (known.count(name) == 0)
-        out[name] = round_trip_text(node);
+      if (known.count(name) != 0 || !g_utf8_validate(name, -1, nullptr))
+        continue;  // (a key json-glib decoded from a lone surrogate could not be written back)
+      std::string text = round_trip_text(node);
+      if (g_utf8_validate(text.data(), static_cast<gssize>(text.size()), nullptr))
+        out[name] = std::move(text);
     }
     return out;
   }
