@@ -7,27 +7,15 @@
 #include <cstdlib>
 #include <string>
 
+#include "fuzz-util.h"
 #include "sidecar.h"
-
-namespace {
-
-bool one_clean_line(const std::string &error) {
-  if (error.rfind("sidecar.json: ", 0) != 0 || error.size() == sizeof "sidecar.json: " - 1)
-    return false;
-  for (unsigned char c : error)
-    if (c < 0x20 || c == 0x7f)
-      return false;
-  return true;
-}
-
-}  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size) {
   const std::string text(reinterpret_cast<const char *>(data), size);
   heatmap::Sidecar sidecar;
   std::string error;
   if (!heatmap::parse_sidecar(text, "sidecar.json", &sidecar, &error)) {
-    if (!one_clean_line(error))
+    if (!one_clean_line(error, "sidecar.json"))
       std::abort();
     return 0;
   }
