@@ -38,26 +38,14 @@ class Io {
   explicit Io(s3::Bucket &bucket) : bucket_(bucket) {}
   std::vector<ObjectInfo> list(const std::string &prefix) {
     std::vector<ObjectInfo> out;
-    std::string token;
-    do {
-      s3::ListPage page = bucket_.list_page(prefix, "", token);
-      ++req.lists;
-      out.insert(out.end(), page.objects.begin(), page.objects.end());
-      token = page.truncated ? page.next_token : "";
-    } while (!token.empty());
+    pages(prefix, "", &out, nullptr);
     return out;
   }
   // The sub-folders ("prefix" + "name/") directly below prefix: one delimiter listing.
   std::set<std::string> folders(const std::string &prefix) {
-    std::set<std::string> out;
-    std::string token;
-    do {
-      s3::ListPage page = bucket_.list_page(prefix, "/", token);
-      ++req.lists;
-      out.insert(page.common_prefixes.begin(), page.common_prefixes.end());
-      token = page.truncated ? page.next_token : "";
-    } while (!token.empty());
-    return out;
+    std::vector<std::string> prefixes;
+    pages(prefix, "/", nullptr, &prefixes);
+    return std::set<std::string>(prefixes.begin(), prefixes.end());
   }
   // The object, refused above `limit` bytes (the listed size when known, else the body).
   std::string get(const std::string &key, std::uint64_t limit, std::uint64_t listed_size = 0) {
@@ -89,6 +77,20 @@ class Io {
   Requests req;
 
  private:
+  // Every page of a listing, each counted as one request.
+  void pages(const std::string &prefix, const std::string &delimiter,
+             std::vector<ObjectInfo> *objects, std::vector<std::string> *prefixes) {
+    std::string token;
+    do {
+      s3::ListPage page = bucket_.list_page(prefix, delimiter, token);
+      ++req.lists;
+      if (objects != nullptr)
+        objects->insert(objects->end(), page.objects.begin(), page.objects.end());
+      if (prefixes != nullptr)
+        prefixes->insert(prefixes->end(), page.common_prefixes.begin(), page.common_prefixes.end());
+      token = page.truncated ? page.next_token : "";
+    } while (!token.empty());
+  }
   s3::Bucket &bucket_;
 };
 
