@@ -1,13 +1,17 @@
 // polygons.cpp: polygon lists from JSON (json-glib), validation and rasterisation.
 #include "polygons.h"
 
+#include <fcntl.h>
 #include <glib.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <json-glib/json-glib.h>
 #include <opencv2/imgproc.hpp>
 
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <memory>
@@ -229,26 +233,51 @@ void fill_polygon(cv::Mat &raster, const std::vector<cv::Point2d> &points, std::
 
 bool read_small_file(const std::string &path, std::size_t max_bytes, std::string *out,
                      std::string *problem) {
-  std::unique_ptr<FILE, int (*)(FILE *)> file(std::fopen(path.c_str(), "rb"), &std::fclose);
-  if (!file) {
+  // O_NONBLOCK: opening a FIFO (or a device) must not wait for a writer; such a path is
+  // refused below, since only a regular file can be read whole and hashed.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+  if (fd < 0) {
     *problem = std::string("cannot open: ") + std::strerror(errno);
+    return false;
+  }
+  std::unique_ptr<int, void (*)(int *)> closer(new int(fd), [](int *f) {
+    ::close(*f);
+    delete f;
+  });
+  struct stat info;
+  if (::fstat(fd, &info) != 0) {
+    *problem = std::string("cannot read: ") + std::strerror(errno);
+    return false;
+  }
+  if (!S_ISREG(info.st_mode)) {
+    *problem = S_ISDIR(info.st_mode) ? "is a folder, not a file" : "is not a regular file";
+    return false;
+  }
+  const std::string too_large = "larger than " + std::to_string(max_bytes / (1024 * 1024)) + " MiB";
+  if (static_cast<std::uintmax_t>(info.st_size) > max_bytes) {
+    *problem = too_large;
     return false;
   }
   out->clear();
   char buffer[65536];
-  size_t n;
-  while ((n = std::fread(buffer, 1, sizeof buffer, file.get())) > 0) {
-    out->append(buffer, n);
-    if (out->size() > max_bytes) {
-      *problem = "larger than " + std::to_string(max_bytes / (1024 * 1024)) + " MiB";
+  for (;;) {
+    const ssize_t n = ::read(fd, buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n < 0) {
+      *problem = std::string("cannot read: ") + std::strerror(errno);
+      return false;
+    }
+    if (n == 0) {
+      return true;
+    }
+    out->append(buffer, static_cast<std::size_t>(n));
+    if (out->size() > max_bytes) {  // the file grew while being read
+      *problem = too_large;
       return false;
     }
   }
-  if (std::ferror(file.get())) {
-    *problem = std::string("cannot read: ") + std::strerror(errno);
-    return false;
-  }
-  return true;
 }
 
 std::string sha256_hex(const std::string &bytes) {

@@ -8,6 +8,7 @@
 #include <glib/gstdio.h>
 #include <opencv2/imgproc.hpp>
 #include <png.h>
+#include <sys/stat.h>
 
 #include <cmath>
 #include <cstdio>
@@ -121,6 +122,18 @@ void test_zone_file_errors() {
   g_assert_true(error.rfind(path + ": ", 0) == 0);
   g_assert_false(heatmap::load_zones(dir + "/missing.json", &zones, &error));
   g_assert_true(error.find("missing.json: cannot open") != std::string::npos);
+  // A FIFO is refused at once instead of waiting for a writer (the test would hang); a
+  // folder and a mask path that is a FIFO too.
+  const std::string fifo = dir + "/fifo.json";
+  g_assert_cmpint(mkfifo(fifo.c_str(), 0600), ==, 0);
+  g_assert_false(heatmap::load_zones(fifo, &zones, &error));
+  g_assert_true(error.find("fifo.json: is not a regular file") != std::string::npos);
+  heatmap::Mask mask;
+  g_assert_false(heatmap::Mask::load(fifo, &mask, &error));
+  g_assert_true(error.find("fifo.json: is not a regular file") != std::string::npos);
+  g_remove(fifo.c_str());
+  g_assert_false(heatmap::load_zones(dir, &zones, &error));
+  g_assert_true(error.find(": is a folder, not a file") != std::string::npos);
   std::string sha;
   write_file(path, kTwoZones);
   g_assert_true(heatmap::load_zones(path, &zones, &error, &sha));
