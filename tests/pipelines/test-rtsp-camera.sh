@@ -38,7 +38,7 @@ if [ "${#keys[@]}" -lt 3 ]; then
 fi
 for key in "${keys[@]}"; do
   "$helper" get "s3://$bucket/$key" "$work/map.jpg" >/dev/null
-  gst-launch-1.0 -q filesrc location="$work/map.jpg" ! jpegdec ! fakesink >/dev/null
+  gst-launch-1.0 -f -q filesrc location="$work/map.jpg" ! jpegdec ! fakesink >/dev/null
 done
 # The key's hour is the window's UTC start: within the last hour or so.
 hour_now=$(date -u +%Y/%m/%d/%H)

@@ -187,7 +187,7 @@ launch() {
   local start end rc ms
   start=$(date +%s%N)
   set +e
-  timeout $((limit + 30)) gst-launch-1.0 -q s3src endpoint="$proxy" \
+  timeout $((limit + 30)) gst-launch-1.0 -f -q s3src endpoint="$proxy" \
     location="s3://$bucket/obj.bin" timeout="$timeout_s" retries="$retries" "$@" ! \
     filesink location="$work/src.bin" >"$work/out" 2>"$work/err"
   rc=$?

@@ -70,22 +70,22 @@ checksums() {
   local element=$1 uri=$2 out=$3
   local sink="videoconvert ! video/x-raw,format=I420 ! checksumsink"
   if [ "$element" = playbin ]; then
-    timeout 300 gst-launch-1.0 -q playbin uri="$uri" video-sink="$sink" audio-sink=fakesink \
+    timeout 300 gst-launch-1.0 -f -q playbin uri="$uri" video-sink="$sink" audio-sink=fakesink \
       >"$out" 2>>"$log"
   else
     # shellcheck disable=SC2086  # $sink is a pipeline fragment
-    timeout 300 gst-launch-1.0 -q uridecodebin uri="$uri" ! $sink >"$out" 2>>"$log"
+    timeout 300 gst-launch-1.0 -f -q uridecodebin uri="$uri" ! $sink >"$out" 2>>"$log"
   fi
 }
 
 echo "# making the clips"
 # The AVI's H.264 has no PTS for mp4mux: re-encode 5 s once, then remux it both ways.
-quiet gst-launch-1.0 -q filesrc location="$clip" ! avidemux ! h264parse ! avdec_h264 ! \
+quiet gst-launch-1.0 -f -q filesrc location="$clip" ! avidemux ! h264parse ! avdec_h264 ! \
   identity eos-after=125 ! videoconvert ! video/x-raw,format=I420 ! \
   x264enc speed-preset=veryfast bitrate=3000 key-int-max=50 ! h264parse ! mp4mux ! \
   filesink location="$work/encoded.mp4"
 for layout in fast:true moov-end:false; do
-  quiet gst-launch-1.0 -q filesrc location="$work/encoded.mp4" ! qtdemux ! h264parse ! \
+  quiet gst-launch-1.0 -f -q filesrc location="$work/encoded.mp4" ! qtdemux ! h264parse ! \
     mp4mux faststart="${layout#*:}" ! filesink location="$work/${layout%%:*}.mp4"
 done
 moov=$(atom_offset "$work/moov-end.mp4" moov)
@@ -148,7 +148,7 @@ for file in "$SOURCE_ROOT"/pipelines/s3-*.pipeline; do
   description=${description//'${OUT_DIR}'/$out_dir}
   # gst-launch-1.0 wants the description as separate words (it escapes spaces in an argument).
   read -ra words <<<"$description"
-  if quiet timeout 300 gst-launch-1.0 -q -e "${words[@]}"; then
+  if quiet timeout 300 gst-launch-1.0 -f -q -e "${words[@]}"; then
     echo "ok: $(basename "$file")"
   else
     fail "$(basename "$file") failed: $(tail -n 3 "$log")"
@@ -158,7 +158,7 @@ done
 [ -s "$work/out-s3-heatmap/heatmap.jpg" ] || fail "s3-heatmap.pipeline wrote no heatmap.jpg"
 
 echo "# GST_DEBUG=*:6 run"
-GST_DEBUG='*:6' timeout 300 gst-launch-1.0 -q s3src location="$(s3_uri "$bucket" clips/moov-end.mp4)" ! \
+GST_DEBUG='*:6' timeout 300 gst-launch-1.0 -f -q s3src location="$(s3_uri "$bucket" clips/moov-end.mp4)" ! \
   qtdemux ! fakesink >"$work/debug.log" 2>&1 || fail "the GST_DEBUG=*:6 run failed"
 grep -q 's3src' "$work/debug.log" || fail "the GST_DEBUG run logged nothing from s3src"
 if grep -qF -- "$S3_SECRET_KEY" "$work/debug.log"; then

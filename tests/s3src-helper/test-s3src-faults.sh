@@ -61,7 +61,7 @@ launch() {
   local limit=$1
   shift
   set +e
-  timeout "$limit" gst-launch-1.0 -q "$@" >"$work/out" 2>"$work/err"
+  timeout "$limit" gst-launch-1.0 -f -q "$@" >"$work/out" 2>"$work/err"
   rc=$?
   set -e
   cat "$work/out" "$work/err" >>"$log"
@@ -133,7 +133,7 @@ expect_s3src_error "stalled server"
 
 echo "# an interrupted pipeline stops while a read is stalled (unlock cancels the GET)"
 set +e
-timeout 60 gst-launch-1.0 -q s3src endpoint="$proxy" location="$uri" retries=0 timeout=600 ! \
+timeout 60 gst-launch-1.0 -f -q s3src endpoint="$proxy" location="$uri" retries=0 timeout=600 ! \
   fakesink >"$work/out" 2>"$work/err" &
 launch_pid=$!
 sleep 3
@@ -152,7 +152,7 @@ echo "# the server killed mid-stream"
 reset_proxy
 # A slow consumer (50 ms per 128 KiB buffer: about 10 s for the blob) keeps the GET open.
 set +e
-timeout 120 gst-launch-1.0 -q s3src endpoint="$proxy" location="$uri" retries=2 timeout=5 \
+timeout 120 gst-launch-1.0 -f -q s3src endpoint="$proxy" location="$uri" retries=2 timeout=5 \
   read-ahead=65536 ! queue max-size-bytes=65536 ! identity sleep-time=50000 ! fakesink \
   >"$work/out" 2>"$work/err" &
 launch_pid=$!
@@ -170,7 +170,7 @@ echo "# requests to demux a moov-at-end MP4"
 start_proxy
 # 10 s of noise at 4 Mbit/s: an mdat of ~5 MB, so reaching the moov is a real jump (beyond
 # what s3src skips inside an open GET).
-gst-launch-1.0 -q videotestsrc num-buffers=250 pattern=snow ! \
+gst-launch-1.0 -f -q videotestsrc num-buffers=250 pattern=snow ! \
   video/x-raw,width=640,height=360,framerate=25/1 ! x264enc speed-preset=ultrafast bitrate=4000 ! \
   h264parse ! mp4mux faststart=false ! filesink location="$work/moov-end.mp4" >>"$log" 2>&1
 [ "$(stat -c %s "$work/moov-end.mp4")" -gt 4000000 ] || fail "moov-end.mp4 came out too small"
