@@ -1,6 +1,6 @@
 // heatmap-live-latency.cpp: does the heatmap element hold up a live camera? Measures, on a live
 // source at real-time pace, the latency the element adds per frame (p50/p99/max, from a probe on
-// its sink pad to one on its src pad) and the frames a sync=true sink drops as late, with and
+// its sink pad to one on its src pad) and the frames a sync=true sink loses as late, with and
 // without the element (same invocation, same machine load), with the overlay and periodic
 // snapshots on.
 //
@@ -8,9 +8,17 @@
 // lateness), the element with `props` but overlay=false (the baseline), the element with `props`;
 // the overlay's cost is read against the baseline of the same round (ratio of the p50/p99 added
 // latency, and the difference in late frames). --rounds repeats the three to see the spread on
-// a shared machine. Each run also says how many frames the model analysed and how many it
-// skipped because it was busy (skip-frames, the messages' frames-processed and frames-skipped;
-// reset windows add up to the run).
+// a shared machine; a round whose run without the element already lost frames is marked as not
+// clean (the machine, not the element, was late there). Each run also says how many frames the
+// model analysed and how many it skipped (busy model or late frame: skip-frames, the messages'
+// frames-processed and frames-skipped; reset windows add up to the run).
+//
+// Late frames are counted three ways, and the largest count is reported (LATE), so that no one
+// of them can hide a loss: the sink's own `dropped` statistic, the QoS messages the sink posts
+// for each late buffer, and a probe on the sink's pad comparing the pipeline clock with the
+// moment the sink must show the frame (running time + the pipeline's latency, with GstBaseSink's
+// limit: the buffer's end + max-lateness). The pipeline's latency (the LATENCY query once
+// PLAYING) is printed per run: it includes what the element reports (processing-deadline).
 //
 // Usage: heatmap-live-latency [--seconds N] [--width W] [--height H] [--fps F] [--rounds R]
 //                             [--props "overlay=true interval=1"] [--out DIR]
@@ -30,6 +38,8 @@
 #include <vector>
 
 namespace {
+
+constexpr double kMaxLatenessMs = 20;  // the sink's max-lateness, as video sinks
 
 struct Options {
   double seconds = 20;
@@ -68,9 +78,47 @@ GstPadProbeReturn on_leave(GstPad *, GstPadProbeInfo *info, gpointer data) {
   return GST_PAD_PROBE_OK;
 }
 
+// At the sink's pad: how late each frame reaches the sink against the moment a sync=true sink
+// must show it (running time + the pipeline's latency), from the pipeline clock, independent
+// of the sink's own bookkeeping. GstBaseSink drops a buffer when the clock is past the END of
+// the buffer (running time + duration) + latency + max-lateness; the probe counts the same.
+struct SinkProbe {
+  GstElement *pipeline = nullptr;
+  GstClockTime latency = 0;     // the pipeline's, set once PLAYING
+  std::vector<double> late_ms;  // per frame: arrival - (running time + latency)
+  double duration_ms = 0;
+};
+
+GstPadProbeReturn on_sink(GstPad *pad, GstPadProbeInfo *info, gpointer data) {
+  auto *p = static_cast<SinkProbe *>(data);
+  GstBuffer *b = GST_PAD_PROBE_INFO_BUFFER(info);
+  GstClock *clock = gst_element_get_clock(p->pipeline);
+  GstEvent *seg_event = gst_pad_get_sticky_event(pad, GST_EVENT_SEGMENT, 0);
+  if (clock != nullptr && seg_event != nullptr) {
+    const GstSegment *seg = nullptr;
+    gst_event_parse_segment(seg_event, &seg);
+    const GstClockTime rt = gst_segment_to_running_time(seg, GST_FORMAT_TIME, GST_BUFFER_PTS(b));
+    const GstClockTime now = gst_clock_get_time(clock) - gst_element_get_base_time(p->pipeline);
+    if (GST_CLOCK_TIME_IS_VALID(rt))
+      p->late_ms.push_back((static_cast<double>(now) - static_cast<double>(rt + p->latency)) / 1e6);
+    if (GST_BUFFER_DURATION_IS_VALID(b))
+      p->duration_ms = static_cast<double>(GST_BUFFER_DURATION(b)) / 1e6;
+  }
+  if (seg_event != nullptr)
+    gst_event_unref(seg_event);
+  if (clock != nullptr)
+    gst_object_unref(clock);
+  return GST_PAD_PROBE_OK;
+}
+
 struct Result {
   guint64 rendered = 0;
-  guint64 dropped = 0;
+  guint64 dropped = 0;              // the sink's stats
+  guint64 qos_dropped = 0;          // the sink's last QoS message (dropped so far)
+  int qos_messages = 0;             // QoS messages the sink posted (one per late buffer)
+  guint64 probe_late = 0;           // frames later than max-lateness at the sink's pad (SinkProbe)
+  double latency_ms = 0;            // the pipeline's latency (what the sink waits for)
+  double sink_lateness_max_ms = 0;  // worst arrival at the sink pad after running time + latency
   std::vector<double> added_ms;
   int snapshots = 0;
   int snapshot_drops = 0;
@@ -100,8 +148,8 @@ Result run(const Options &o, bool with_heatmap, const std::string &props,
   g_object_set(caps, "caps", c, nullptr);
   gst_caps_unref(c);
   // A display-like sink: on time or dropped (20 ms, as video sinks), QoS on.
-  g_object_set(sink, "sync", TRUE, "qos", TRUE, "max-lateness", static_cast<gint64>(20000000),
-               nullptr);
+  g_object_set(sink, "sync", TRUE, "qos", TRUE, "max-lateness",
+               static_cast<gint64>(kMaxLatenessMs * 1e6), nullptr);
   gst_bin_add_many(GST_BIN(pipeline), src, caps, sink, nullptr);
   Probe probe;
   GstElement *heatmap = nullptr;
@@ -134,8 +182,16 @@ Result run(const Options &o, bool with_heatmap, const std::string &props,
     gst_element_link_many(src, caps, sink, nullptr);
   }
   Result r;
+  SinkProbe sink_probe;
+  sink_probe.pipeline = pipeline;
+  {
+    GstPad *pad = gst_element_get_static_pad(sink, "sink");
+    gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER, on_sink, &sink_probe, nullptr);
+    gst_object_unref(pad);
+  }
   gst_element_set_state(pipeline, GST_STATE_PLAYING);
   GstBus *bus = gst_element_get_bus(pipeline);
+  bool latency_known = false;
   const gint64 stop_at = g_get_monotonic_time() + static_cast<gint64>(o.seconds * 1e6);
   bool eos_sent = false;
   for (;;) {
@@ -147,6 +203,24 @@ Result run(const Options &o, bool with_heatmap, const std::string &props,
     if (m == nullptr)
       continue;
     const GstMessageType t = GST_MESSAGE_TYPE(m);
+    if (!latency_known && t == GST_MESSAGE_ASYNC_DONE) {
+      // The latency the pipeline configured (the sinks' deadline = running time + this).
+      GstQuery *q = gst_query_new_latency();
+      GstClockTime min = 0;
+      if (gst_element_query(pipeline, q))
+        gst_query_parse_latency(q, nullptr, &min, nullptr);
+      gst_query_unref(q);
+      r.latency_ms = static_cast<double>(min) / 1e6;
+      sink_probe.latency = min;
+      latency_known = true;
+    }
+    if (t == GST_MESSAGE_QOS && GST_MESSAGE_SRC(m) == GST_OBJECT(sink)) {
+      GstFormat format;
+      guint64 processed = 0, dropped = 0;
+      gst_message_parse_qos_stats(m, &format, &processed, &dropped);
+      r.qos_messages++;
+      r.qos_dropped = std::max(r.qos_dropped, dropped);
+    }
     if (t == GST_MESSAGE_ELEMENT &&
         gst_structure_has_name(gst_message_get_structure(m), "heatmap")) {
       const GstStructure *s = gst_message_get_structure(m);
@@ -185,7 +259,18 @@ Result run(const Options &o, bool with_heatmap, const std::string &props,
   gst_element_set_state(pipeline, GST_STATE_NULL);
   gst_object_unref(pipeline);
   r.added_ms = std::move(probe.added_ms);
+  for (double late : sink_probe.late_ms)
+    if (late > sink_probe.duration_ms + kMaxLatenessMs)
+      r.probe_late++;
+  r.sink_lateness_max_ms = percentile(sink_probe.late_ms, 1.0);
   return r;
+}
+
+// Frames lost to lateness, by the strictest of the three counts (so none of them can hide a
+// late frame): the sink's `dropped`, its QoS messages (each late buffer posts one), and the
+// pad probe's own comparison with the pipeline clock.
+guint64 late_frames(const Result &r) {
+  return std::max({r.dropped, static_cast<guint64>(r.qos_messages), r.probe_late});
 }
 
 }  // namespace
@@ -243,27 +328,32 @@ int main(int argc, char **argv) {
     const Result with = run(o, true, o.props, out);
     ok = ok && none.ok && base.ok && with.ok;
     std::printf("round %d/%d\n", round, o.rounds);
-    std::printf("  without heatmap:       %" G_GUINT64_FORMAT " frames rendered, %" G_GUINT64_FORMAT
-                " dropped late by the sync=true sink\n",
-                none.rendered, none.dropped);
-    const std::pair<const char *, const Result *> runs[] = {{"heatmap overlay=false", &base},
+    const std::pair<const char *, const Result *> runs[] = {{"without heatmap      ", &none},
+                                                            {"heatmap overlay=false", &base},
                                                             {"heatmap (props)      ", &with}};
     for (const auto &[name, r] : runs) {
-      std::printf("  %s: %" G_GUINT64_FORMAT " rendered, %" G_GUINT64_FORMAT
-                  " dropped late; added latency p50 %.2f ms, p99 %.2f ms, max %.2f ms (%zu "
-                  "frames); snapshots %d, dropped %d; model analysed %" G_GUINT64_FORMAT
-                  ", skipped %" G_GUINT64_FORMAT "\n",
-                  name, r->rendered, r->dropped, percentile(r->added_ms, 0.5),
-                  percentile(r->added_ms, 0.99), percentile(r->added_ms, 1.0), r->added_ms.size(),
-                  r->snapshots, r->snapshot_drops, r->frames_processed, r->frames_skipped);
+      std::printf("  %s: latency %.0f ms; %" G_GUINT64_FORMAT " rendered; late: %" G_GUINT64_FORMAT
+                  " dropped (sink stats), %d QoS messages, %" G_GUINT64_FORMAT
+                  " past the sink's limit at its pad (worst %+.1f ms) => LATE %" G_GUINT64_FORMAT,
+                  name, r->latency_ms, r->rendered, r->dropped, r->qos_messages, r->probe_late,
+                  r->sink_lateness_max_ms, late_frames(*r));
+      if (r != &none)
+        std::printf(
+            "; added p50 %.2f ms, p99 %.2f ms, max %.2f ms (%zu frames); snapshots %d, "
+            "dropped %d; model analysed %" G_GUINT64_FORMAT ", skipped %" G_GUINT64_FORMAT,
+            percentile(r->added_ms, 0.5), percentile(r->added_ms, 0.99),
+            percentile(r->added_ms, 1.0), r->added_ms.size(), r->snapshots, r->snapshot_drops,
+            r->frames_processed, r->frames_skipped);
+      std::printf("\n");
     }
     const double p50b = percentile(base.added_ms, 0.5), p99b = percentile(base.added_ms, 0.99);
     std::printf("  props vs overlay=false: p50 x%.2f, p99 x%.2f; late frames %+" G_GINT64_FORMAT
-                " (vs no element: %+" G_GINT64_FORMAT ")\n",
+                " (vs no element: %+" G_GINT64_FORMAT ")%s\n",
                 p50b > 0 ? percentile(with.added_ms, 0.5) / p50b : 0.0,
                 p99b > 0 ? percentile(with.added_ms, 0.99) / p99b : 0.0,
-                static_cast<gint64>(with.dropped) - static_cast<gint64>(base.dropped),
-                static_cast<gint64>(with.dropped) - static_cast<gint64>(none.dropped));
+                static_cast<gint64>(late_frames(with)) - static_cast<gint64>(late_frames(base)),
+                static_cast<gint64>(late_frames(with)) - static_cast<gint64>(late_frames(none)),
+                late_frames(none) > 0 ? " [machine itself late: round not clean]" : "");
     std::fflush(stdout);
   }
   if (temporary)

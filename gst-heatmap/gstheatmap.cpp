@@ -125,6 +125,9 @@ GST_DEBUG_CATEGORY_STATIC(gst_heatmap_debug);
 #define DEFAULT_OVERLAY_REFRESH 1.0
 #define DEFAULT_SKIP_FRAMES GST_HEATMAP_SKIP_FRAMES_AUTO
 #define MIN_OVERLAY_REFRESH 0.0
+// What the element adds to a live pipeline's latency (ns): the time it may hold a frame.
+#define DEFAULT_PROCESSING_DEADLINE (40 * GST_MSECOND)
+#define MAX_PROCESSING_DEADLINE (10 * GST_SECOND)
 // Decay windows take the accumulator's counts at least this often (as a fraction of the
 // half-life), so that weights follow 2^-(age/half-life) within about 1%.
 #define DECAY_STEPS_PER_HALF_LIFE 64
@@ -181,6 +184,7 @@ enum {
   PROP_OVERLAY,
   PROP_OVERLAY_REFRESH,
   PROP_SKIP_FRAMES,
+  PROP_PROCESSING_DEADLINE,
   PROP_MASK,
   PROP_ZONES,
   PROP_ZONE_INTERVAL,
@@ -222,6 +226,7 @@ struct Props {
   bool overlay = DEFAULT_OVERLAY;
   double overlay_refresh = DEFAULT_OVERLAY_REFRESH;
   GstHeatmapSkipFrames skip_frames = DEFAULT_SKIP_FRAMES;
+  guint64 processing_deadline = DEFAULT_PROCESSING_DEADLINE;  // ns
   heatmap::PlacesSettings places;  // mask, zones, zone-interval, zone-threshold, draw-zones
   std::string metadata_location;   // empty: no sidecar JSON
   std::string zones_csv_location;  // empty: no CSV
@@ -244,6 +249,9 @@ struct Stream {
   guint64 frames_skipped_in_window = 0;
   guint64 frames_skipped_total = 0;
   bool skipping = false;
+  // Of those, frames that reached the element with too little of its processing deadline
+  // left (in all), see frame_is_late().
+  guint64 frames_late_total = 0;
   // Fault injection for tests (env GST_HEATMAP_TEST_WINDOW_END_DELAY_MS, read at start): every
   // window's end takes this much longer on the model's thread, like a slow drain or median on a
   // starved machine. The video must not notice.
@@ -252,8 +260,10 @@ struct Stream {
   bool snapshot_since_reset = false;
   int width = 0;  // frame size: a new size restarts the accumulator, so the window too
   int height = 0;
-  bool window_open = false;       // a buffer with a timestamp arrived since the last reset
-  bool live = false;              // upstream is live (asked when the first window opens)
+  bool window_open = false;  // a buffer with a timestamp arrived since the last reset
+  bool live = false;         // upstream is live (asked when the first window opens)
+  // The pipeline's latency (LATENCY event from downstream, any thread); NONE until one came.
+  std::atomic<GstClockTime> pipeline_latency{GST_CLOCK_TIME_NONE};
   GstClockTime window_start = 0;  // running time
   GstClockTime last_end = 0;      // running time where the last buffer ended
   GstClockTime last_drain = 0;    // running time of the last take_counts (decay steps)
@@ -536,6 +546,8 @@ static gboolean gst_heatmap_start(GstBaseTransform *trans) {
   out.dropped = 0;
   Stream &stream = self->priv.stream;
   stream.frames_skipped_total = 0;
+  stream.frames_late_total = 0;
+  stream.pipeline_latency = GST_CLOCK_TIME_NONE;
   const gchar *delay = g_getenv("GST_HEATMAP_TEST_WINDOW_END_DELAY_MS");
   stream.test_window_end_delay_ms =
       delay != NULL ? static_cast<guint>(g_ascii_strtoull(delay, NULL, 10)) : 0;
@@ -571,8 +583,10 @@ static gboolean gst_heatmap_stop(GstBaseTransform *trans) {
   if (out.dropped > 0)
     GST_INFO_OBJECT(self, "%" G_GUINT64_FORMAT " snapshots were dropped", out.dropped.load());
   if (self->priv.stream.frames_skipped_total > 0)
-    GST_INFO_OBJECT(self, "the busy motion model skipped %" G_GUINT64_FORMAT " frames",
-                    self->priv.stream.frames_skipped_total);
+    GST_INFO_OBJECT(self,
+                    "the motion model skipped %" G_GUINT64_FORMAT " frames (%" G_GUINT64_FORMAT
+                    " of them late for the processing deadline)",
+                    self->priv.stream.frames_skipped_total, self->priv.stream.frames_late_total);
   self->priv.stream.places.reset();
   return TRUE;
 }
@@ -1097,6 +1111,32 @@ static void blend_overlay(GstHeatmap *self, GstVideoFrame *frame, const heatmap:
 // ---------------------------------------------------------------------------------------------
 // The frame path
 
+// True when a live frame reaches the element already late: the pipeline clock is past the
+// moment a sync=true sink is to show it (its running time plus the pipeline's latency, from the
+// LATENCY event, which includes this element's processing-deadline). Such a frame is not
+// analysed (counted as skipped), so nothing is spent on the model for it and the frames after
+// it catch up sooner; it is still passed on (and drawn on): the sink may show it within its
+// max-lateness. Without a sink that syncs to the clock (sync=false) the pipeline configures a
+// latency that leaves out the element's own (`deadline`): there is no moment to be late for
+// then, and nothing is skipped for lateness.
+static bool frame_is_late(GstHeatmap *self, GstClockTime rt, GstClockTime deadline) {
+  const GstClockTime latency = self->priv.stream.pipeline_latency.load();
+  if (!GST_CLOCK_TIME_IS_VALID(rt) || !GST_CLOCK_TIME_IS_VALID(latency) || latency == 0 ||
+      latency < deadline)
+    return false;
+  GstClock *clock = gst_element_get_clock(GST_ELEMENT(self));
+  if (clock == NULL)
+    return false;
+  const GstClockTime now = gst_clock_get_time(clock);
+  gst_object_unref(clock);
+  const GstClockTime base = gst_element_get_base_time(GST_ELEMENT(self));
+  if (!GST_CLOCK_TIME_IS_VALID(now) || now < base)
+    return false;
+  GST_LOG_OBJECT(self, "frame at %" GST_TIME_FORMAT " arrives %" G_GINT64_FORMAT " us after it",
+                 GST_TIME_ARGS(rt), GST_CLOCK_DIFF(rt, now - base) / 1000);
+  return now - base > rt + latency;
+}
+
 // Without overlay the element is in passthrough: GstVideoFilter maps the frame for reading
 // only, so the buffer goes downstream untouched and read-only memory (a decoder's output pool)
 // is fine. With overlay it works in place on a writable frame.
@@ -1115,6 +1155,7 @@ static GstFlowReturn gst_heatmap_transform_frame_ip(GstVideoFilter *filter, GstV
   const bool overlay = self->priv.props.overlay;
   const double refresh_s = self->priv.props.overlay_refresh;
   const GstHeatmapSkipFrames skip = self->priv.props.skip_frames;
+  const GstClockTime deadline = self->priv.props.processing_deadline;
   GST_OBJECT_UNLOCK(self);
 
   const GstClockTime rt = running_time_of(self, frame->buffer);
@@ -1171,13 +1212,17 @@ static GstFlowReturn gst_heatmap_transform_frame_ip(GstVideoFilter *filter, GstV
     stream.last_end = std::max(stream.last_end, when + stream.frame_duration);
   if (!gap && stream.frames_seen++ % frame_step == 0) {
     // A live camera must not wait for a model that has fallen behind (a starved machine, a
-    // window end): the frame is skipped, counted and reported, instead of held up.
+    // window end), nor spend time on a frame that is already late: the frame is skipped,
+    // counted and reported, instead of held up.
     const bool may_skip = skip == GST_HEATMAP_SKIP_FRAMES_WHEN_BUSY ||
                           (skip == GST_HEATMAP_SKIP_FRAMES_AUTO && stream.live);
     try {
       const std::int64_t tag = static_cast<std::int64_t>(when);
       bool taken = true;
-      if (may_skip)
+      if (may_skip && stream.live && frame_is_late(self, rt, deadline)) {
+        taken = false;
+        stream.frames_late_total++;
+      } else if (may_skip)
         taken = stream.accumulator->try_add_frame(view, tag);
       else
         stream.accumulator->add_frame(view, tag);
@@ -1189,9 +1234,10 @@ static GstFlowReturn gst_heatmap_transform_frame_ip(GstVideoFilter *filter, GstV
         stream.frames_skipped_total++;
         if (!stream.skipping)
           GST_INFO_OBJECT(self,
-                          "the motion model is busy: skipping frames rather than holding up "
-                          "the video (%" G_GUINT64_FORMAT " so far)",
-                          stream.frames_skipped_total);
+                          "the motion model is busy or frames arrive late: skipping frames "
+                          "rather than holding up the video (%" G_GUINT64_FORMAT
+                          " so far, %" G_GUINT64_FORMAT " late)",
+                          stream.frames_skipped_total, stream.frames_late_total);
         stream.skipping = true;
       }
     } catch (const std::exception &e) {
@@ -1204,6 +1250,48 @@ static GstFlowReturn gst_heatmap_transform_frame_ip(GstVideoFilter *filter, GstV
   if (overlay && !gap && !gst_base_transform_is_passthrough(GST_BASE_TRANSFORM(self)))
     blend_overlay(self, frame, view);
   return GST_FLOW_OK;
+}
+
+// The LATENCY query: in a live pipeline the element may hold a frame for up to its
+// processing-deadline (the blend and the model's downscale on a busy machine), so it adds that
+// to the latency upstream reports, as encoders add the frames they hold: a sync=true sink then
+// budgets for it instead of dropping the frame as late. Frames that are later than that skip
+// the model's work (frame_is_late). Non-live pipelines have no latency to add to.
+static gboolean gst_heatmap_query(GstBaseTransform *trans, GstPadDirection direction,
+                                  GstQuery *query) {
+  if (!GST_BASE_TRANSFORM_CLASS(parent_class)->query(trans, direction, query))
+    return FALSE;
+  if (direction == GST_PAD_SRC && GST_QUERY_TYPE(query) == GST_QUERY_LATENCY) {
+    gboolean live = FALSE;
+    GstClockTime min = 0, max = GST_CLOCK_TIME_NONE;
+    gst_query_parse_latency(query, &live, &min, &max);
+    if (live) {
+      GST_OBJECT_LOCK(trans);
+      const GstClockTime own = GST_HEATMAP(trans)->priv.props.processing_deadline;
+      GST_OBJECT_UNLOCK(trans);
+      min += own;
+      if (GST_CLOCK_TIME_IS_VALID(max))
+        max += own;
+      GST_DEBUG_OBJECT(trans,
+                       "live: adding %" GST_TIME_FORMAT ", latency %" GST_TIME_FORMAT
+                       " - %" GST_TIME_FORMAT,
+                       GST_TIME_ARGS(own), GST_TIME_ARGS(min), GST_TIME_ARGS(max));
+      gst_query_set_latency(query, live, min, max);
+    }
+  }
+  return TRUE;
+}
+
+// The pipeline's latency travels upstream as a LATENCY event once configured: noted for
+// frame_is_late().
+static gboolean gst_heatmap_src_event(GstBaseTransform *trans, GstEvent *event) {
+  if (GST_EVENT_TYPE(event) == GST_EVENT_LATENCY) {
+    GstClockTime latency = GST_CLOCK_TIME_NONE;
+    gst_event_parse_latency(event, &latency);
+    GST_HEATMAP(trans)->priv.stream.pipeline_latency = latency;
+    GST_DEBUG_OBJECT(trans, "pipeline latency %" GST_TIME_FORMAT, GST_TIME_ARGS(latency));
+  }
+  return GST_BASE_TRANSFORM_CLASS(parent_class)->src_event(trans, event);
 }
 
 // Notes the frame rate (the sidecar's fps and untimed frames' times). The core starts afresh by
@@ -1468,6 +1556,7 @@ static void gst_heatmap_set_property(GObject *object, guint prop_id, const GValu
                                      GParamSpec *pspec) {
   GstHeatmap *self = GST_HEATMAP(object);
   Props &p = self->priv.props;
+  bool latency_changed = false;
   GST_OBJECT_LOCK(self);
   switch (prop_id) {
     case PROP_LOCATION:
@@ -1546,6 +1635,10 @@ static void gst_heatmap_set_property(GObject *object, guint prop_id, const GValu
     case PROP_SKIP_FRAMES:
       p.skip_frames = static_cast<GstHeatmapSkipFrames>(g_value_get_enum(value));
       break;
+    case PROP_PROCESSING_DEADLINE:
+      latency_changed = p.processing_deadline != g_value_get_uint64(value);
+      p.processing_deadline = g_value_get_uint64(value);
+      break;
     case PROP_MASK:
       set_string(&p.places.mask_path, value);
       break;
@@ -1575,6 +1668,9 @@ static void gst_heatmap_set_property(GObject *object, guint prop_id, const GValu
       break;
   }
   GST_OBJECT_UNLOCK(self);
+  // The pipeline asks everyone for their latency again.
+  if (latency_changed)
+    gst_element_post_message(GST_ELEMENT(self), gst_message_new_latency(GST_OBJECT(self)));
   // Without overlay, buffers pass untouched (read-only); with it, frames are drawn on in place.
   if (prop_id == PROP_OVERLAY)
     gst_base_transform_set_passthrough(GST_BASE_TRANSFORM(self), !g_value_get_boolean(value));
@@ -1654,6 +1750,9 @@ static void gst_heatmap_get_property(GObject *object, guint prop_id, GValue *val
       break;
     case PROP_SKIP_FRAMES:
       g_value_set_enum(value, p.skip_frames);
+      break;
+    case PROP_PROCESSING_DEADLINE:
+      g_value_set_uint64(value, p.processing_deadline);
       break;
     case PROP_MASK:
       g_value_set_string(value, p.places.mask_path.empty() ? NULL : p.places.mask_path.c_str());
@@ -1894,6 +1993,17 @@ static void gst_heatmap_class_init(GstHeatmapClass *klass) {
                         "auto: skip on live sources (the upstream latency query says live), "
                         "wait on files and batch jobs",
                         GST_TYPE_HEATMAP_SKIP_FRAMES, DEFAULT_SKIP_FRAMES, kLive));
+  g_object_class_install_property(
+      gobject_class, PROP_PROCESSING_DEADLINE,
+      g_param_spec_uint64("processing-deadline", "Processing deadline",
+                          "Live pipelines: the longest the element may hold a frame, in "
+                          "nanoseconds, added to the latency it reports (the LATENCY query) so "
+                          "that a sync=true sink budgets for it. A frame that reaches the "
+                          "element when the sink should already show it is passed on (drawn on) "
+                          "without model work (skip-frames auto or when-busy; counted in "
+                          "frames-skipped). Raise it on a starved machine, lower it for a "
+                          "low-latency view",
+                          0, MAX_PROCESSING_DEADLINE, DEFAULT_PROCESSING_DEADLINE, kLive));
 
   // Masks, zones and side files (docs/metadata.md). The mask and zones files are read when the
   // element starts.
@@ -1995,6 +2105,8 @@ static void gst_heatmap_class_init(GstHeatmapClass *klass) {
   trans_class->start = GST_DEBUG_FUNCPTR(gst_heatmap_start);
   trans_class->stop = GST_DEBUG_FUNCPTR(gst_heatmap_stop);
   trans_class->sink_event = GST_DEBUG_FUNCPTR(gst_heatmap_sink_event);
+  trans_class->query = GST_DEBUG_FUNCPTR(gst_heatmap_query);
+  trans_class->src_event = GST_DEBUG_FUNCPTR(gst_heatmap_src_event);
   filter_class->set_info = GST_DEBUG_FUNCPTR(gst_heatmap_set_info);
   filter_class->transform_frame_ip = GST_DEBUG_FUNCPTR(gst_heatmap_transform_frame_ip);
 

@@ -1,7 +1,8 @@
 // test-heatmap-live.cpp: the heatmap element in live and periodic use: interval snapshots (files,
 // indices, times, messages), reset windows adding up to the cumulative map, decay against its
 // formula, the image pad, format-location, dropping instead of stalling (slow writer, slow window
-// ends, a busy model skipping frames), and the overlay.
+// ends, a busy model skipping frames, late frames skipping the model), the overlay, and the
+// latency the element reports.
 #include <atomic>
 #include <chrono>
 #include <cmath>
@@ -556,6 +557,105 @@ void test_overlay_changes_only_hot_pixels() {
   g_assert_true(plain[0] == on[0]);
 }
 
+// The pipeline's configured latency once PLAYING (min, from the LATENCY query), and whether
+// it is live.
+GstClockTime pipeline_latency(GstElement *pipeline, gboolean *live) {
+  g_assert_cmpint(gst_element_set_state(pipeline, GST_STATE_PLAYING), !=, GST_STATE_CHANGE_FAILURE);
+  g_assert_cmpint(gst_element_get_state(pipeline, NULL, NULL, 10 * GST_SECOND), ==,
+                  GST_STATE_CHANGE_SUCCESS);
+  GstQuery *q = gst_query_new_latency();
+  g_assert_true(gst_element_query(pipeline, q));
+  GstClockTime min = 0;
+  gst_query_parse_latency(q, live, &min, NULL);
+  gst_query_unref(q);
+  return min;
+}
+
+// A live pipeline budgets for the element: the LATENCY query adds its processing-deadline (so
+// a sync=true sink waits that much longer instead of dropping a frame the element held); a
+// non-live one has no latency to add to; a new value makes the element ask the pipeline to
+// recompute its latency.
+void test_latency_query_adds_processing_deadline() {
+  const std::string src = "videotestsrc is-live=true ! video/x-raw,width=160,height=120 ! ";
+  gboolean live = FALSE;
+  ElementPtr plain = parse(src + "fakesink sync=true");
+  const GstClockTime without = pipeline_latency(plain.get(), &live);
+  gst_element_set_state(plain.get(), GST_STATE_NULL);
+  g_assert_true(live);
+  ElementPtr with = parse(src + "heatmap name=h ! fakesink sync=true");
+  g_assert_cmpuint(pipeline_latency(with.get(), &live), ==, without + 40 * GST_MSECOND);
+  // Changed while playing: a LATENCY message, and the new value in the answer.
+  GstBus *bus = gst_element_get_bus(with.get());
+  gst_bus_set_flushing(bus, TRUE);
+  gst_bus_set_flushing(bus, FALSE);
+  g_object_set(by_name(with.get(), "h"), "processing-deadline",
+               static_cast<guint64>(77 * GST_MSECOND), NULL);
+  GstMessage *msg = gst_bus_timed_pop_filtered(bus, 5 * GST_SECOND, GST_MESSAGE_LATENCY);
+  g_assert_nonnull(msg);
+  gst_message_unref(msg);
+  gst_object_unref(bus);
+  GstQuery *q = gst_query_new_latency();
+  g_assert_true(gst_element_query(with.get(), q));
+  GstClockTime min = 0, max = 0;
+  gst_query_parse_latency(q, &live, &min, &max);
+  gst_query_unref(q);
+  g_assert_cmpuint(min, ==, without + 77 * GST_MSECOND);
+  g_assert_true(!GST_CLOCK_TIME_IS_VALID(max) || max >= min);
+  gst_element_set_state(with.get(), GST_STATE_NULL);
+
+  // Not live: nothing added (the element answers as its upstream does).
+  ElementPtr file = parse(
+      "videotestsrc is-live=false ! video/x-raw,width=160,height=120 ! heatmap name=h ! "
+      "fakesink sync=true");
+  pipeline_latency(file.get(), &live);
+  GstPad *src_pad = gst_element_get_static_pad(by_name(file.get(), "h"), "src");
+  GstPad *sink_pad = gst_element_get_static_pad(by_name(file.get(), "h"), "sink");
+  q = gst_query_new_latency();
+  g_assert_true(gst_pad_query(src_pad, q));
+  gst_query_parse_latency(q, &live, &min, NULL);
+  gst_query_unref(q);
+  q = gst_query_new_latency();
+  g_assert_true(gst_pad_peer_query(sink_pad, q));
+  GstClockTime upstream_min = 0;
+  gst_query_parse_latency(q, NULL, &upstream_min, NULL);
+  gst_query_unref(q);
+  gst_object_unref(src_pad);
+  gst_object_unref(sink_pad);
+  g_assert_false(live);
+  g_assert_cmpuint(min, ==, upstream_min);
+  gst_element_set_state(file.get(), GST_STATE_NULL);
+}
+
+// Frames of a live source that reach the element after the sink was to show them (here an
+// upstream element spends 60 ms on each 40 ms frame, so they fall further behind every frame)
+// are passed on without model work, counted as skipped; skip-frames=never still analyses each,
+// and so does the element when no sink syncs to the clock (nothing can be late then).
+void test_late_frames_skip_the_model() {
+  auto frames = [](const char *skip, const char *sync = "true") {
+    ElementPtr p = parse(std::string("videotestsrc is-live=true pattern=ball num-buffers=50 ! "
+                                     "video/x-raw,format=I420,width=160,height=120,"
+                                     "framerate=25/1 ! identity sleep-time=60000 ! heatmap "
+                                     "skip-frames=") +
+                         skip + " ! fakesink sync=" + sync);
+    const RunResult r = run(p.get());
+    g_assert_cmpuint(r.heatmaps.size(), ==, 1);
+    return std::make_pair(u64(r.heatmaps[0].get(), "frames-processed"),
+                          u64(r.heatmaps[0].get(), "frames-skipped"));
+  };
+  const auto [processed, skipped] = frames("auto");
+  g_message("late source: %" G_GUINT64_FORMAT " analysed, %" G_GUINT64_FORMAT " skipped", processed,
+            skipped);
+  g_assert_cmpuint(processed + skipped, ==, 50);
+  g_assert_cmpuint(skipped, >=, 35);  // all but the first few, which are still on time
+  g_assert_cmpuint(processed, >=, 1);
+  const auto [all, none] = frames("never");
+  g_assert_cmpuint(all, ==, 50);
+  g_assert_cmpuint(none, ==, 0);
+  const auto [unsynced, unsynced_skipped] = frames("auto", "false");
+  g_assert_cmpuint(unsynced, ==, 50);
+  g_assert_cmpuint(unsynced_skipped, ==, 0);
+}
+
 }  // namespace
 
 int main(int argc, char **argv) {
@@ -571,5 +671,9 @@ int main(int argc, char **argv) {
   g_test_add_func("/heatmap-live/window-end/never-holds-up-live-video",
                   test_window_end_never_holds_up_live_video);
   g_test_add_func("/heatmap-live/overlay/only-hot-pixels", test_overlay_changes_only_hot_pixels);
+  g_test_add_func("/heatmap-live/latency/query-adds-processing-deadline",
+                  test_latency_query_adds_processing_deadline);
+  g_test_add_func("/heatmap-live/latency/late-frames-skip-the-model",
+                  test_late_frames_skip_the_model);
   return g_test_run();
 }
