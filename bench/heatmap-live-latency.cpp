@@ -21,7 +21,7 @@
 // PLAYING) is printed per run: it includes what the element reports (processing-deadline).
 //
 // Usage: heatmap-live-latency [--seconds N] [--width W] [--height H] [--fps F] [--rounds R]
-//                             [--props "overlay=true interval=1"] [--out DIR]
+//                             [--props "overlay=true interval=1"] [--out DIR] [--show-late MS]
 // Defaults: 20 s of 1920x1080 at 25 fps, 1 round; props "overlay=true overlay-refresh=1
 // interval=2 window=reset"; snapshots go to a temporary folder. Exit status 0 when it ran (the
 // figures are for people and benchmarks to judge, not an assertion), 1 on a pipeline error.
@@ -49,6 +49,7 @@ struct Options {
   std::string props = "overlay=true overlay-refresh=1 interval=2 window=reset";
   std::string out;
   int rounds = 1;
+  double show_late_ms = 0;  // print frames within this many ms of the sink's limit
 };
 
 struct Probe {
@@ -259,9 +260,13 @@ Result run(const Options &o, bool with_heatmap, const std::string &props,
   gst_element_set_state(pipeline, GST_STATE_NULL);
   gst_object_unref(pipeline);
   r.added_ms = std::move(probe.added_ms);
-  for (double late : sink_probe.late_ms)
+  for (std::size_t i = 0; i < sink_probe.late_ms.size(); ++i) {
+    const double late = sink_probe.late_ms[i];
     if (late > sink_probe.duration_ms + kMaxLatenessMs)
       r.probe_late++;
+    if (o.show_late_ms > 0 && late > o.show_late_ms - sink_probe.duration_ms - kMaxLatenessMs)
+      std::printf("    frame %zu reached the sink %+.1f ms after running time + latency\n", i, late);
+  }
   r.sink_lateness_max_ms = percentile(sink_probe.late_ms, 1.0);
   return r;
 }
@@ -301,11 +306,15 @@ int main(int argc, char **argv) {
       o.rounds = std::max(1, std::atoi(next()));
     else if (a == "--out")
       o.out = next();
+    else if (a == "--show-late")
+      o.show_late_ms = std::atof(next());
     else {
       std::printf(
           "usage: heatmap-live-latency [--seconds N] [--width W] [--height H] [--fps F]\n"
           "                            [--rounds R] [--props \"overlay=true interval=1\"] "
-          "[--out DIR]\n");
+          "[--out DIR]\n"
+          "                            [--show-late MS: list frames within MS of the sink's "
+          "limit]\n");
       return a == "--help" || a == "-h" ? 0 : 2;
     }
   }
