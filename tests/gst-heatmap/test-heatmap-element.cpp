@@ -363,8 +363,9 @@ GST_START_TEST(test_inspect_is_a_manual) {
     fail_unless(blurb != NULL && strlen(blurb) >= 40, "%s: blurb too short", specs[i]->name);
   }
   g_free(specs);
-  // + live: skip-frames; + places: mask, zones, zone-*, draw-zones, 3 locations
-  fail_unless_equals_int(own, 21 + 1 + 8);
+  // + live: skip-frames, processing-deadline; + places: mask, zones, zone-*, draw-zones,
+  // 3 locations
+  fail_unless_equals_int(own, 21 + 2 + 8);
   GstElementFactory *factory = gst_element_get_factory(f.element());
   const gchar *description =
       gst_element_factory_get_metadata(factory, GST_ELEMENT_METADATA_DESCRIPTION);
