@@ -5,7 +5,9 @@
 #include <amqp_framing.h>
 #include <amqp_ssl_socket.h>
 #include <amqp_tcp_socket.h>
+#include <errno.h>
 #include <glib.h>
+#include <poll.h>
 #include <sys/time.h>
 #include <unistd.h>
 
@@ -17,6 +19,9 @@ namespace heatmap_worker {
 namespace {
 
 constexpr const char *kSystemCaBundle = "/etc/ssl/certs/ca-certificates.crt";
+// The longest next_delivery sleeps in poll() without calling into librabbitmq (heartbeats are
+// at least 1 s apart).
+constexpr std::chrono::milliseconds kHeartbeatSlice(1000);
 
 std::string bytes_str(amqp_bytes_t b) {
   return b.len == 0 ? std::string() : std::string(static_cast<const char *>(b.bytes), b.len);
@@ -389,13 +394,40 @@ bool AmqpConnection::pump(std::chrono::milliseconds timeout) {
   }
 }
 
-std::optional<Delivery> AmqpConnection::next_delivery(std::chrono::milliseconds timeout) {
+std::optional<Delivery> AmqpConnection::next_delivery(std::chrono::milliseconds timeout,
+                                                      int wake_fd) {
+  using std::chrono::milliseconds;
   auto deadline = std::chrono::steady_clock::now() + timeout;
+  bool socket_quiet = false;  // the last pump found nothing to read
   while (deliveries_.empty()) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0 || !pump(left))
+    auto left =
+        std::chrono::duration_cast<milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (wake_fd < 0) {
+      if (left.count() <= 0 || !pump(left))
+        break;
+      continue;
+    }
+    // Frames librabbitmq has already read (poll cannot see them) and anything on the socket:
+    // a pump that does not wait. It also sends a heartbeat when one is due.
+    if (!socket_quiet && pump(milliseconds(0)))
+      continue;
+    if (left.count() <= 0)
       break;
+    // Sleep on the socket and the wake descriptor together; at most kHeartbeatSlice, so that
+    // heartbeats go out in time (librabbitmq only sends them from inside its own calls).
+    struct pollfd fds[2] = {{amqp_get_sockfd(conn_), POLLIN, 0}, {wake_fd, POLLIN, 0}};
+    int n = poll(fds, 2, static_cast<int>(std::min(left, kHeartbeatSlice).count()));
+    if (n < 0 && errno != EINTR)
+      throw AmqpError("waiting for the broker at " + where_ + ": " + std::strerror(errno), true);
+    if (n > 0 && (fds[1].revents & POLLIN) != 0)
+      break;
+    if (n > 0) {
+      socket_quiet = false;  // readable, hung up or in error: the pump reads or reports it
+      continue;
+    }
+    // Nothing arrived for a while: a pump with a short wait sends a due heartbeat and notices
+    // a broker that has missed its own (librabbitmq only checks that when it may wait).
+    socket_quiet = !pump(milliseconds(1));
   }
   if (deliveries_.empty())
     return std::nullopt;

@@ -104,8 +104,10 @@ class AmqpConnection {
 
   void consume(const std::string &queue, std::uint16_t prefetch);
   void cancel_consume();  // no more deliveries; unacked ones stay ours until ack or close
-  // Waits up to timeout for a delivery while servicing heartbeats and confirms.
-  std::optional<Delivery> next_delivery(std::chrono::milliseconds timeout);
+  // Waits up to timeout for a delivery while servicing heartbeats and confirms. With a
+  // wake_fd (e.g. an eventfd) it also returns, without a delivery, as soon as that descriptor
+  // is readable: the caller sleeps in one poll() on the socket and its own events.
+  std::optional<Delivery> next_delivery(std::chrono::milliseconds timeout, int wake_fd = -1);
   void ack(std::uint64_t tag);
   // Up to max messages of queue, read with basic.get and left unacknowledged: they return to
   // the queue, unchanged, when this connection closes (for inspecting the dead-letter queue).

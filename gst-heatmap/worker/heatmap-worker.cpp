@@ -103,12 +103,15 @@ const char kHelp[] =
 
 std::atomic<bool> g_stop{false};
 volatile sig_atomic_t g_signals = 0;
+const Wakeup *g_wakeup = nullptr;  // set before the handler is installed
 
 void on_signal(int) {
   g_signals = g_signals + 1;
   if (g_signals >= 2)
     _exit(128 + SIGTERM);
   g_stop = true;
+  if (g_wakeup != nullptr)
+    g_wakeup->notify();  // one write(2): async-signal-safe
 }
 
 class UsageError : public std::runtime_error {
@@ -407,6 +410,8 @@ int run(int argc, char **argv) {
     return r;
   };
 
+  static const Wakeup wakeup;  // outlives the signal handler's use of it
+  g_wakeup = &wakeup;
   struct sigaction sa;
   std::memset(&sa, 0, sizeof sa);
   sa.sa_handler = on_signal;
@@ -417,7 +422,7 @@ int run(int argc, char **argv) {
   std::fprintf(stderr, "heatmap-worker %s: bucket %s, queue '%s' on %s, %d job(s), %s\n", VERSION,
                bucket_url.str().c_str(), topology.queue.c_str(), endpoint.display().c_str(), w.jobs,
                in_process ? "clips in this process" : ("clips in " + job_program).c_str());
-  const int status = run_worker(w, runner, filter, g_stop);
+  const int status = run_worker(w, runner, filter, g_stop, wakeup);
   rollups.finish();  // the rollups of the last clips, before exiting
   return status;
 }

@@ -35,11 +35,11 @@ using heatmap_job::JobResult;
 using Clock = std::chrono::steady_clock;
 using Status = JobResult::Status;
 
-constexpr auto kPollInterval = std::chrono::milliseconds(100);
-// While clips run, the broker thread looks for finished ones this often: a finished clip is
-// acked (and with prefetch = J the broker sends the next job) within this, not within
-// kPollInterval; ~0.4 s per 4 clips per job thread at 100 ms, a few % of a 20 s clip's job.
-constexpr auto kBusyPollInterval = std::chrono::milliseconds(5);
+// The broker thread sleeps in poll() on the AMQP socket and the Wakeup descriptor: a job thread
+// that finishes a clip, or a signal, wakes it at once, so a finished clip is acked (and with
+// prefetch = J the broker sends the next job) without a timer. It still wakes this often when
+// nothing happens (exit-when-idle, a missed wake-up can cost no more than this).
+constexpr auto kIdleWait = std::chrono::milliseconds(1000);
 constexpr auto kConfirmTimeout = std::chrono::seconds(30);
 
 std::string fmt(const char *format, double value) {
@@ -68,8 +68,8 @@ struct TaskResult {
 class JobPool {
  public:
   JobPool(int jobs, const ClipRunner &runner, const ClipFilter &filter,
-          const std::string &bucket_name)
-      : runner_(runner), filter_(filter), bucket_name_(bucket_name) {
+          const std::string &bucket_name, const Wakeup &done)
+      : runner_(runner), filter_(filter), bucket_name_(bucket_name), done_(done) {
     for (int i = 0; i < jobs; i++)
       threads_.emplace_back([this] { loop(); });
   }
@@ -111,8 +111,11 @@ class JobPool {
       TaskResult result{task.id, {}};
       for (const ClipRef &clip : task.clips)
         result.outcomes.push_back(run_one(clip));
-      std::lock_guard<std::mutex> lock(mutex_);
-      results_.push_back(std::move(result));
+      {
+        std::lock_guard<std::mutex> lock(mutex_);
+        results_.push_back(std::move(result));
+      }
+      done_.notify();
     }
   }
 
@@ -141,6 +144,7 @@ class JobPool {
   const ClipRunner &runner_;
   const ClipFilter &filter_;
   std::string bucket_name_;
+  const Wakeup &done_;
   std::mutex mutex_;
   std::condition_variable cv_;
   std::deque<Task> tasks_;
@@ -176,8 +180,11 @@ Outcome outcome_of(const std::vector<ClipOutcome> &outcomes, std::string *reason
 class Worker {
  public:
   Worker(const WorkerOptions &options, const ClipRunner &runner, const ClipFilter &filter,
-         const std::atomic<bool> &stop)
-      : o_(options), stop_(stop), pool_(options.jobs, runner, filter, options.bucket_name) {
+         const std::atomic<bool> &stop, const Wakeup &wakeup)
+      : o_(options),
+        stop_(stop),
+        wakeup_(wakeup),
+        pool_(options.jobs, runner, filter, options.bucket_name, wakeup) {
     char host[256] = {};
     gethostname(host, sizeof host - 1);
     worker_id_ = std::string(host) + ":" + std::to_string(getpid());
@@ -201,7 +208,7 @@ class Worker {
       try {
         if (!conn_) {
           if (stop_) {  // finishing: the running clips end without a broker to ack to
-            std::this_thread::sleep_for(kPollInterval);
+            wakeup_.wait(kIdleWait);
             continue;
           }
           connect();
@@ -215,7 +222,7 @@ class Worker {
           log_line(stderr, "heatmap-worker: stopping: finishing " +
                                std::to_string(inflight_.size()) + " running job(s)");
         }
-        if (auto d = conn_->next_delivery(inflight_.empty() ? kPollInterval : kBusyPollInterval)) {
+        if (auto d = conn_->next_delivery(wait_time(last_activity), wakeup_.fd())) {
           last_activity = Clock::now();
           on_delivery(std::move(*d));
         }
@@ -230,8 +237,9 @@ class Worker {
         }
         log_line(stderr, std::string("heatmap-worker: ") + e.what() + "; reconnecting in " +
                              std::to_string(backoff_s) + " s");
-        for (int i = 0; i < backoff_s * 10 && !stop_; i++) {
-          std::this_thread::sleep_for(kPollInterval);
+        for (auto until = Clock::now() + std::chrono::seconds(backoff_s);
+             Clock::now() < until && !stop_;) {
+          wakeup_.wait(std::chrono::duration_cast<std::chrono::milliseconds>(until - Clock::now()));
           collect_results();
         }
         backoff_s = std::min(backoff_s * 2, o_.reconnect_max_s);
@@ -242,6 +250,18 @@ class Worker {
   }
 
  private:
+  // How long the broker thread may sleep: until something happens, or until the worker would
+  // exit for being idle.
+  std::chrono::milliseconds wait_time(Clock::time_point last_activity) const {
+    if (o_.exit_when_idle_s <= 0 || !inflight_.empty())
+      return kIdleWait;
+    auto exit_at = last_activity + std::chrono::duration_cast<Clock::duration>(
+                                       std::chrono::duration<double>(o_.exit_when_idle_s));
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(exit_at - Clock::now()) +
+                std::chrono::milliseconds(1);
+    return std::max(std::chrono::milliseconds(0), std::min(kIdleWait, left));
+  }
+
   void connect() {
     conn_ = std::make_unique<AmqpConnection>(o_.endpoint, o_.connect);
     conn_->declare(o_.topology);
@@ -290,6 +310,7 @@ class Worker {
   }
 
   void collect_results() {
+    wakeup_.drain();  // before taking: a clip that ends after this wakes the next wait
     for (TaskResult &r : pool_.take_results())
       finish(r);
   }
@@ -395,6 +416,7 @@ class Worker {
 
   const WorkerOptions &o_;
   const std::atomic<bool> &stop_;
+  const Wakeup &wakeup_;
   std::unique_ptr<AmqpConnection> conn_;
   bool consuming_ = false;
   std::uint64_t generation_ = 0;
@@ -406,8 +428,8 @@ class Worker {
 }  // namespace
 
 int run_worker(const WorkerOptions &options, const ClipRunner &runner, const ClipFilter &filter,
-               const std::atomic<bool> &stop) {
-  Worker worker(options, runner, filter, stop);
+               const std::atomic<bool> &stop, const Wakeup &wakeup) {
+  Worker worker(options, runner, filter, stop, wakeup);
   return worker.run();
 }
 

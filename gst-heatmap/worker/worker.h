@@ -9,6 +9,7 @@
 #include "amqp-client.h"
 #include "clip-job.h"
 #include "retry-policy.h"
+#include "wakeup.h"
 
 namespace heatmap_worker {
 
@@ -36,7 +37,9 @@ using ClipFilter = std::function<std::string(const std::string &key)>;
 // "2025-10-20T13:05:00+0000 text" on `to`, flushed (the worker's log format).
 void log_line(FILE *to, const std::string &text);
 
+// wakeup: notified by whoever sets stop (the signal handler), so the loop notices at once;
+// run_worker also uses it itself (a job thread notifies it when a clip ends).
 int run_worker(const WorkerOptions &options, const ClipRunner &runner, const ClipFilter &filter,
-               const std::atomic<bool> &stop);
+               const std::atomic<bool> &stop, const Wakeup &wakeup);
 
 }  // namespace heatmap_worker

@@ -1,12 +1,15 @@
-// test-worker-core.cpp: unit tests of the worker's message parser, retry policy and AMQP URL
-// parsing (no broker).
+// test-worker-core.cpp: unit tests of the worker's message parser, retry policy, AMQP URL
+// parsing and wake-up descriptor (no broker).
 #include <glib.h>
 
+#include <chrono>
 #include <string>
+#include <thread>
 
 #include "amqp-client.h"
 #include "job-message.h"
 #include "retry-policy.h"
+#include "wakeup.h"
 
 using namespace heatmap_worker;
 
@@ -194,6 +197,36 @@ void test_amqp_url() {
   }
 }
 
+// The broker thread sleeps on Wakeup::fd(): a notification from another thread must end the
+// wait (the test would sit out the 30 s wait and fail if it did not), notifications coalesce,
+// and drain() clears them so the next wait sleeps again.
+void test_wakeup() {
+  using std::chrono::milliseconds;
+  Wakeup w;
+  g_assert_cmpint(w.fd(), >=, 0);
+  g_assert_false(w.wait(milliseconds(0)));
+  g_assert_false(w.drain());
+  w.notify();
+  w.notify();
+  g_assert_true(w.wait(milliseconds(0)));
+  g_assert_true(w.wait(milliseconds(0)));  // waiting does not consume it
+  g_assert_true(w.drain());
+  g_assert_false(w.wait(milliseconds(0)));
+  g_assert_false(w.drain());
+
+  std::thread notifier([&w] {
+    std::this_thread::sleep_for(milliseconds(50));
+    w.notify();
+  });
+  const auto t0 = std::chrono::steady_clock::now();
+  g_assert_true(w.wait(milliseconds(30000)));
+  const double waited =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  notifier.join();
+  g_assert_cmpfloat(waited, <, 29.0);
+  g_assert_true(w.drain());
+}
+
 }  // namespace
 
 int main(int argc, char **argv) {
@@ -206,5 +239,6 @@ int main(int argc, char **argv) {
   g_test_add_func("/worker/message/printable", test_printable);
   g_test_add_func("/worker/retry-policy", test_retry_policy);
   g_test_add_func("/worker/amqp-url", test_amqp_url);
+  g_test_add_func("/worker/wakeup", test_wakeup);
   return g_test_run();
 }
