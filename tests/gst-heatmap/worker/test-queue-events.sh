@@ -102,6 +102,18 @@ if grep -q 'elsewhere/' "$tmp"/w*.out; then fail "an object outside the prefix w
 n=$(grep -c '/clip_[^/]*_heatmap.jpg' "$tmp/heatmaps.txt" || true)
 check "exactly 6 clip heatmap JPEGs in the bucket (got $n)" test "$n" = 6
 
+# The broker thread sleeps until a delivery, a finished clip or a signal wakes it (no timer):
+# over each worker's life (start, idle, its clips, rollups) its main thread went to sleep a few
+# times a second at most (the heartbeat slice and the events); polling every 5 ms while clips
+# run and every 100 ms idle made that >= 10 a second.
+for i in 0 1; do
+  pid=${pids[i]}
+  sleeps=$(awk '/^voluntary_ctxt_switches/ {print $2}' "/proc/$pid/task/$pid/status")
+  life=$(ps -o etimes= -p "$pid" | tr -d ' ')
+  check "worker $((i + 1))'s broker thread sleeps until woken ($sleeps sleeps in $life s)" \
+    test "$sleeps" -le $((4 * life + 30))
+done
+
 # SIGTERM: both exit 0; nothing is left in the queue, nothing unacknowledged.
 for i in 0 1; do kill -TERM "${pids[i]}"; done
 for i in 0 1; do
