@@ -13,7 +13,7 @@ namespace heatmap {
 namespace {
 
 struct PackedLayout {
-  int bytes;  // per pixel
+  int bytes;    // per pixel
   int b, g, r;  // byte offsets of the colour channels; any other byte is left alone
 };
 
@@ -58,8 +58,7 @@ void bgr_to_ycbcr(const cv::Mat &bgr, YuvMatrix matrix, bool full_range, cv::Mat
       static_cast<float>(0.5 * c_scale), static_cast<float>(-kg / (2 * (1 - kb)) * c_scale),
       static_cast<float>(-kr / (2 * (1 - kb)) * c_scale), 128.f,
       static_cast<float>(-kb / (2 * (1 - kr)) * c_scale),
-      static_cast<float>(-kg / (2 * (1 - kr)) * c_scale), static_cast<float>(0.5 * c_scale),
-      128.f);
+      static_cast<float>(-kg / (2 * (1 - kr)) * c_scale), static_cast<float>(0.5 * c_scale), 128.f);
   cv::Mat ycc;
   cv::transform(bgr, ycc, m);
   cv::Mat parts[3];
@@ -187,19 +186,36 @@ OverlayLayer::OverlayLayer(const cv::Mat &heat, const cv::Mat &weight, PixelForm
     }
   }
 
+  // Scattered heat (a crowd) leaves cold gaps inside a row; only the hot runs are blended.
+  constexpr int kJoinGap = 64;  // bytes: shorter gaps cost less to blend than to step over
   for (PlaneLayer &p : planes_) {
-    p.first.assign(p.weight.rows, 0);
-    p.last.assign(p.weight.rows, 0);
+    p.row_start.assign(static_cast<std::size_t>(p.weight.rows) + 1, 0);
     for (int r = 0; r < p.weight.rows; ++r) {
+      p.row_start[r] = static_cast<int>(p.spans.size());
       const std::uint16_t *wr = p.weight.ptr<std::uint16_t>(r);
-      int first = 0, last = p.weight.cols;
-      while (first < last && wr[first] == 0)
-        ++first;
-      while (last > first && wr[last - 1] == 0)
-        --last;
-      p.first[r] = first;
-      p.last[r] = last;
+      const int cols = p.weight.cols;
+      int x = 0;
+      while (x < cols) {
+        while (x < cols && wr[x] == 0)
+          ++x;
+        if (x == cols)
+          break;
+        const int first = x;
+        int last = x;
+        while (x < cols) {
+          if (wr[x] != 0) {
+            last = ++x;
+          } else if (x - last < kJoinGap) {
+            ++x;
+          } else {
+            break;
+          }
+        }
+        p.spans.emplace_back(first, last);
+        x = std::max(x, last);
+      }
     }
+    p.row_start[p.weight.rows] = static_cast<int>(p.spans.size());
   }
 }
 
@@ -207,11 +223,11 @@ void OverlayLayer::blend(const MutablePlane planes[3]) const {
   for (std::size_t i = 0; i < planes_.size(); ++i) {
     const PlaneLayer &p = planes_[i];
     for (int r = 0; r < p.value.rows; ++r) {
-      if (p.first[r] >= p.last[r])
-        continue;
-      blend_span(planes[i].data + static_cast<std::size_t>(r) * planes[i].stride,
-                 p.value.ptr<std::uint8_t>(r), p.weight.ptr<std::uint16_t>(r), p.first[r],
-                 p.last[r]);
+      for (int k = p.row_start[r]; k < p.row_start[r + 1]; ++k) {
+        blend_span(planes[i].data + static_cast<std::size_t>(r) * planes[i].stride,
+                   p.value.ptr<std::uint8_t>(r), p.weight.ptr<std::uint16_t>(r), p.spans[k].first,
+                   p.spans[k].second);
+      }
     }
   }
 }

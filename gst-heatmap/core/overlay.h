@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <utility>
 #include <vector>
 
 namespace heatmap {
@@ -43,7 +44,11 @@ class OverlayLayer {
   struct PlaneLayer {
     cv::Mat value;   // CV_8UC1, the plane's bytes (rows x row bytes)
     cv::Mat weight;  // CV_16UC1, 0..256 per byte; 0 = leave the byte alone
-    std::vector<int> first, last;  // per row: [first, last) holds every non-zero weight
+    // The row's runs of heat: row r's runs are spans[row_start[r] .. row_start[r + 1]), each
+    // a [first, last) pair holding every non-zero weight between them; runs closer than a few
+    // vectors are joined (blending a zero weight leaves the byte exactly as it was).
+    std::vector<std::pair<int, int>> spans;
+    std::vector<int> row_start;
   };
   PixelFormat format_;
   int width_;
