@@ -1078,8 +1078,13 @@ static void refresh_overlay(GstHeatmap *self, GstClockTime rt, const heatmap::Fr
         auto layer = std::make_shared<const heatmap::OverlayLayer>(colour, weight, format, width,
                                                                    height, matrix, full_range);
         GST_LOG_OBJECT(self, "overlay layer ready, %.1f%% of the bytes", 100 * layer->coverage());
-        std::lock_guard<std::mutex> guard(self->priv.output.layer_lock);
-        self->priv.output.layer = std::move(layer);
+        // The old layer (megabytes at 1080p) is freed after the lock is released: this thread
+        // runs at a low priority, and the streaming thread takes the lock for every frame.
+        std::shared_ptr<const heatmap::OverlayLayer> old = std::move(layer);
+        {
+          std::lock_guard<std::mutex> guard(self->priv.output.layer_lock);
+          std::swap(self->priv.output.layer, old);
+        }
       } catch (const std::exception &e) {
         GST_WARNING_OBJECT(self, "could not build the overlay layer: %s", e.what());
       }
