@@ -28,6 +28,7 @@
 #include <gst/gst.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -56,6 +57,7 @@ struct Probe {
   std::mutex lock;
   std::map<GstClockTime, gint64> entered;  // PTS -> monotonic us at the sink pad
   std::vector<double> added_ms;
+  std::map<GstClockTime, double> added_by_pts;
 };
 
 GstPadProbeReturn on_enter(GstPad *, GstPadProbeInfo *info, gpointer data) {
@@ -74,6 +76,7 @@ GstPadProbeReturn on_leave(GstPad *, GstPadProbeInfo *info, gpointer data) {
   auto it = p->entered.find(GST_BUFFER_PTS(b));
   if (it != p->entered.end()) {
     p->added_ms.push_back((now - it->second) / 1000.0);
+    p->added_by_pts[it->first] = p->added_ms.back();
     p->entered.erase(it);
   }
   return GST_PAD_PROBE_OK;
@@ -83,10 +86,14 @@ GstPadProbeReturn on_leave(GstPad *, GstPadProbeInfo *info, gpointer data) {
 // must show it (running time + the pipeline's latency), from the pipeline clock, independent
 // of the sink's own bookkeeping. GstBaseSink drops a buffer when the clock is past the END of
 // the buffer (running time + duration) + latency + max-lateness; the probe counts the same.
+// The same probe on the element's sink pad tells which frames were already past that limit
+// when they reached the element (the machine or the source was late, not the element).
 struct SinkProbe {
   GstElement *pipeline = nullptr;
-  GstClockTime latency = 0;     // the pipeline's, set once PLAYING
+  std::atomic<GstClockTime> latency{GST_CLOCK_TIME_NONE};  // the pipeline's, once PLAYING
+  std::mutex lock;
   std::vector<double> late_ms;  // per frame: arrival - (running time + latency)
+  std::map<GstClockTime, double> late_by_pts;
   double duration_ms = 0;
 };
 
@@ -100,8 +107,13 @@ GstPadProbeReturn on_sink(GstPad *pad, GstPadProbeInfo *info, gpointer data) {
     gst_event_parse_segment(seg_event, &seg);
     const GstClockTime rt = gst_segment_to_running_time(seg, GST_FORMAT_TIME, GST_BUFFER_PTS(b));
     const GstClockTime now = gst_clock_get_time(clock) - gst_element_get_base_time(p->pipeline);
-    if (GST_CLOCK_TIME_IS_VALID(rt))
-      p->late_ms.push_back((static_cast<double>(now) - static_cast<double>(rt + p->latency)) / 1e6);
+    const GstClockTime latency = p->latency.load();
+    std::lock_guard<std::mutex> guard(p->lock);
+    if (GST_CLOCK_TIME_IS_VALID(rt) && GST_CLOCK_TIME_IS_VALID(latency)) {
+      const double late = (static_cast<double>(now) - static_cast<double>(rt + latency)) / 1e6;
+      p->late_ms.push_back(late);
+      p->late_by_pts[GST_BUFFER_PTS(b)] = late;
+    }
     if (GST_BUFFER_DURATION_IS_VALID(b))
       p->duration_ms = static_cast<double>(GST_BUFFER_DURATION(b)) / 1e6;
   }
@@ -118,6 +130,8 @@ struct Result {
   guint64 qos_dropped = 0;          // the sink's last QoS message (dropped so far)
   int qos_messages = 0;             // QoS messages the sink posted (one per late buffer)
   guint64 probe_late = 0;           // frames later than max-lateness at the sink's pad (SinkProbe)
+  guint64 late_on_arrival = 0;      // of those, already past the limit at the element's input
+  guint64 late_by_element = 0;      // of those, on time had the element taken no time (below)
   double latency_ms = 0;            // the pipeline's latency (what the sink waits for)
   double sink_lateness_max_ms = 0;  // worst arrival at the sink pad after running time + latency
   std::vector<double> added_ms;
@@ -183,8 +197,15 @@ Result run(const Options &o, bool with_heatmap, const std::string &props,
     gst_element_link_many(src, caps, sink, nullptr);
   }
   Result r;
-  SinkProbe sink_probe;
+  SinkProbe sink_probe, entry_probe;
   sink_probe.pipeline = pipeline;
+  entry_probe.pipeline = pipeline;
+  {
+    // Without the element, the frames' arrival at the sink is their arrival "at the element".
+    GstPad *pad = gst_element_get_static_pad(heatmap != nullptr ? heatmap : sink, "sink");
+    gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER, on_sink, &entry_probe, nullptr);
+    gst_object_unref(pad);
+  }
   {
     GstPad *pad = gst_element_get_static_pad(sink, "sink");
     gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER, on_sink, &sink_probe, nullptr);
@@ -213,6 +234,7 @@ Result run(const Options &o, bool with_heatmap, const std::string &props,
       gst_query_unref(q);
       r.latency_ms = static_cast<double>(min) / 1e6;
       sink_probe.latency = min;
+      entry_probe.latency = min;
       latency_known = true;
     }
     if (t == GST_MESSAGE_QOS && GST_MESSAGE_SRC(m) == GST_OBJECT(sink)) {
@@ -260,12 +282,43 @@ Result run(const Options &o, bool with_heatmap, const std::string &props,
   gst_element_set_state(pipeline, GST_STATE_NULL);
   gst_object_unref(pipeline);
   r.added_ms = std::move(probe.added_ms);
+  const double limit = sink_probe.duration_ms + kMaxLatenessMs;
+  // Which late frames the element made late: one streaming thread runs source, element and
+  // sink, so a frame the element holds also delays the frames created after it, for as long
+  // as the thread is behind. A frame that reached the element at its usual time (within 5 ms
+  // of the earliest arrival: the source had waited for the clock) carries no earlier delay;
+  // after it, the element's holds add up until the next such frame. A late frame counts as the
+  // element's when its lateness minus that sum (and its own hold) would have been on time.
+  // This leans towards blaming the element (the thread might have been late anyway).
+  double usual = 0;
+  if (!entry_probe.late_by_pts.empty()) {
+    std::vector<double> arrivals;
+    for (const auto &[pts, late] : entry_probe.late_by_pts)
+      arrivals.push_back(late);
+    usual = percentile(arrivals, 0.05);
+  }
+  double backlog = 0;
+  for (const auto &[pts, late] : sink_probe.late_by_pts) {
+    auto in = entry_probe.late_by_pts.find(pts);
+    const bool known = in != entry_probe.late_by_pts.end();
+    if (known && in->second <= usual + 5)
+      backlog = 0;
+    auto held = probe.added_by_pts.find(pts);
+    const double hold = held != probe.added_by_pts.end() ? held->second : 0.0;
+    if (late > limit) {
+      r.probe_late++;
+      if (known && in->second > limit)
+        r.late_on_arrival++;
+      if (with_heatmap && late - backlog - hold <= limit)
+        r.late_by_element++;
+    }
+    backlog += hold;
+  }
   for (std::size_t i = 0; i < sink_probe.late_ms.size(); ++i) {
     const double late = sink_probe.late_ms[i];
-    if (late > sink_probe.duration_ms + kMaxLatenessMs)
-      r.probe_late++;
     if (o.show_late_ms > 0 && late > o.show_late_ms - sink_probe.duration_ms - kMaxLatenessMs)
-      std::printf("    frame %zu reached the sink %+.1f ms after running time + latency\n", i, late);
+      std::printf("    frame %zu reached the sink %+.1f ms after running time + latency\n", i,
+                  late);
   }
   r.sink_lateness_max_ms = percentile(sink_probe.late_ms, 1.0);
   return r;
@@ -343,9 +396,10 @@ int main(int argc, char **argv) {
     for (const auto &[name, r] : runs) {
       std::printf("  %s: latency %.0f ms; %" G_GUINT64_FORMAT " rendered; late: %" G_GUINT64_FORMAT
                   " dropped (sink stats), %d QoS messages, %" G_GUINT64_FORMAT
-                  " past the sink's limit at its pad (worst %+.1f ms) => LATE %" G_GUINT64_FORMAT,
+                  " past the sink's limit at its pad (worst %+.1f ms) => LATE %" G_GUINT64_FORMAT
+                  " (%" G_GUINT64_FORMAT " of them already late on arrival)",
                   name, r->latency_ms, r->rendered, r->dropped, r->qos_messages, r->probe_late,
-                  r->sink_lateness_max_ms, late_frames(*r));
+                  r->sink_lateness_max_ms, late_frames(*r), r->late_on_arrival);
       if (r != &none)
         std::printf(
             "; added p50 %.2f ms, p99 %.2f ms, max %.2f ms (%zu frames); snapshots %d, "
@@ -363,6 +417,13 @@ int main(int argc, char **argv) {
                 static_cast<gint64>(late_frames(with)) - static_cast<gint64>(late_frames(base)),
                 static_cast<gint64>(late_frames(with)) - static_cast<gint64>(late_frames(none)),
                 late_frames(none) > 0 ? " [machine itself late: round not clean]" : "");
+    // A frame on time when it reached the element but late at the sink was made late in the
+    // element (or by a wait it caused for the frames behind it).
+    std::printf(
+        "  late frames the element caused (on time had it taken no time, counting the "
+        "delay its holds passed on to the frames behind): overlay=false %" G_GUINT64_FORMAT
+        ", props %" G_GUINT64_FORMAT "\n",
+        base.late_by_element, with.late_by_element);
     std::fflush(stdout);
   }
   if (temporary)
