@@ -17,6 +17,11 @@
 #include <thread>
 #include <utility>
 
+#ifdef __linux__
+#include <pthread.h>
+#include <sched.h>
+#endif
+
 namespace heatmap {
 
 void count_foreground(const cv::Mat &mask, bool keep_shadows, cv::Mat &counts) {
@@ -218,8 +223,23 @@ struct Accumulator::Impl {
 
   void start_worker() {
     if (!worker.joinable()) {
-      worker = std::thread([this] { work(); });
+      worker = std::thread([this] {
+        mark_as_batch();
+        work();
+      });
     }
+  }
+
+  // The model is CPU-bound throughput work: as SCHED_BATCH (Linux; same nice, same share of the
+  // CPU) it never preempts the thread that just woke it. Without this, every frame handed over
+  // could put the model's few milliseconds in front of the caller (a live video's streaming
+  // thread) on a busy machine. Best effort: a failure leaves the policy alone.
+  static void mark_as_batch() {
+#ifdef __linux__
+    sched_param param{};
+    param.sched_priority = 0;
+    pthread_setschedparam(pthread_self(), SCHED_BATCH, &param);
+#endif
   }
 
   void post(Task task) {
