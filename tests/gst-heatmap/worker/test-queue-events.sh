@@ -43,10 +43,11 @@ echo "broker on port $AMQP_PORT"
 mkdir -p "$tmp/clips"
 for s in 0 1 2 3 4 5; do clips_synthetic "$tmp/clips/c$s.mp4" 160 96 40 "$s"; done
 
-# Two workers, one job each, separate work folders: competing consumers.
+# Two workers, one job each, separate work folders: competing consumers. Heartbeats every 2 s:
+# a worker that stops sending them while it sleeps is dropped by the broker within ~4 s.
 for w in 1 2; do
   mkdir -p "$tmp/w$w"
-  WORK_DIR=$tmp/w$w "$worker" --jobs 1 >"$tmp/w$w.out" 2>"$tmp/w$w.err" &
+  AMQP_HEARTBEAT=2 WORK_DIR=$tmp/w$w "$worker" --jobs 1 >"$tmp/w$w.out" 2>"$tmp/w$w.err" &
   pids+=($!)
 done
 connected() { grep -q "connected to" "$tmp/w1.err" && grep -q "connected to" "$tmp/w2.err"; }
@@ -101,6 +102,14 @@ if grep -q 'elsewhere/' "$tmp"/w*.out; then fail "an object outside the prefix w
 "$helper" ls "$S3_BUCKET/heatmaps/" --recursive >"$tmp/heatmaps.txt"
 n=$(grep -c '/clip_[^/]*_heatmap.jpg' "$tmp/heatmaps.txt" || true)
 check "exactly 6 clip heatmap JPEGs in the bucket (got $n)" test "$n" = 6
+
+# Idle for 3 heartbeat intervals and more: each worker kept its one connection all along.
+sleep 7
+for w in 1 2; do
+  n=$(grep -c 'connected to' "$tmp/w$w.err" || true)
+  check "worker $w kept its connection with 2 s heartbeats, busy and idle (connections: $n)" \
+    bash -c "test $n = 1 && ! grep -q 'reconnecting' $tmp/w$w.err"
+done
 
 # The broker thread sleeps until a delivery, a finished clip or a signal wakes it (no timer):
 # over each worker's life (start, idle, its clips, rollups) its main thread went to sleep a few
