@@ -31,6 +31,9 @@
  * snapshots (slow disk, slow upload) a live snapshot is dropped with a warning. When the model
  * falls behind on a live source (#GstHeatmap:skip-frames), frames are skipped rather than held
  * up, and the message's `frames-skipped` (guint64) counts them: the video never waits.
+ * In a live pipeline the element adds #GstHeatmap:processing-deadline to the latency it reports
+ * (the LATENCY query), so a sync=true sink budgets for the time it may hold a frame, and a frame
+ * that reaches it after the sink was to show it skips the model (counted as skipped too).
  * The optional `image` request pad pushes each snapshot's JPEG as an image/jpeg buffer
  * (carrying a timestamp/x-unix reference timestamp of the window start), e.g. to s3sink.
  * With #GstHeatmap:overlay the current heatmap is drawn onto the passing frames in place.
