@@ -105,4 +105,70 @@ Photometric estimate_photometric(const cv::Mat &y, const cv::Mat &u, const cv::M
   return p;
 }
 
+namespace {
+
+// BT.601 (the constants the scene model's saturation test uses), on centred chroma.
+inline void to_rgb(float y, float u, float v, float out[3]) {
+  out[0] = y + 1.402f * v;
+  out[1] = y - 0.344f * u - 0.714f * v;
+  out[2] = y + 1.772f * u;
+}
+
+}  // namespace
+
+ChannelGains estimate_channel_gains(const cv::Mat &y, const cv::Mat &u, const cv::Mat &v,
+                                    const cv::Mat &my, const cv::Mat &mu, const cv::Mat &mv,
+                                    const cv::Mat &use, PhotometricScratch *scratch) {
+  ChannelGains gains;
+  if (u.empty() || v.empty() || mu.empty() || mv.empty()) {
+    return gains;
+  }
+  const int step = std::max(1, static_cast<int>(std::sqrt(y.total() / double(kSamples))));
+  PhotometricScratch local;
+  PhotometricScratch &s = scratch != nullptr ? *scratch : local;
+  std::vector<float> *ratios[3] = {&s.ratio, &s.eu, &s.ev};
+  for (std::vector<float> *r : ratios) {
+    r->clear();
+  }
+  for (int r = step / 2; r < y.rows; r += step) {
+    const std::uint8_t *py = y.ptr<std::uint8_t>(r);
+    const std::uint8_t *fu = u.ptr<std::uint8_t>(r), *fv = v.ptr<std::uint8_t>(r);
+    const float *sy = my.ptr<float>(r), *su = mu.ptr<float>(r), *sv = mv.ptr<float>(r);
+    const std::uint8_t *pu = use.empty() ? nullptr : use.ptr<std::uint8_t>(r);
+    for (int c = step / 2; c < y.cols; c += step) {
+      if (pu != nullptr && pu[c] == 0) {
+        continue;
+      }
+      float f[3], m[3];
+      to_rgb(py[c], fu[c] - 128.f, fv[c] - 128.f, f);
+      to_rgb(sy[c], su[c] - 128.f, sv[c] - 128.f, m);
+      bool ok = true;
+      for (int ch = 0; ch < 3; ++ch) {
+        ok = ok && f[ch] > 20.f && f[ch] < 230.f && m[ch] > 20.f && m[ch] < 230.f;
+      }
+      if (!ok) {
+        continue;
+      }
+      for (int ch = 0; ch < 3; ++ch) {
+        ratios[ch]->push_back(f[ch] / m[ch]);
+      }
+    }
+  }
+  if (s.ratio.size() < kMinSamples) {
+    return gains;
+  }
+  gains.r = median(s.ratio, s.bin);
+  gains.g = median(s.eu, s.bin);
+  gains.b = median(s.ev, s.bin);
+  return gains;
+}
+
+cv::Matx33f white_balance_correction(const ChannelGains &gains, double gain) {
+  const cv::Matx33d to_rgb_m(1.0, 0.0, 1.402, 1.0, -0.344, -0.714, 1.0, 1.772, 0.0);
+  const cv::Matx33d inverse_gains(1.0 / gains.r, 0.0, 0.0, 0.0, 1.0 / gains.g, 0.0, 0.0, 0.0,
+                                  1.0 / gains.b);
+  const cv::Matx33d k = gain * (to_rgb_m.inv() * inverse_gains * to_rgb_m);
+  return cv::Matx33f(k);
+}
+
 }  // namespace heatmap

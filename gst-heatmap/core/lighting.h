@@ -21,6 +21,24 @@ struct PhotometricScratch {
   std::vector<float> ratio, eu, ev, bin;
 };
 
+// frame R, G, B ~ gain of that channel * scene R, G, B (BT.601 from Y and centred U, V): white
+// balance as a camera applies it, one gain per colour channel (von Kries). On a coloured
+// object it moves chroma by an amount that depends on the object's colour, which one global
+// chroma offset cannot follow (a dark red shelf under a bluer white balance).
+struct ChannelGains {
+  double r = 1.0, g = 1.0, b = 1.0;
+};
+
+// Median ratio per channel over the same sparse grid as estimate_photometric, on pixels whose
+// three channels (frame and scene) are all inside (20, 230); identity with too few of them.
+ChannelGains estimate_channel_gains(const cv::Mat &y, const cv::Mat &u, const cv::Mat &v,
+                                    const cv::Mat &my, const cv::Mat &mu, const cv::Mat &mv,
+                                    const cv::Mat &use, PhotometricScratch *scratch = nullptr);
+
+// The 3x3 matrix taking a frame's (Y, U - 128, V - 128) to what it would be under the scene's
+// white balance at luma gain `gain`: gain * C^-1 * diag(1 / gains) * C, C being YUV -> RGB.
+cv::Matx33f white_balance_correction(const ChannelGains &gains, double gain);
+
 // Median estimate over a sparse grid of the pixels where `use` (CV_8U, may be empty = all) is
 // nonzero; pixels with clipped luma (frame or prediction near white or black) are left out.
 // y/u/v are the frame (CV_8U; u and v may be empty), my/mu/mv the scene's means (CV_32F).

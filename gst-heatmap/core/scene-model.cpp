@@ -49,6 +49,9 @@ constexpr double kLightStep = 0.10;
 // change that the global gain did not capture (lights in part of the scene).
 constexpr double kFlood = 0.40;
 constexpr int kRelearnFrames = 4;
+// Colour channel gains further apart than this (relative to their mean) are a white balance
+// change: the frame is corrected channel by channel before the comparison.
+constexpr double kWhiteBalanceStep = 0.02;
 // Camera offsets under this are not worth a warp (processing pixels).
 constexpr double kMinShift = 0.2;
 constexpr double kMovedShift = 1.0;
@@ -222,10 +225,38 @@ void SceneModel::initialise() {
   stabiliser_.set_reference(my_);
 }
 
-void SceneModel::classify(const cv::Mat &ay, const cv::Mat &au, const cv::Mat &av, double rate,
-                          const MaskSink &sink) {
-  const cv::Size size = ay.size();
-  const bool colour = !au.empty() && !mu_.empty();
+bool SceneModel::white_balance(const cv::Mat &y, const cv::Mat &u, const cv::Mat &v,
+                               const cv::Mat &use) {
+  const ChannelGains k = estimate_channel_gains(y, u, v, my_, mu_, mv_, use, &photometric_scratch_);
+  const double mean = (k.r + k.g + k.b) / 3.0;
+  if (std::max({std::fabs(k.r / mean - 1.0), std::fabs(k.g / mean - 1.0),
+                std::fabs(k.b / mean - 1.0)}) < kWhiteBalanceStep) {
+    return false;  // one gain for all channels: the luma gain alone follows it
+  }
+  // To the scene's white balance at the frame's luma gain (a grey pixel keeps its luma).
+  const cv::Matx33f m = white_balance_correction(k, 0.299 * k.r + 0.587 * k.g + 0.114 * k.b);
+  wb_y_.create(y.size(), CV_8UC1);
+  wb_u_.create(y.size(), CV_8UC1);
+  wb_v_.create(y.size(), CV_8UC1);
+  for (int r = 0; r < y.rows; ++r) {
+    const std::uint8_t *py = y.ptr<std::uint8_t>(r), *pu = u.ptr<std::uint8_t>(r),
+                       *pv = v.ptr<std::uint8_t>(r);
+    std::uint8_t *oy = wb_y_.ptr<std::uint8_t>(r), *ou = wb_u_.ptr<std::uint8_t>(r),
+                 *ov = wb_v_.ptr<std::uint8_t>(r);
+    for (int c = 0; c < y.cols; ++c) {
+      const float fy = py[c], fu = pu[c] - 128.f, fv = pv[c] - 128.f;
+      oy[c] = cv::saturate_cast<std::uint8_t>(m(0, 0) * fy + m(0, 1) * fu + m(0, 2) * fv);
+      ou[c] = cv::saturate_cast<std::uint8_t>(m(1, 0) * fy + m(1, 1) * fu + m(1, 2) * fv + 128.f);
+      ov[c] = cv::saturate_cast<std::uint8_t>(m(2, 0) * fy + m(2, 1) * fu + m(2, 2) * fv + 128.f);
+    }
+  }
+  return true;
+}
+
+void SceneModel::classify(const cv::Mat &frame_y, const cv::Mat &frame_u, const cv::Mat &frame_v,
+                          double rate, const MaskSink &sink) {
+  const cv::Size size = frame_y.size();
+  const bool colour = !frame_u.empty() && !mu_.empty();
   // Lighting, measured on what was background last time (and inside the frame).
   // (use_ keeps its buffer between frames: a fresh 130 kB a frame costs page faults.)
   cv::Mat use;
@@ -238,7 +269,7 @@ void SceneModel::classify(const cv::Mat &ay, const cv::Mat &au, const cv::Mat &a
   } else if (!all_valid_) {
     use = valid_;
   }
-  const bool masking = !counted_.empty() && counted_.size() == ay.size();
+  const bool masking = !counted_.empty() && counted_.size() == size;
   if (masking) {
     if (use.empty()) {
       use = counted_;
@@ -247,7 +278,13 @@ void SceneModel::classify(const cv::Mat &ay, const cv::Mat &au, const cv::Mat &a
       use = use_;
     }
   }
-  const Photometric p = estimate_photometric(ay, colour ? au : cv::Mat(), colour ? av : cv::Mat(),
+  // A white balance that moved the colour channels apart: the frame is taken back to the
+  // scene's white balance first (see white_balance), then compared as usual.
+  const bool balanced = colour && white_balance(frame_y, frame_u, frame_v, use);
+  const cv::Mat &fy = balanced ? wb_y_ : frame_y;
+  const cv::Mat &au = balanced ? wb_u_ : frame_u;
+  const cv::Mat &av = balanced ? wb_v_ : frame_v;
+  const Photometric p = estimate_photometric(fy, colour ? au : cv::Mat(), colour ? av : cv::Mat(),
                                              my_, mu_, mv_, use, &photometric_scratch_);
   const bool sudden = frames_ > 0 && std::fabs(p.gain / gain_ - 1.0) > kLightStep;
 
@@ -275,7 +312,7 @@ void SceneModel::classify(const cv::Mat &ay, const cv::Mat &au, const cv::Mat &a
   std::size_t moving = 0, inside = 0, candidates = 0;
   for (int r = 0; r < size.height; ++r) {
     scene::ClassifyRow row;
-    row.y = ay.ptr<std::uint8_t>(r);
+    row.y = fy.ptr<std::uint8_t>(r);
     row.u = colour ? au.ptr<std::uint8_t>(r) : nullptr;
     row.v = colour ? av.ptr<std::uint8_t>(r) : nullptr;
     row.valid = all_valid_ ? nullptr : valid_.ptr<std::uint8_t>(r);
@@ -303,7 +340,7 @@ void SceneModel::classify(const cv::Mat &ay, const cv::Mat &au, const cv::Mat &a
   if (moving > 0) {
     // (Ghosts may lie in masked pixels, which `moving` left out.)
     moving -=
-        std::min(moving, settle_ghosts(ay, colour ? au : cv::Mat(), colour ? av : cv::Mat(), p));
+        std::min(moving, settle_ghosts(fy, colour ? au : cv::Mat(), colour ? av : cv::Mat(), p));
   }
   const double share = inside > 0 ? static_cast<double>(moving) / inside : 0.0;
   const bool flood = share > kFlood && share > 3.0 * coverage_ + 0.1;
@@ -313,19 +350,19 @@ void SceneModel::classify(const cv::Mat &ay, const cv::Mat &au, const cv::Mat &a
       ++events_.lighting_events;
     }
     in_event_ = true;
-    if (flood) {
-      relearn_ = kRelearnFrames;
-    }
+    // Re-learn on a switch the gain explains too: the gain is one number for the whole
+    // frame, and parts of the scene (a shelf in its own light, a clipped patch) follow the
+    // switch otherwise; with the scene's own spreads they would light up for a few frames.
+    relearn_ = kRelearnFrames;
   }
   gain_ = p.gain;
   if (sudden || relearn_ > 0) {
-    // A switch the gain explains needs no re-learning (the scene is kept in its own lighting);
-    // one it does not explain re-learns at once: the scene jumps halfway to this frame on each
-    // of a few frames. Neither kind of frame counts.
+    // The scene re-learns at once: it jumps halfway to this frame (in the scene's own
+    // lighting) on each of a few frames. None of those frames counts.
     if (relearn_ > 0) {
       --relearn_;
       cv::Mat obs;
-      ay.convertTo(obs, CV_32F, ig);
+      fy.convertTo(obs, CV_32F, ig);
       cv::addWeighted(my_, 0.5, obs, 0.5, 0.0, my_);
       if (colour) {
         au.convertTo(obs, CV_32F, ig, 128.0 - (128.0 + du) * ig);

@@ -75,6 +75,9 @@ class SceneModel {
   void initialise();
   void classify(const cv::Mat &y, const cv::Mat &u, const cv::Mat &v, double rate,
                 const MaskSink &sink);
+  // Takes the frame back to the scene's white balance (into wb_y_, wb_u_, wb_v_) when its
+  // colour channels' gains differ; false (nothing done) when they do not.
+  bool white_balance(const cv::Mat &y, const cv::Mat &u, const cv::Mat &v, const cv::Mat &use);
   // Shadow candidates whose darkening is not smooth become motion.
   void settle_shadows();
   // Foreground pixels that the scene of a background neighbour explains take that neighbour's
@@ -104,7 +107,8 @@ class SceneModel {
   // Per row of the latest frame: whether it holds shadow candidates, and possible ghosts.
   std::vector<std::uint8_t> shadow_rows_, ghost_rows_;
   bool all_valid_ = true;
-  cv::Mat ay_, au_, av_;  // aligned frame
+  cv::Mat ay_, au_, av_;        // aligned frame
+  cv::Mat wb_y_, wb_u_, wb_v_;  // the frame at the scene's white balance
   Stabiliser stabiliser_;
   std::uint64_t frames_ = 0;  // classified frames since the start
   double gain_ = 1.0;         // gain of the last frame that was not a lighting event

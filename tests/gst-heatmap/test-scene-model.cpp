@@ -172,6 +172,49 @@ void test_scene_ghost_of_a_look_ahead_stander_goes_quickly() {
   g_assert_cmpint(left, <=, spot_area / 50);
 }
 
+// White balance hunting (one gain per colour channel, as a camera applies it) moves the chroma
+// of a strongly coloured object unlike the floor's: a global chroma offset cannot follow it,
+// the per-channel correction does. A dark red shelf on a grey floor must not light up.
+void test_scene_white_balance_on_a_coloured_object() {
+  cv::RNG rng(12);
+  const cv::Mat floor = textured_world(13, 3)(cv::Rect(20, 20, kW, kH)).clone();
+  std::vector<cv::Mat> rgb = {floor * 0.95 + 5, floor.clone(), floor * 1.05 - 5};
+  const cv::Rect shelf(30, 20, 40, 30);
+  const double shelf_rgb[3] = {95, 35, 30};
+  for (int ch = 0; ch < 3; ++ch) {
+    rgb[ch](shelf).setTo(shelf_rgb[ch]);
+  }
+  SceneModel m;
+  m.start(500, 16, true);
+  int t = 0, shelf_motion = 0, all_motion = 0;
+  auto sink = [&](const cv::Mat &mask, bool) {
+    if (t >= 40) {
+      shelf_motion += cv::countNonZero(mask(shelf) == 255);
+      all_motion += cv::countNonZero(mask == 255);
+    }
+  };
+  for (; t < 120; ++t) {
+    // Blue and red gains swing apart by up to 12 % after the look-ahead.
+    const double wb = t < 40 ? 0.0 : 0.12 * std::sin(t * 0.15);
+    const double gains[3] = {1.0 - wb, 1.0, 1.0 + wb};  // R, G, B
+    cv::Mat c[3], n(cv::Size(kW, kH), CV_32F);
+    for (int ch = 0; ch < 3; ++ch) {
+      rng.fill(n, cv::RNG::NORMAL, 0, 1.0);
+      c[ch] = rgb[ch] * gains[ch] + n;
+    }
+    const cv::Mat y = 0.299 * c[0] + 0.587 * c[1] + 0.114 * c[2];
+    cv::Mat y8, u8, v8;
+    y.convertTo(y8, CV_8U);
+    cv::Mat((c[2] - y) / 1.772 + 128).convertTo(u8, CV_8U);
+    cv::Mat((c[0] - y) / 1.402 + 128).convertTo(v8, CV_8U);
+    m.apply(y8, u8, v8, -1, sink);
+  }
+  g_test_message("motion pixel-frames on the shelf %d of %d, in the frame %d", shelf_motion,
+                 80 * shelf.area(), all_motion);
+  g_assert_cmpint(shelf_motion, <=, 80 * shelf.area() / 200);
+  g_assert_cmpint(all_motion, <=, 80 * kW * kH / 500);
+}
+
 // The vectorised classification and its scalar twin give the same bits: masks, ratios, every
 // piece of learned state and the tallies, on rows built to reach every case (clipped and
 // saturated pixels, shadows, settling pixels, streaks around the absorb limit and at the top,
@@ -311,6 +354,8 @@ int main(int argc, char **argv) {
   g_test_add_func("/scene-model/bump-is-compensated", test_scene_bump_is_compensated);
   g_test_add_func("/scene-model/ghost-of-a-look-ahead-stander-goes-quickly",
                   test_scene_ghost_of_a_look_ahead_stander_goes_quickly);
+  g_test_add_func("/scene-model/white-balance-on-a-coloured-object",
+                  test_scene_white_balance_on_a_coloured_object);
   g_test_add_func("/scene-model/classify/vectorised-matches-scalar",
                   test_classify_vectorised_matches_scalar);
   return g_test_run();
