@@ -3,7 +3,6 @@
 
 #include <glib.h>
 #include <json-glib/json-glib.h>
-#include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
 #include <algorithm>
@@ -11,6 +10,7 @@
 #include <cstring>
 #include <memory>
 
+#include "image-io.h"
 #include "one-line.h"
 #include "rollups.h"
 
@@ -778,50 +778,22 @@ std::string md5_hex(const std::string &bytes) {
 }
 
 cv::Mat decode_png16(const std::string &bytes, const std::string &name, std::size_t max_pixels) {
-  static const unsigned char kSignature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
-  const auto *b = reinterpret_cast<const unsigned char *>(bytes.data());
-  if (bytes.size() < 33 || std::memcmp(b, kSignature, 8) != 0 || std::memcmp(b + 12, "IHDR", 4))
-    throw InputError(name + ": not a PNG file");
-  auto be32 = [&](std::size_t at) {
-    return (std::uint32_t{b[at]} << 24) | (std::uint32_t{b[at + 1]} << 16) |
-           (std::uint32_t{b[at + 2]} << 8) | std::uint32_t{b[at + 3]};
-  };
-  std::uint32_t w = be32(16), h = be32(20);
-  int depth = b[24], colour = b[25];
-  if (w == 0 || h == 0 || std::uint64_t{w} * h > max_pixels)
-    throw InputError(name + ": PNG size " + std::to_string(w) + "x" + std::to_string(h) +
-                     " is out of range");
-  if (colour != 0 || (depth != 16 && depth != 8))
-    throw InputError(name + ": not a grey 8- or 16-bit PNG (a counts PNG is 16-bit grey)");
-  cv::Mat raw(1, static_cast<int>(bytes.size()), CV_8UC1,
-              const_cast<char *>(bytes.data()));  // imdecode only reads
   cv::Mat img;
-  try {
-    img = cv::imdecode(raw, cv::IMREAD_UNCHANGED);
-  } catch (const cv::Exception &) {
-    img.release();
-  }
-  if (img.empty() || img.channels() != 1)
-    throw InputError(name + ": PNG cannot be decoded");
-  if (img.depth() == CV_8U)
-    img.convertTo(img, CV_16U);
+  std::string why;
+  if (!decode_grey_png(reinterpret_cast<const std::uint8_t *>(bytes.data()), bytes.size(),
+                       max_pixels, &img, &why))
+    throw InputError(name + ": " + why);
   return img;
 }
 
+// A scene picture is at processing size; this is 4x a 4K frame's full size.
+constexpr std::size_t kMaxScenePixels = 8192 * 8192;
+
 cv::Mat decode_scene(const std::string &bytes, std::string *error) {
   cv::Mat img;
-  if (bytes.size() < 4) {
-    *error = "empty image";
-    return img;
-  }
-  cv::Mat raw(1, static_cast<int>(bytes.size()), CV_8UC1, const_cast<char *>(bytes.data()));
-  try {
-    img = cv::imdecode(raw, cv::IMREAD_COLOR);
-  } catch (const cv::Exception &e) {
+  if (!decode_jpeg(reinterpret_cast<const std::uint8_t *>(bytes.data()), bytes.size(),
+                   kMaxScenePixels, &img, error))
     img.release();
-  }
-  if (img.empty())
-    *error = "not a decodable image";
   return img;
 }
 

@@ -1,4 +1,4 @@
-// image-io.cpp: atomic file writes and the JPEG / 16-bit PNG encoders.
+// image-io.cpp: atomic file writes, the JPEG / 16-bit PNG encoders and their decoders.
 #include "image-io.h"
 
 #include <fcntl.h>
@@ -182,6 +182,109 @@ std::string png_encode_counts(const cv::Mat &counts, std::vector<std::uint8_t> *
   return std::string();
 }
 
+// Decoders. The output Mat is the caller's (created before any longjmp can happen, freed by
+// its owner), so no object with a destructor lives between setjmp and longjmp here either.
+
+void jpeg_quiet(j_common_ptr) {}  // warnings (e.g. a few corrupt bytes) are not errors
+
+std::string jpeg_decode(const std::uint8_t *bytes, std::size_t length, std::size_t max_pixels,
+                        cv::Mat *bgr) {
+  jpeg_decompress_struct cinfo;
+  JpegError err;
+  cinfo.err = jpeg_std_error(&err.mgr);
+  err.mgr.error_exit = jpeg_fail;
+  err.mgr.output_message = jpeg_quiet;
+  err.message[0] = '\0';
+  if (setjmp(err.jump)) {
+    jpeg_destroy_decompress(&cinfo);
+    return err.message[0] != '\0' ? err.message : "JPEG decoder failed";
+  }
+  jpeg_create_decompress(&cinfo);
+  jpeg_mem_src(&cinfo, bytes, static_cast<unsigned long>(length));
+  jpeg_read_header(&cinfo, TRUE);
+  const std::uint64_t w = cinfo.image_width, h = cinfo.image_height;
+  if (w == 0 || h == 0 || w > kMaxDecodedSide || h > kMaxDecodedSide || w * h > max_pixels) {
+    jpeg_destroy_decompress(&cinfo);
+    return "image size " + std::to_string(w) + "x" + std::to_string(h) + " is out of range";
+  }
+  if (cinfo.jpeg_color_space != JCS_GRAYSCALE && cinfo.jpeg_color_space != JCS_YCbCr &&
+      cinfo.jpeg_color_space != JCS_RGB) {
+    jpeg_destroy_decompress(&cinfo);
+    return "not a colour or grey JPEG";
+  }
+  cinfo.out_color_space = JCS_EXT_BGR;
+  jpeg_start_decompress(&cinfo);
+  bgr->create(static_cast<int>(h), static_cast<int>(w), CV_8UC3);
+  while (cinfo.output_scanline < cinfo.output_height) {
+    JSAMPROW row = bgr->ptr<std::uint8_t>(static_cast<int>(cinfo.output_scanline));
+    jpeg_read_scanlines(&cinfo, &row, 1);
+  }
+  jpeg_finish_decompress(&cinfo);
+  jpeg_destroy_decompress(&cinfo);
+  return std::string();
+}
+
+struct PngSource {
+  const std::uint8_t *bytes;
+  std::size_t length;
+  std::size_t at;
+};
+
+void png_take(png_structp png, png_bytep data, png_size_t length) {
+  auto *src = static_cast<PngSource *>(png_get_io_ptr(png));
+  if (length > src->length - src->at) {
+    png_error(png, "the file ends early");
+  }
+  std::memcpy(data, src->bytes + src->at, length);
+  src->at += length;
+}
+
+std::string png_decode_grey(const std::uint8_t *bytes, std::size_t length, std::size_t max_pixels,
+                            cv::Mat *counts, std::vector<png_bytep> *rows) {
+  if (length < 8 || png_sig_cmp(bytes, 0, 8) != 0) {
+    return "not a PNG file";
+  }
+  char reason[256] = "";
+  png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, reason, png_fail, png_warn);
+  if (png == nullptr) {
+    return "cannot initialise the PNG decoder";
+  }
+  png_infop info = png_create_info_struct(png);
+  if (info == nullptr || setjmp(png_jmpbuf(png))) {
+    png_destroy_read_struct(&png, info != nullptr ? &info : nullptr, nullptr);
+    return reason[0] != '\0' ? reason : "PNG decoder failed";
+  }
+  PngSource source{bytes, length, 0};
+  png_set_read_fn(png, &source, png_take);
+  png_set_user_limits(png, kMaxDecodedSide, kMaxDecodedSide);
+  png_set_chunk_malloc_max(png, 8 * 1024 * 1024);  // text and other ancillary chunks
+  png_read_info(png, info);
+  const std::uint64_t w = png_get_image_width(png, info), h = png_get_image_height(png, info);
+  const int depth = png_get_bit_depth(png, info), colour = png_get_color_type(png, info);
+  if (w * h > max_pixels) {
+    png_destroy_read_struct(&png, &info, nullptr);
+    return "PNG size " + std::to_string(w) + "x" + std::to_string(h) + " is out of range";
+  }
+  if (colour != PNG_COLOR_TYPE_GRAY || (depth != 8 && depth != 16)) {
+    png_destroy_read_struct(&png, &info, nullptr);
+    return "not a grey 8- or 16-bit PNG (a counts PNG is 16-bit grey)";
+  }
+  if (depth == 16) {
+    png_set_swap(png);  // big-endian in the file, host (little) order in the Mat
+  }
+  png_set_interlace_handling(png);
+  png_read_update_info(png, info);
+  counts->create(static_cast<int>(h), static_cast<int>(w), depth == 16 ? CV_16UC1 : CV_8UC1);
+  rows->resize(static_cast<std::size_t>(h));
+  for (std::size_t y = 0; y < rows->size(); ++y) {
+    (*rows)[y] = counts->ptr<png_byte>(static_cast<int>(y));
+  }
+  png_read_image(png, rows->data());
+  png_read_end(png, nullptr);
+  png_destroy_read_struct(&png, &info, nullptr);
+  return std::string();
+}
+
 }  // namespace
 
 bool write_jpeg(const std::string &path, const cv::Mat &bgr, int quality, std::string *error) {
@@ -249,6 +352,36 @@ bool write_counts_png(const std::string &path, const cv::Mat &counts, std::strin
     return false;
   }
   return write_atomically(path, bytes.data(), bytes.size(), error);
+}
+
+bool decode_jpeg(const std::uint8_t *bytes, std::size_t length, std::size_t max_pixels,
+                 cv::Mat *bgr, std::string *error) {
+  const std::string why =
+      length < 4 ? std::string("empty image") : jpeg_decode(bytes, length, max_pixels, bgr);
+  if (!why.empty()) {
+    bgr->release();
+    *error = why;
+    return false;
+  }
+  return true;
+}
+
+bool decode_grey_png(const std::uint8_t *bytes, std::size_t length, std::size_t max_pixels,
+                     cv::Mat *counts, std::string *error) {
+  std::vector<png_bytep> rows;
+  cv::Mat decoded;
+  const std::string why = png_decode_grey(bytes, length, max_pixels, &decoded, &rows);
+  if (!why.empty()) {
+    counts->release();
+    *error = why;
+    return false;
+  }
+  if (decoded.depth() == CV_8U) {
+    decoded.convertTo(*counts, CV_16U);
+  } else {
+    *counts = decoded;
+  }
+  return true;
 }
 
 }  // namespace heatmap

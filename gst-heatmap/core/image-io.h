@@ -1,4 +1,5 @@
-// image-io.h: atomic JPEG and 16-bit PNG writers (libjpeg/libpng, no OpenCV imgcodecs).
+// image-io.h: atomic JPEG and 16-bit PNG writers, and the decoders for images read back
+// (libjpeg/libpng, no OpenCV imgcodecs).
 #pragma once
 
 #include <opencv2/core.hpp>
@@ -21,5 +22,16 @@ bool encode_jpeg(const cv::Mat &bgr, int quality, std::vector<std::uint8_t> *byt
 // Writes bytes to path as the writers above do (temporary file, fsync, rename).
 bool write_file_atomically(const std::string &path, const std::uint8_t *bytes, std::size_t length,
                            std::string *error);
+
+// Decoders for images read back from a bucket (rollups). An image wider or taller than
+// max_side, or of more than max_pixels, is refused from its header, before any pixel is
+// decoded. On failure they return false with *error set to a one-line reason.
+// A JPEG (colour or grey) into 8-bit BGR.
+bool decode_jpeg(const std::uint8_t *bytes, std::size_t length, std::size_t max_pixels,
+                 cv::Mat *bgr, std::string *error);
+// A grey 8- or 16-bit PNG (a counts PNG) into CV_16UC1; 8-bit samples keep their values.
+bool decode_grey_png(const std::uint8_t *bytes, std::size_t length, std::size_t max_pixels,
+                     cv::Mat *counts, std::string *error);
+constexpr int kMaxDecodedSide = 65535;
 
 }  // namespace heatmap

@@ -719,6 +719,86 @@ struct TempDir {
   }
 };
 
+// The decoders read what the writers wrote, and what OpenCV's codecs write, exactly; they
+// refuse what is not a counts PNG or a JPEG, and a huge image from its header alone.
+void test_decoders() {
+  std::string error;
+  cv::Mat counts(27, 48, CV_16UC1);
+  cv::RNG(12).fill(counts, cv::RNG::UNIFORM, 0, 65536);
+  counts.at<std::uint16_t>(0, 0) = 0;
+  counts.at<std::uint16_t>(1, 1) = 65535;
+  std::vector<std::uint8_t> bytes;
+  g_assert_true(cv::imencode(".png", counts, bytes));
+  cv::Mat out;
+  g_assert_true(heatmap::decode_grey_png(bytes.data(), bytes.size(), 1 << 20, &out, &error));
+  g_assert_cmpint(out.type(), ==, CV_16UC1);
+  g_assert_cmpfloat(cv::norm(out, counts, cv::NORM_INF), ==, 0);
+  // Too many pixels for the caller's limit.
+  g_assert_false(heatmap::decode_grey_png(bytes.data(), bytes.size(), 48 * 27 - 1, &out, &error));
+  g_assert_true(error.find("PNG size 48x27 is out of range") != std::string::npos);
+  g_assert_true(out.empty());
+  // 8-bit grey keeps its values.
+  cv::Mat grey(9, 11, CV_8UC1);
+  cv::RNG(13).fill(grey, cv::RNG::UNIFORM, 0, 256);
+  g_assert_true(cv::imencode(".png", grey, bytes));
+  g_assert_true(heatmap::decode_grey_png(bytes.data(), bytes.size(), 1 << 20, &out, &error));
+  cv::Mat wide;
+  grey.convertTo(wide, CV_16U);
+  g_assert_cmpint(out.type(), ==, CV_16UC1);
+  g_assert_cmpfloat(cv::norm(out, wide, cv::NORM_INF), ==, 0);
+  // Colour, cut short, not a PNG: one-line refusals.
+  cv::Mat colour(9, 11, CV_8UC3, cv::Scalar(1, 2, 3));
+  g_assert_true(cv::imencode(".png", colour, bytes));
+  g_assert_false(heatmap::decode_grey_png(bytes.data(), bytes.size(), 1 << 20, &out, &error));
+  g_assert_true(error.find("not a grey 8- or 16-bit PNG") != std::string::npos);
+  g_assert_true(cv::imencode(".png", counts, bytes));
+  g_assert_false(heatmap::decode_grey_png(bytes.data(), bytes.size() / 2, 1 << 20, &out, &error));
+  g_test_message("cut PNG: %s", error.c_str());
+  g_assert_true(!error.empty() && error.find('\n') == std::string::npos);
+  g_assert_false(
+      heatmap::decode_grey_png(bytes.data() + 1, bytes.size() - 1, 1 << 20, &out, &error));
+  g_assert_true(error == "not a PNG file");
+
+  // JPEG: the same pixels as OpenCV's decoder (both use the system libjpeg), colour and grey.
+  const cv::Mat image =
+      heatmap::render(counts, textured_scene(counts.size(), 11), heatmap::RenderSettings());
+  g_assert_true(heatmap::encode_jpeg(image, 90, &bytes, &error));
+  g_assert_true(heatmap::decode_jpeg(bytes.data(), bytes.size(), 1 << 20, &out, &error));
+  g_assert_cmpint(out.type(), ==, CV_8UC3);
+  g_assert_cmpfloat(cv::norm(out, cv::imdecode(bytes, cv::IMREAD_COLOR), cv::NORM_INF), ==, 0);
+  // A JPEG's SOF0 header says 60000x60000: refused before decoding (a bomb).
+  std::vector<std::uint8_t> bomb = bytes;
+  bool patched = false;
+  for (std::size_t i = 0; i + 9 < bomb.size(); ++i) {
+    if (bomb[i] == 0xFF && bomb[i + 1] == 0xC0) {
+      bomb[i + 5] = bomb[i + 7] = 0xEA;  // height and width, big-endian: 0xEA60 = 60000
+      bomb[i + 6] = bomb[i + 8] = 0x60;
+      patched = true;
+      break;
+    }
+  }
+  g_assert_true(patched);
+  g_assert_false(heatmap::decode_jpeg(bomb.data(), bomb.size(), 8192 * 8192, &out, &error));
+  g_assert_true(error == "image size 60000x60000 is out of range");
+  g_assert_true(heatmap::encode_jpeg(grey, 90, &bytes, &error));
+  g_assert_true(heatmap::decode_jpeg(bytes.data(), bytes.size(), 1 << 20, &out, &error));
+  g_assert_cmpint(out.type(), ==, CV_8UC3);
+  g_assert_cmpfloat(cv::norm(out, cv::imdecode(bytes, cv::IMREAD_COLOR), cv::NORM_INF), ==, 0);
+  // Cut short: refused in the headers, or decoded at full size with the missing rows filled
+  // (libjpeg's way, cv::imdecode's too); never a partial Mat.
+  for (std::size_t keep = 2; keep < bytes.size(); keep += 7) {
+    error.clear();
+    if (heatmap::decode_jpeg(bytes.data(), keep, 1 << 20, &out, &error)) {
+      g_assert_true(out.cols == grey.cols && out.rows == grey.rows);
+    } else {
+      g_assert_true(out.empty() && !error.empty() && error.find('\n') == std::string::npos);
+    }
+  }
+  g_assert_false(heatmap::decode_jpeg(bytes.data() + 2, bytes.size() - 2, 1 << 20, &out, &error));
+  g_test_message("not a JPEG: %s", error.c_str());
+  g_assert_true(!error.empty() && error.find('\n') == std::string::npos && out.empty());
+}
+
 void test_writers() {
   TempDir dir;
   cv::Mat counts(27, 48, CV_16UC1);
@@ -814,5 +894,6 @@ int main(int argc, char **argv) {
   g_test_add_func("/heatmap-core/reset/size-change-and-reset", test_size_change_and_reset);
   g_test_add_func("/heatmap-core/render", test_render);
   g_test_add_func("/heatmap-core/writers", test_writers);
+  g_test_add_func("/heatmap-core/decoders", test_decoders);
   return g_test_run();
 }
