@@ -69,6 +69,9 @@ struct Accumulator::Impl {
     std::int64_t tag = -1;
   };
   static constexpr int kQueue = 3;
+  // try_add_frame(): frames of a new size or kind skipped in a row while the model is busy.
+  static constexpr int kRestartSkips = 25;
+  int restart_skips = 0;
 
   Settings settings;
   Mask mask_source;
@@ -261,6 +264,12 @@ struct Accumulator::Impl {
   bool busy() {
     std::lock_guard<std::mutex> guard(lock);
     return pending >= kQueue;
+  }
+
+  // True when the model has no frame or task left (a drain() would not wait).
+  bool idle() {
+    std::lock_guard<std::mutex> guard(lock);
+    return pending == 0 && tasks.empty();
   }
 
   void start(int width, int height) {
@@ -514,9 +523,19 @@ bool Accumulator::try_add_frame(const FrameView &frame, std::int64_t tag) {
                            frame.height == d.in_height &&
                            (frame.format != PixelFormat::kGray8) == d.colour;
   // Only this thread adds frames and the worker only takes them: a queue with room now still
-  // has room in add(). (A new stream or kind waits in add() anyway, to drain the model.)
-  if (same_stream && d.settings.threaded && impl_->busy()) {
-    return false;
+  // has room in add(), and an idle model stays idle. A new size or kind restarts the model
+  // (or its background) in add(), after draining it: that frame is skipped while the model
+  // still has work, so the restart does not wait; but at most kRestartSkips in a row, so that
+  // a caller posting a task before every frame (short decay steps) still gets its restart.
+  if (d.settings.threaded && !d.model.empty()) {
+    if (same_stream) {
+      impl_->restart_skips = 0;
+      if (impl_->busy())
+        return false;
+    } else if (impl_->restart_skips < Impl::kRestartSkips && !impl_->idle()) {
+      ++impl_->restart_skips;
+      return false;
+    }
   }
   impl_->add(frame, tag);
   return true;

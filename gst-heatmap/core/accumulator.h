@@ -77,7 +77,10 @@ class Accumulator {
   // Like add_frame(), but never waits for a busy model: when the worker still has all its
   // frames queued, the frame is dropped (not counted, not in frames_processed) and false is
   // returned, before any work is spent on it. A live camera prefers a slightly sparser heatmap
-  // to a stalled picture. (A change of frame size or grey/colour kind still waits.)
+  // to a stalled picture. A frame of a new size or grey/colour kind, which restarts the model,
+  // is dropped the same way while the model still has any frame or task to finish (the
+  // restart would wait for them); the first one that finds it idle restarts it (after 25
+  // such frames in a row the next one waits instead, so the restart always comes).
   bool try_add_frame(const FrameView &frame, std::int64_t tag);
   // Feeds a cv::Mat: CV_8UC1 (grey), CV_8UC3 (BGR) or CV_8UC4 (BGRx).
   void add_frame(const cv::Mat &frame, std::int64_t tag = -1);

@@ -21,6 +21,7 @@
 #include <cstdint>
 #include <mutex>
 #include <filesystem>
+#include <future>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -266,7 +267,7 @@ void test_overlay_changes_only_hot_pixels() {
                                  PixelFormat::kY444,  PixelFormat::kBGR,  PixelFormat::kRGB,
                                  PixelFormat::kBGRx,  PixelFormat::kRGBx, PixelFormat::kxRGB,
                                  PixelFormat::kxBGR};
-  const int W = 161, H = 91;  // odd sizes; processing size 40x22
+  const int W = 161, H = 91;                                // odd sizes; processing size 40x22
   cv::Mat heat(22, 40, CV_8UC3, cv::Scalar(30, 200, 250));  // BGR
   cv::Mat weight = cv::Mat::zeros(22, 40, CV_32F);
   weight(cv::Rect(10, 5, 12, 8)).setTo(1.0);  // hot block: x 40..88, y 21..53 at full size
@@ -537,6 +538,50 @@ void test_accumulator_posted_tasks_never_wait() {
   g_assert_true(reference.try_add_frame(bgr_view(f), 8));
 }
 
+// A frame of a new size restarts the model, which first drains it: while the model is busy,
+// try_add_frame() skips such frames instead of waiting (25 in a row at most; the next waits,
+// so the restart always comes), and the first one that finds the model idle restarts it.
+void test_accumulator_new_size_never_waits_for_a_busy_model() {
+  heatmap::Accumulator live(mog2_settings(true));
+  Gate gate;
+  live.set_motion_observer([&gate](std::int64_t tag, const cv::Mat &) {
+    if (tag == 5)
+      gate.hold();
+  });
+  for (int i = 0; i < 6; ++i)
+    live.add_frame(moving_square(i), i);
+  gate.wait_until_holding();  // stuck in frame 5
+  cv::Mat small;
+  cv::resize(moving_square(6), small, cv::Size(), 0.5, 0.5, cv::INTER_AREA);
+  auto attempt = std::async(std::launch::async, [&] {
+    int skipped = 0;
+    for (int i = 0; i < 25; ++i)
+      skipped += live.try_add_frame(bgr_view(small), 100 + i) ? 0 : 1;
+    return skipped;
+  });
+  const bool returned = attempt.wait_for(std::chrono::seconds(5)) == std::future_status::ready;
+  if (!returned)
+    gate.release();  // let the waiting call finish before failing
+  g_assert_true(returned);
+  g_assert_cmpint(attempt.get(), ==, 25);
+  // The 26th waits for the model (the restart is not put off for ever).
+  auto waits =
+      std::async(std::launch::async, [&] { return live.try_add_frame(bgr_view(small), 125); });
+  g_assert_true(waits.wait_for(std::chrono::milliseconds(300)) == std::future_status::timeout);
+  gate.release();
+  g_assert_true(waits.get());
+  live.wait_idle();
+  g_assert_cmpint(live.stats().width, ==, small.cols / 2);
+
+  // Idle model: the new size is taken at once.
+  heatmap::Accumulator idle(mog2_settings(true));
+  for (int i = 0; i < 3; ++i)
+    idle.add_frame(moving_square(i), i);
+  idle.wait_idle();
+  g_assert_true(idle.try_add_frame(bgr_view(small), 3));
+  g_assert_cmpint(idle.stats().width, ==, small.cols / 2);
+}
+
 // A scene captured in a task is the background of that moment, even when its picture is made
 // much later, after the model has thinned out and reused its colour samples.
 void test_accumulator_scene_capture_is_a_moment() {
@@ -571,12 +616,15 @@ int main(int argc, char **argv) {
                   test_window_reset_sums_to_cumulative);
   g_test_add_func("/live-core/window/saturates-only-in-map", test_window_saturates_only_in_the_map);
   g_test_add_func("/live-core/window/decay-formula", test_window_decay_formula);
-  g_test_add_func("/live-core/overlay/only-hot-pixels-change", test_overlay_changes_only_hot_pixels);
+  g_test_add_func("/live-core/overlay/only-hot-pixels-change",
+                  test_overlay_changes_only_hot_pixels);
   g_test_add_func("/live-core/overlay/yuv-colour", test_overlay_yuv_colour);
   g_test_add_func("/live-core/overlay/blend-is-exact", test_overlay_blend_is_exact);
   g_test_add_func("/live-core/serial-worker/drops-when-full", test_serial_worker_drops_when_full);
   g_test_add_func("/live-core/accumulator/posted-tasks-never-wait",
                   test_accumulator_posted_tasks_never_wait);
+  g_test_add_func("/live-core/accumulator/new-size-never-waits",
+                  test_accumulator_new_size_never_waits_for_a_busy_model);
   g_test_add_func("/live-core/accumulator/scene-capture-is-a-moment",
                   test_accumulator_scene_capture_is_a_moment);
   g_test_add_func("/live-core/serial-worker/lower-priority",
