@@ -26,6 +26,7 @@
 // interval=2 window=reset"; snapshots go to a temporary folder. Exit status 0 when it ran (the
 // figures are for people and benchmarks to judge, not an assertion), 1 on a pipeline error.
 #include <gst/gst.h>
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <atomic>
@@ -126,14 +127,16 @@ GstPadProbeReturn on_sink(GstPad *pad, GstPadProbeInfo *info, gpointer data) {
 
 struct Result {
   guint64 rendered = 0;
-  guint64 dropped = 0;              // the sink's stats
-  guint64 qos_dropped = 0;          // the sink's last QoS message (dropped so far)
-  int qos_messages = 0;             // QoS messages the sink posted (one per late buffer)
-  guint64 probe_late = 0;           // frames later than max-lateness at the sink's pad (SinkProbe)
-  guint64 late_on_arrival = 0;      // of those, already past the limit at the element's input
-  guint64 late_by_element = 0;      // of those, on time had the element taken no time (below)
-  double latency_ms = 0;            // the pipeline's latency (what the sink waits for)
-  double sink_lateness_max_ms = 0;  // worst arrival at the sink pad after running time + latency
+  guint64 dropped = 0;          // the sink's stats
+  guint64 qos_dropped = 0;      // the sink's last QoS message (dropped so far)
+  int qos_messages = 0;         // QoS messages the sink posted (one per late buffer)
+  guint64 probe_late = 0;       // frames later than max-lateness at the sink's pad (SinkProbe)
+  guint64 late_on_arrival = 0;  // of those, already past the limit at the element's input
+  guint64 late_by_element = 0;  // of those, on time had the element taken no time (below)
+  double latency_ms = 0;        // the pipeline's latency (what the sink waits for)
+  double sink_lateness_max_ms = 0;
+  double cpu_ms_per_frame = 0;  // the whole process (all threads: source, element, sink)  // worst
+                                // arrival at the sink pad after running time + latency
   std::vector<double> added_ms;
   int snapshots = 0;
   int snapshot_drops = 0;
@@ -148,6 +151,14 @@ double percentile(std::vector<double> v, double q) {
   std::sort(v.begin(), v.end());
   const std::size_t i = std::min(v.size() - 1, static_cast<std::size_t>(q * (v.size() - 1) + 0.5));
   return v[i];
+}
+
+// CPU time of this process so far (user + system, every thread).
+double process_cpu_ms() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return (u.ru_utime.tv_sec + u.ru_stime.tv_sec) * 1e3 +
+         (u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e3;
 }
 
 Result run(const Options &o, bool with_heatmap, const std::string &props,
@@ -211,6 +222,7 @@ Result run(const Options &o, bool with_heatmap, const std::string &props,
     gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER, on_sink, &sink_probe, nullptr);
     gst_object_unref(pad);
   }
+  const double cpu_start = process_cpu_ms();
   gst_element_set_state(pipeline, GST_STATE_PLAYING);
   GstBus *bus = gst_element_get_bus(pipeline);
   bool latency_known = false;
@@ -273,6 +285,7 @@ Result run(const Options &o, bool with_heatmap, const std::string &props,
     if (done)
       break;
   }
+  const double cpu_used = process_cpu_ms() - cpu_start;
   GstStructure *stats = nullptr;
   g_object_get(sink, "stats", &stats, nullptr);
   gst_structure_get_uint64(stats, "rendered", &r.rendered);
@@ -282,6 +295,8 @@ Result run(const Options &o, bool with_heatmap, const std::string &props,
   gst_element_set_state(pipeline, GST_STATE_NULL);
   gst_object_unref(pipeline);
   r.added_ms = std::move(probe.added_ms);
+  if (r.rendered + r.dropped > 0)
+    r.cpu_ms_per_frame = cpu_used / static_cast<double>(r.rendered + r.dropped);
   const double limit = sink_probe.duration_ms + kMaxLatenessMs;
   // Which late frames the element made late: one streaming thread runs source, element and
   // sink, so a frame the element holds also delays the frames created after it, for as long
@@ -397,9 +412,10 @@ int main(int argc, char **argv) {
       std::printf("  %s: latency %.0f ms; %" G_GUINT64_FORMAT " rendered; late: %" G_GUINT64_FORMAT
                   " dropped (sink stats), %d QoS messages, %" G_GUINT64_FORMAT
                   " past the sink's limit at its pad (worst %+.1f ms) => LATE %" G_GUINT64_FORMAT
-                  " (%" G_GUINT64_FORMAT " of them already late on arrival)",
+                  " (%" G_GUINT64_FORMAT " of them already late on arrival); CPU %.1f ms/frame",
                   name, r->latency_ms, r->rendered, r->dropped, r->qos_messages, r->probe_late,
-                  r->sink_lateness_max_ms, late_frames(*r), r->late_on_arrival);
+                  r->sink_lateness_max_ms, late_frames(*r), r->late_on_arrival,
+                  r->cpu_ms_per_frame);
       if (r != &none)
         std::printf(
             "; added p50 %.2f ms, p99 %.2f ms, max %.2f ms (%zu frames); snapshots %d, "
