@@ -13,6 +13,11 @@ namespace {
 
 constexpr int kSamples = 8000;  // grid points; the median of that many is stable to ~1 %
 constexpr int kMinSamples = 200;
+// The darker and the brighter half of the scene's samples must differ by this much (levels)
+// for a gain and an offset to be told apart.
+constexpr double kMinSpread = 20.0;
+// An offset must bring the median absolute residual under this share of the gain-only one.
+constexpr double kOffsetGain = 0.7;
 
 // The median: the element nth_element would put at size/2. A histogram over the values' range
 // narrows it to one bin (binning is monotonic, so bins keep the values' order) and nth_element
@@ -53,8 +58,9 @@ double median(std::vector<float> &v, std::vector<float> &bin_values) {
 
 Photometric estimate_photometric(const cv::Mat &y, const cv::Mat &u, const cv::Mat &v,
                                  const cv::Mat &my, const cv::Mat &mu, const cv::Mat &mv,
-                                 const cv::Mat &use, PhotometricScratch *scratch) {
+                                 const cv::Mat &use, PhotometricScratch *scratch, double offset) {
   Photometric p;
+  const float b = static_cast<float>(offset);
   const int step = std::max(1, static_cast<int>(std::sqrt(y.total() / double(kSamples))));
   PhotometricScratch local;
   PhotometricScratch &s = scratch != nullptr ? *scratch : local;
@@ -69,7 +75,7 @@ Photometric estimate_photometric(const cv::Mat &y, const cv::Mat &u, const cv::M
       if ((pu != nullptr && pu[c] == 0) || py[c] < 20 || py[c] > 230 || pm[c] < 20 || pm[c] > 230) {
         continue;
       }
-      ratio.push_back(py[c] / pm[c]);
+      ratio.push_back((py[c] - b) / pm[c]);
     }
   }
   if (ratio.size() < kMinSamples) {
@@ -161,6 +167,73 @@ ChannelGains estimate_channel_gains(const cv::Mat &y, const cv::Mat &u, const cv
   gains.g = median(s.eu, s.bin);
   gains.b = median(s.ev, s.bin);
   return gains;
+}
+
+double estimate_luma_offset(const cv::Mat &y, const cv::Mat &my, const cv::Mat &use,
+                            PhotometricScratch *scratch) {
+  const int step = std::max(1, static_cast<int>(std::sqrt(y.total() / double(kSamples))));
+  PhotometricScratch local;
+  PhotometricScratch &s = scratch != nullptr ? *scratch : local;
+  std::vector<float> &f = s.ratio, &m = s.eu, &half = s.ev;
+  f.clear();
+  m.clear();
+  for (int r = step / 2; r < y.rows; r += step) {
+    const std::uint8_t *py = y.ptr<std::uint8_t>(r);
+    const float *pm = my.ptr<float>(r);
+    const std::uint8_t *pu = use.empty() ? nullptr : use.ptr<std::uint8_t>(r);
+    for (int c = step / 2; c < y.cols; c += step) {
+      if ((pu != nullptr && pu[c] == 0) || py[c] < 20 || py[c] > 230 || pm[c] < 20 || pm[c] > 230) {
+        continue;
+      }
+      f.push_back(py[c]);
+      m.push_back(pm[c]);
+    }
+  }
+  if (f.size() < kMinSamples) {
+    return 0.0;
+  }
+  half = m;
+  const double split = median(half, s.bin);
+  double med[2][2];  // [darker, brighter half][frame, scene]
+  for (int h = 0; h < 2; ++h) {
+    for (int which = 0; which < 2; ++which) {
+      half.clear();
+      for (std::size_t i = 0; i < f.size(); ++i) {
+        if ((m[i] >= split) == (h == 1)) {
+          half.push_back(which == 0 ? f[i] : m[i]);
+        }
+      }
+      if (half.size() < kMinSamples / 4) {
+        return 0.0;
+      }
+      med[h][which] = median(half, s.bin);
+    }
+  }
+  if (med[1][1] - med[0][1] < kMinSpread) {
+    return 0.0;
+  }
+  const double gain = (med[1][0] - med[0][0]) / (med[1][1] - med[0][1]);
+  half.clear();
+  for (std::size_t i = 0; i < f.size(); ++i) {
+    half.push_back(static_cast<float>(f[i] - gain * m[i]));
+  }
+  const double offset = median(half, s.bin);
+  // Believed only when it explains the frame clearly better than a gain alone (the median
+  // absolute residual of each): a few busy pixels in one half (a screen, people) tilt the
+  // two-point fit, and a tilted fit's offset is no offset at all.
+  auto residual = [&](double g, double b) {
+    half.clear();
+    for (std::size_t i = 0; i < f.size(); ++i) {
+      half.push_back(static_cast<float>(std::fabs(f[i] - g * m[i] - b)));
+    }
+    return median(half, s.bin);
+  };
+  half.clear();
+  for (std::size_t i = 0; i < f.size(); ++i) {
+    half.push_back(f[i] / m[i]);
+  }
+  const double gain_only = median(half, s.bin);
+  return residual(gain, offset) < kOffsetGain * residual(gain_only, 0.0) ? offset : 0.0;
 }
 
 cv::Matx33f white_balance_correction(const ChannelGains &gains, double gain) {

@@ -35,6 +35,14 @@ ChannelGains estimate_channel_gains(const cv::Mat &y, const cv::Mat &u, const cv
                                     const cv::Mat &my, const cv::Mat &mu, const cv::Mat &mv,
                                     const cv::Mat &use, PhotometricScratch *scratch = nullptr);
 
+// frame luma ~ gain * scene luma + offset: the offset (a black level that moves, a brightness
+// control, an additive drift) that a gain alone would spread over dark and bright parts of the
+// scene unevenly. Fitted robustly: the gain from the medians of the darker and the brighter
+// half of the samples, the offset as the median residual; 0 on a scene without the spread of
+// brightness to tell the two apart, or with too few samples.
+double estimate_luma_offset(const cv::Mat &y, const cv::Mat &my, const cv::Mat &use,
+                            PhotometricScratch *scratch = nullptr);
+
 // The 3x3 matrix taking a frame's (Y, U - 128, V - 128) to what it would be under the scene's
 // white balance at luma gain `gain`: gain * C^-1 * diag(1 / gains) * C, C being YUV -> RGB.
 cv::Matx33f white_balance_correction(const ChannelGains &gains, double gain);
@@ -43,8 +51,10 @@ cv::Matx33f white_balance_correction(const ChannelGains &gains, double gain);
 // nonzero; pixels with clipped luma (frame or prediction near white or black) are left out.
 // y/u/v are the frame (CV_8U; u and v may be empty), my/mu/mv the scene's means (CV_32F).
 // With fewer than a few hundred usable pixels it returns the identity.
+// `offset` is the frame's luma offset (estimate_luma_offset), taken off before the gain.
 Photometric estimate_photometric(const cv::Mat &y, const cv::Mat &u, const cv::Mat &v,
                                  const cv::Mat &my, const cv::Mat &mu, const cv::Mat &mv,
-                                 const cv::Mat &use, PhotometricScratch *scratch = nullptr);
+                                 const cv::Mat &use, PhotometricScratch *scratch = nullptr,
+                                 double offset = 0.0);
 
 }  // namespace heatmap

@@ -31,13 +31,14 @@ namespace {
 
 // The frame's constants, derived once per row.
 struct Derived {
-  float g, g2, ig, du, dv, k, a, afg, min_vy, min_vc, max_v;
+  float g, g2, ig, b, du, dv, k, a, afg, min_vy, min_vc, max_v;
   int absorb;
   bool shadows;
   explicit Derived(const ClassifyParams &p)
       : g(p.gain),
         g2(p.gain * p.gain),
         ig(1.0f / p.gain),
+        b(p.offset),
         du(p.du),
         dv(p.dv),
         k(p.threshold),
@@ -66,7 +67,7 @@ inline void pixel(const ClassifyRow &row, const Derived &d, int c, ClassifyTally
   const bool counted = row.counted == nullptr || row.counted[c] != 0;
   t.inside += counted;
   const float fy = row.y[c];
-  const float py = d.g * row.my[c];
+  const float py = d.g * row.my[c] + d.b;
   const float ry = std::min(fy, kClip) - std::min(py, kClip);
   row.ratio[c] = py > 1.f ? fy / py : 1.f;
   const float var_y = d.g2 * row.vy[c];
@@ -120,7 +121,7 @@ inline void pixel(const ClassifyRow &row, const Derived &d, int c, ClassifyTally
   st = fg ? static_cast<std::uint16_t>(std::min<int>(st + 1, 0xFFFF)) : 0;
   t.lasting += fg && st >= kGhostStreak;
   const float w = settling ? kFreshRate : !fg ? d.a : st > d.absorb ? kAbsorbRate : d.afg;
-  row.my[c] += w * (fy * d.ig - row.my[c]);
+  row.my[c] += w * ((fy - d.b) * d.ig - row.my[c]);
   if (!fg) {
     row.vy[c] =
         std::clamp(row.vy[c] + d.a * (ry * ry * d.ig * d.ig - row.vy[c]), d.min_vy, d.max_v);
@@ -216,7 +217,7 @@ inline void block(const ClassifyRow &row, const Derived &d, int x, v_uint32 &ins
   const v_float32 c128 = cv::vx_setall_f32(128.f), c255 = cv::vx_setall_f32(255.f);
   const v_float32 clip = cv::vx_setall_f32(kClip);
   const v_float32 g = cv::vx_setall_f32(d.g), g2 = cv::vx_setall_f32(d.g2);
-  const v_float32 ig = cv::vx_setall_f32(d.ig);
+  const v_float32 ig = cv::vx_setall_f32(d.ig), b = cv::vx_setall_f32(d.b);
   const v_float32 du = cv::vx_setall_f32(d.du), dv = cv::vx_setall_f32(d.dv);
   const v_float32 k = cv::vx_setall_f32(d.k), slack = cv::vx_setall_f32(kFreshSlack * d.k);
   const v_float32 a = cv::vx_setall_f32(d.a), afg = cv::vx_setall_f32(d.afg);
@@ -239,7 +240,7 @@ inline void block(const ClassifyRow &row, const Derived &d, int x, v_uint32 &ins
     const v_float32 valid = valid4[j];
     const v_float32 fy = fy4[j];
     const v_float32 my = cv::vx_load(row.my + at), vy = cv::vx_load(row.vy + at);
-    const v_float32 py = g * my;
+    const v_float32 py = g * my + b;
     const v_float32 ry = cv::v_min(fy, clip) - cv::v_min(py, clip);
     const v_float32 q = fy / py;
     cv::v_store(row.ratio + at, cv::v_select(valid & (py > one), q, one));
@@ -283,7 +284,7 @@ inline void block(const ClassifyRow &row, const Derived &d, int x, v_uint32 &ins
     const v_float32 w = cv::v_select(settling, fresh_rate,
                                      cv::v_select(fg, cv::v_select(absorbed, absorb_rate, afg), a));
     const v_float32 bg = andnot(valid, fg);  // valid background
-    cv::v_store(row.my + at, cv::v_select(valid, my + w * (fy * ig - my), my));
+    cv::v_store(row.my + at, cv::v_select(valid, my + w * ((fy - b) * ig - my), my));
     const v_float32 vy_new = cv::v_min(cv::v_max(vy + a * (ry * ry * ig * ig - vy), min_vy), max_v);
     cv::v_store(row.vy + at, cv::v_select(bg, vy_new, vy));
     if (kColour) {

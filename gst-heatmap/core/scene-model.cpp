@@ -52,6 +52,8 @@ constexpr int kRelearnFrames = 4;
 // Colour channel gains further apart than this (relative to their mean) are a white balance
 // change: the frame is corrected channel by channel before the comparison.
 constexpr double kWhiteBalanceStep = 0.02;
+// A fitted luma offset under this (levels) is taken as none.
+constexpr double kMinLumaOffset = 3.0;
 // Camera offsets under this are not worth a warp (processing pixels).
 constexpr double kMinShift = 0.2;
 constexpr double kMovedShift = 1.0;
@@ -284,8 +286,13 @@ void SceneModel::classify(const cv::Mat &frame_y, const cv::Mat &frame_u, const 
   const cv::Mat &fy = balanced ? wb_y_ : frame_y;
   const cv::Mat &au = balanced ? wb_u_ : frame_u;
   const cv::Mat &av = balanced ? wb_v_ : frame_v;
+  // An additive change of brightness (a black level, a brightness control) is fitted apart
+  // from the gain, so that the gain, and the chroma prediction that scales with it, stay true.
+  // Offsets under kMinLumaOffset are taken as none (noise moving every pixel's prediction).
+  double offset = estimate_luma_offset(fy, my_, use, &photometric_scratch_);
+  offset = std::fabs(offset) >= kMinLumaOffset ? offset : 0.0;
   const Photometric p = estimate_photometric(fy, colour ? au : cv::Mat(), colour ? av : cv::Mat(),
-                                             my_, mu_, mv_, use, &photometric_scratch_);
+                                             my_, mu_, mv_, use, &photometric_scratch_, offset);
   const bool sudden = frames_ > 0 && std::fabs(p.gain / gain_ - 1.0) > kLightStep;
 
   const float g = static_cast<float>(p.gain), ig = 1.0f / g;
@@ -298,6 +305,7 @@ void SceneModel::classify(const cv::Mat &frame_y, const cv::Mat &frame_u, const 
   ratio_.create(size, CV_32F);
   scene::ClassifyParams cp;
   cp.gain = g;
+  cp.offset = static_cast<float>(offset);
   cp.du = du;
   cp.dv = dv;
   cp.threshold = static_cast<float>(threshold_);
@@ -337,6 +345,7 @@ void SceneModel::classify(const cv::Mat &frame_y, const cv::Mat &frame_u, const 
   if (candidates > 0) {
     settle_shadows();
   }
+  offset_ = offset;
   if (moving > 0) {
     // (Ghosts may lie in masked pixels, which `moving` left out.)
     moving -=
@@ -362,7 +371,7 @@ void SceneModel::classify(const cv::Mat &frame_y, const cv::Mat &frame_u, const 
     if (relearn_ > 0) {
       --relearn_;
       cv::Mat obs;
-      fy.convertTo(obs, CV_32F, ig);
+      fy.convertTo(obs, CV_32F, ig, -offset * ig);
       cv::addWeighted(my_, 0.5, obs, 0.5, 0.0, my_);
       if (colour) {
         au.convertTo(obs, CV_32F, ig, 128.0 - (128.0 + du) * ig);
@@ -390,6 +399,7 @@ std::size_t SceneModel::settle_ghosts(const cv::Mat &ay, const cv::Mat &au, cons
   const bool colour = !au.empty() && !mu_.empty();
   const float g = static_cast<float>(p.gain), g2 = g * g;
   const float du = static_cast<float>(p.du), dv = static_cast<float>(p.dv);
+  const float b = static_cast<float>(offset_);
   const float k = static_cast<float>(threshold_), kc = 2.0f * k;
   std::size_t settled = 0;
   for (int r = 0; r < h; ++r) {
@@ -435,7 +445,7 @@ std::size_t SceneModel::settle_ghosts(const cv::Mat &ay, const cv::Mat &au, cons
               (okn != nullptr && okn[x] == 0)) {
             continue;
           }
-          const float ry = fy - std::min(g * my_.ptr<float>(rr)[x], kClip);
+          const float ry = fy - std::min(g * my_.ptr<float>(rr)[x] + b, kClip);
           float e = ry * ry / (k * g2 * std::min(vy_.ptr<float>(rr)[x], kGhostVarY));
           if (e > 1.f) {
             continue;

@@ -26,7 +26,7 @@ struct SceneEvents {
 //    like every later frame, so no frame is lost and no ghost is left where people stood;
 //  - camera: every frame is moved back by the offset the Stabiliser measures against the
 //    scene, so jitter is removed and a knocked camera keeps counting on the same floor;
-//  - lighting: each frame's gain and white-balance offsets against the scene are removed
+//  - lighting: each frame's gain, luma offset and white balance against the scene are removed
 //    before the comparison (exposure and white-balance hunting); a sudden change of gain, or
 //    a flood of foreground that no crowd makes, is a lighting event: those frames are not
 //    counted and the scene is re-learned at once;
@@ -112,6 +112,7 @@ class SceneModel {
   Stabiliser stabiliser_;
   std::uint64_t frames_ = 0;  // classified frames since the start
   double gain_ = 1.0;         // gain of the last frame that was not a lighting event
+  double offset_ = 0.0;       // luma offset of the latest frame (frame ~ gain * scene + offset)
   double coverage_ = 0.0;     // running mean of the foreground share
   bool in_event_ = false;
   int relearn_ = 0;              // frames left in a re-learn after a lighting event

@@ -236,6 +236,7 @@ void test_classify_vectorised_matches_scalar() {
     p.gain = static_cast<float>(rng.uniform(0.5, 1.6));
     p.du = static_cast<float>(rng.uniform(-12.0, 12.0));
     p.dv = static_cast<float>(rng.uniform(-12.0, 12.0));
+    p.offset = round % 3 == 0 ? 0.f : static_cast<float>(rng.uniform(-20.0, 20.0));
     p.threshold = round % 2 == 0 ? 16.f : 9.f;
     p.rate = round % 5 == 0 ? 0.5f : 0.002f;
     p.fg_rate = p.rate / 4;
