@@ -13,6 +13,9 @@ namespace {
 
 constexpr int kSamples = 8000;  // grid points; the median of that many is stable to ~1 %
 constexpr int kMinSamples = 200;
+// The channel gains and the luma offset are fitted on a coarser grid: they take several medians
+// each, and the median of 2,000 samples moves far less than the 2 % white-balance step.
+constexpr int kFitSamples = 2000;
 // The darker and the brighter half of the scene's samples must differ by this much (levels)
 // for a gain and an offset to be told apart.
 constexpr double kMinSpread = 20.0;
@@ -129,7 +132,7 @@ ChannelGains estimate_channel_gains(const cv::Mat &y, const cv::Mat &u, const cv
   if (u.empty() || v.empty() || mu.empty() || mv.empty()) {
     return gains;
   }
-  const int step = std::max(1, static_cast<int>(std::sqrt(y.total() / double(kSamples))));
+  const int step = std::max(1, static_cast<int>(std::sqrt(y.total() / double(kFitSamples))));
   PhotometricScratch local;
   PhotometricScratch &s = scratch != nullptr ? *scratch : local;
   std::vector<float> *ratios[3] = {&s.ratio, &s.eu, &s.ev};
@@ -171,7 +174,7 @@ ChannelGains estimate_channel_gains(const cv::Mat &y, const cv::Mat &u, const cv
 
 double estimate_luma_offset(const cv::Mat &y, const cv::Mat &my, const cv::Mat &use,
                             PhotometricScratch *scratch) {
-  const int step = std::max(1, static_cast<int>(std::sqrt(y.total() / double(kSamples))));
+  const int step = std::max(1, static_cast<int>(std::sqrt(y.total() / double(kFitSamples))));
   PhotometricScratch local;
   PhotometricScratch &s = scratch != nullptr ? *scratch : local;
   std::vector<float> &f = s.ratio, &m = s.eu, &half = s.ev;
