@@ -57,6 +57,26 @@ double median(std::vector<float> &v, std::vector<float> &bin_values) {
   return *mid;
 }
 
+// Calls fn(row, col) at the points of a regular grid of about `samples` points over a frame of
+// y's size, row by row, skipping those `use` (when given) leaves out.
+template <typename Fn>
+void for_each_sample(const cv::Mat &y, const cv::Mat &use, int samples, Fn fn) {
+  const int step = std::max(1, static_cast<int>(std::sqrt(y.total() / double(samples))));
+  for (int r = step / 2; r < y.rows; r += step) {
+    const std::uint8_t *pu = use.empty() ? nullptr : use.ptr<std::uint8_t>(r);
+    for (int c = step / 2; c < y.cols; c += step) {
+      if (pu == nullptr || pu[c] != 0) {
+        fn(r, c);
+      }
+    }
+  }
+}
+
+// Neither too dark nor saturated: a level whose change tells the lighting.
+inline bool usable_level(float x) {
+  return x >= 20.f && x <= 230.f;
+}
+
 }  // namespace
 
 Photometric estimate_photometric(const cv::Mat &y, const cv::Mat &u, const cv::Mat &v,
@@ -64,23 +84,16 @@ Photometric estimate_photometric(const cv::Mat &y, const cv::Mat &u, const cv::M
                                  const cv::Mat &use, PhotometricScratch *scratch, double offset) {
   Photometric p;
   const float b = static_cast<float>(offset);
-  const int step = std::max(1, static_cast<int>(std::sqrt(y.total() / double(kSamples))));
   PhotometricScratch local;
   PhotometricScratch &s = scratch != nullptr ? *scratch : local;
   std::vector<float> &ratio = s.ratio;
   ratio.clear();
-  ratio.reserve(y.total() / (step * step) + 1);
-  for (int r = step / 2; r < y.rows; r += step) {
-    const std::uint8_t *py = y.ptr<std::uint8_t>(r);
-    const float *pm = my.ptr<float>(r);
-    const std::uint8_t *pu = use.empty() ? nullptr : use.ptr<std::uint8_t>(r);
-    for (int c = step / 2; c < y.cols; c += step) {
-      if ((pu != nullptr && pu[c] == 0) || py[c] < 20 || py[c] > 230 || pm[c] < 20 || pm[c] > 230) {
-        continue;
-      }
-      ratio.push_back((py[c] - b) / pm[c]);
+  for_each_sample(y, use, kSamples, [&](int r, int c) {
+    const float fy = y.ptr<std::uint8_t>(r)[c], my_c = my.ptr<float>(r)[c];
+    if (usable_level(fy) && usable_level(my_c)) {
+      ratio.push_back((fy - b) / my_c);
     }
-  }
+  });
   if (ratio.size() < kMinSamples) {
     return p;
   }
@@ -94,19 +107,13 @@ Photometric estimate_photometric(const cv::Mat &y, const cv::Mat &u, const cv::M
   eu.reserve(ratio.size());
   ev.reserve(ratio.size());
   const float g = static_cast<float>(p.gain);
-  for (int r = step / 2; r < y.rows; r += step) {
-    const std::uint8_t *py = y.ptr<std::uint8_t>(r);
-    const std::uint8_t *pu = use.empty() ? nullptr : use.ptr<std::uint8_t>(r);
-    const std::uint8_t *fu = u.ptr<std::uint8_t>(r), *fv = v.ptr<std::uint8_t>(r);
-    const float *su = mu.ptr<float>(r), *sv = mv.ptr<float>(r);
-    for (int c = step / 2; c < y.cols; c += step) {
-      if ((pu != nullptr && pu[c] == 0) || py[c] < 20 || py[c] > 230) {
-        continue;
-      }
-      eu.push_back(fu[c] - 128.f - g * (su[c] - 128.f));
-      ev.push_back(fv[c] - 128.f - g * (sv[c] - 128.f));
+  for_each_sample(y, use, kSamples, [&](int r, int c) {
+    if (!usable_level(y.ptr<std::uint8_t>(r)[c])) {
+      return;
     }
-  }
+    eu.push_back(u.ptr<std::uint8_t>(r)[c] - 128.f - g * (mu.ptr<float>(r)[c] - 128.f));
+    ev.push_back(v.ptr<std::uint8_t>(r)[c] - 128.f - g * (mv.ptr<float>(r)[c] - 128.f));
+  });
   if (eu.size() >= kMinSamples) {
     p.du = median(eu, s.bin);
     p.dv = median(ev, s.bin);
@@ -132,37 +139,26 @@ ChannelGains estimate_channel_gains(const cv::Mat &y, const cv::Mat &u, const cv
   if (u.empty() || v.empty() || mu.empty() || mv.empty()) {
     return gains;
   }
-  const int step = std::max(1, static_cast<int>(std::sqrt(y.total() / double(kFitSamples))));
   PhotometricScratch local;
   PhotometricScratch &s = scratch != nullptr ? *scratch : local;
   std::vector<float> *ratios[3] = {&s.ratio, &s.eu, &s.ev};
   for (std::vector<float> *r : ratios) {
     r->clear();
   }
-  for (int r = step / 2; r < y.rows; r += step) {
-    const std::uint8_t *py = y.ptr<std::uint8_t>(r);
-    const std::uint8_t *fu = u.ptr<std::uint8_t>(r), *fv = v.ptr<std::uint8_t>(r);
-    const float *sy = my.ptr<float>(r), *su = mu.ptr<float>(r), *sv = mv.ptr<float>(r);
-    const std::uint8_t *pu = use.empty() ? nullptr : use.ptr<std::uint8_t>(r);
-    for (int c = step / 2; c < y.cols; c += step) {
-      if (pu != nullptr && pu[c] == 0) {
-        continue;
-      }
-      float f[3], m[3];
-      to_rgb(py[c], fu[c] - 128.f, fv[c] - 128.f, f);
-      to_rgb(sy[c], su[c] - 128.f, sv[c] - 128.f, m);
-      bool ok = true;
-      for (int ch = 0; ch < 3; ++ch) {
-        ok = ok && f[ch] > 20.f && f[ch] < 230.f && m[ch] > 20.f && m[ch] < 230.f;
-      }
-      if (!ok) {
-        continue;
-      }
-      for (int ch = 0; ch < 3; ++ch) {
-        ratios[ch]->push_back(f[ch] / m[ch]);
+  for_each_sample(y, use, kFitSamples, [&](int r, int c) {
+    float f[3], m[3];
+    to_rgb(y.ptr<std::uint8_t>(r)[c], u.ptr<std::uint8_t>(r)[c] - 128.f,
+           v.ptr<std::uint8_t>(r)[c] - 128.f, f);
+    to_rgb(my.ptr<float>(r)[c], mu.ptr<float>(r)[c] - 128.f, mv.ptr<float>(r)[c] - 128.f, m);
+    for (int ch = 0; ch < 3; ++ch) {
+      if (!(f[ch] > 20.f && f[ch] < 230.f && m[ch] > 20.f && m[ch] < 230.f)) {
+        return;
       }
     }
-  }
+    for (int ch = 0; ch < 3; ++ch) {
+      ratios[ch]->push_back(f[ch] / m[ch]);
+    }
+  });
   if (s.ratio.size() < kMinSamples) {
     return gains;
   }
@@ -174,24 +170,18 @@ ChannelGains estimate_channel_gains(const cv::Mat &y, const cv::Mat &u, const cv
 
 double estimate_luma_offset(const cv::Mat &y, const cv::Mat &my, const cv::Mat &use,
                             PhotometricScratch *scratch) {
-  const int step = std::max(1, static_cast<int>(std::sqrt(y.total() / double(kFitSamples))));
   PhotometricScratch local;
   PhotometricScratch &s = scratch != nullptr ? *scratch : local;
   std::vector<float> &f = s.ratio, &m = s.eu, &half = s.ev;
   f.clear();
   m.clear();
-  for (int r = step / 2; r < y.rows; r += step) {
-    const std::uint8_t *py = y.ptr<std::uint8_t>(r);
-    const float *pm = my.ptr<float>(r);
-    const std::uint8_t *pu = use.empty() ? nullptr : use.ptr<std::uint8_t>(r);
-    for (int c = step / 2; c < y.cols; c += step) {
-      if ((pu != nullptr && pu[c] == 0) || py[c] < 20 || py[c] > 230 || pm[c] < 20 || pm[c] > 230) {
-        continue;
-      }
-      f.push_back(py[c]);
-      m.push_back(pm[c]);
+  for_each_sample(y, use, kFitSamples, [&](int r, int c) {
+    const float fy = y.ptr<std::uint8_t>(r)[c], my_c = my.ptr<float>(r)[c];
+    if (usable_level(fy) && usable_level(my_c)) {
+      f.push_back(fy);
+      m.push_back(my_c);
     }
-  }
+  });
   if (f.size() < kMinSamples) {
     return 0.0;
   }
