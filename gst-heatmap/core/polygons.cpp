@@ -240,10 +240,10 @@ bool read_small_file(const std::string &path, std::size_t max_bytes, std::string
     *problem = std::string("cannot open: ") + std::strerror(errno);
     return false;
   }
-  std::unique_ptr<int, void (*)(int *)> closer(new int(fd), [](int *f) {
-    ::close(*f);
-    delete f;
-  });
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{fd};
   struct stat info;
   if (::fstat(fd, &info) != 0) {
     *problem = std::string("cannot read: ") + std::strerror(errno);
