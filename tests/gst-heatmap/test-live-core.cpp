@@ -481,6 +481,18 @@ struct Gate {
   }
 };
 
+// Gives a threaded accumulator frames 0-5 and returns once its model is held in frame 5 (the
+// gate's hold), with frames 0-4 done: a model that is busy until gate.release().
+void feed_until_model_holds_frame_5(heatmap::Accumulator &live, Gate &gate) {
+  live.set_motion_observer([&gate](std::int64_t tag, const cv::Mat &) {
+    if (tag == 5)
+      gate.hold();
+  });
+  for (int i = 0; i < 6; ++i)
+    live.add_frame(moving_square(i), i);
+  gate.wait_until_holding();
+}
+
 // A task posted between frames runs on the model's thread after exactly the frames given before
 // it, while the caller goes on without waiting for the (here: stuck) model; try_add_frame()
 // skips frames instead of waiting; the counts each task takes are the ones a synchronous
@@ -488,13 +500,7 @@ struct Gate {
 void test_accumulator_posted_tasks_never_wait() {
   heatmap::Accumulator live(mog2_settings(true));
   Gate gate;
-  live.set_motion_observer([&gate](std::int64_t tag, const cv::Mat &) {
-    if (tag == 5)
-      gate.hold();
-  });
-  for (int i = 0; i < 6; ++i)
-    live.add_frame(moving_square(i), i);
-  gate.wait_until_holding();  // the model is stuck in frame 5, frames 0-4 are done
+  feed_until_model_holds_frame_5(live, gate);
   cv::Mat first, second;
   std::uint64_t first_frames = 0, second_frames = 0;
   std::atomic<int> ran{0};
@@ -544,13 +550,7 @@ void test_accumulator_posted_tasks_never_wait() {
 void test_accumulator_new_size_never_waits_for_a_busy_model() {
   heatmap::Accumulator live(mog2_settings(true));
   Gate gate;
-  live.set_motion_observer([&gate](std::int64_t tag, const cv::Mat &) {
-    if (tag == 5)
-      gate.hold();
-  });
-  for (int i = 0; i < 6; ++i)
-    live.add_frame(moving_square(i), i);
-  gate.wait_until_holding();  // stuck in frame 5
+  feed_until_model_holds_frame_5(live, gate);
   cv::Mat small;
   cv::resize(moving_square(6), small, cv::Size(), 0.5, 0.5, cv::INTER_AREA);
   auto attempt = std::async(std::launch::async, [&] {
