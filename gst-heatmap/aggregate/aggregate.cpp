@@ -7,7 +7,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstring>
 #include <memory>
 
 #include "image-io.h"
@@ -786,7 +785,7 @@ cv::Mat decode_png16(const std::string &bytes, const std::string &name, std::siz
   return img;
 }
 
-// A scene picture is at processing size; this is 4x a 4K frame's full size.
+// A scene picture is at processing size; this is eight times a 4K frame at full size.
 constexpr std::size_t kMaxScenePixels = 8192 * 8192;
 
 cv::Mat decode_scene(const std::string &bytes, std::string *error) {
