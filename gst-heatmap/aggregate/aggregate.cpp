@@ -7,7 +7,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <memory>
+#include <string>
 
 #include "image-io.h"
 #include "one-line.h"
@@ -200,6 +202,13 @@ std::optional<ObjectRef> parse_ref(JsonObject *o, const char *key, const std::st
   return ref;
 }
 
+// A number for an error message: "%g" keeps 1e300 to five characters where to_string gives 301.
+std::string short_number(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", v);
+  return buf;
+}
+
 double time_member(JsonObject *o, const char *key, const std::string &name) {
   std::optional<std::string> text = string_member(o, key, name);
   if (!text)
@@ -295,7 +304,7 @@ Source parse_clip_sidecar(const std::string &json, const std::string &name, doub
   double frames = number(root, "frames_processed", 0, name);
   if (frames < 1 || frames > 1e12 || frames != std::floor(frames))
     throw InputError(name + ": sidecar says no frames were processed (frames_processed '" +
-                     std::to_string(frames) + "')");
+                     short_number(frames) + "')");
   s.frames = static_cast<std::uint64_t>(frames);
   double duration = number(root, "duration_s", 0, name);
   if (!(duration > 0)) {
@@ -333,8 +342,15 @@ Source parse_clip_sidecar(const std::string &json, const std::string &name, doub
     each_object(array_member(z, "series", name), "series", name, [&](JsonObject *p) {
       ZoneSample sample;
       double t = time_member(p, "time_utc", name);
-      if (std::isnan(t))
-        t = s.start + number(p, "offset_s", NAN, name);
+      if (std::isnan(t)) {
+        // An offset is from the clip's start; one outside the clip is not a sample of it (and
+        // an unbounded one would put the sample outside any representable time).
+        double offset = number(p, "offset_s", NAN, name);
+        if (!std::isnan(offset) && !(offset >= -1 && offset <= s.seconds + 1))
+          throw InputError(name + ": a zone sample's offset_s " + short_number(offset) +
+                           " lies outside the clip (0.." + short_number(s.seconds) + " s)");
+        t = s.start + offset;
+      }
       if (std::isnan(t))
         return;  // a sample of unknown time cannot go into a time series
       sample.start = t;

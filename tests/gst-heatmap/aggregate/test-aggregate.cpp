@@ -559,6 +559,29 @@ void test_bad_sources() {
                        (2 * 65535ull * good.counts.at<std::uint16_t>(y, x) + 250) / 500);
 }
 
+// A zone sample placed by offset_s outside its clip is refused in one line; found by fuzzing,
+// where an offset of -1e300 put the sample's time past any int64 second.
+void test_offset_outside_clip() {
+  auto sidecar = [](const char *offset) {
+    return std::string("{\"format\": \"gst-heatmap.heatmap\", \"version\": 1, ") +
+           "\"duration_s\": 10, \"frames_processed\": 250, \"width\": 4, \"height\": 4, " +
+           "\"zones\": [{\"name\": \"door\", \"polygon\": [[0,0],[1,0],[1,1]], " +
+           "\"series\": [{\"offset_s\": " + offset + ", \"activity\": 0.5}]}]}";
+  };
+  agg::Source in = agg::parse_sidecar(sidecar("9.5"), "a.json", 1760965500.0);
+  g_assert_cmpfloat(in.zones.at(0).series.at(0).start, ==, 1760965509.5);
+  for (const char *bad : {"-1e300", "1e300", "11.5"}) {
+    try {
+      agg::parse_sidecar(sidecar(bad), "a.json", 1760965500.0);
+      g_assert_not_reached();
+    } catch (const agg::InputError &e) {
+      std::string what = e.what();
+      g_assert_true(what.rfind("a.json: a zone sample's offset_s ", 0) == 0);
+      g_assert_cmpuint(what.size(), <, 120);
+    }
+  }
+}
+
 // compare A B: deltas B - A; swapping A and B flips every sign.
 void test_compare_sign_flip() {
   std::string prefix = fresh_prefix();
@@ -628,6 +651,7 @@ int main(int argc, char **argv) {
   g_test_add_func("/aggregate/incremental", test_incremental);
   g_test_add_func("/aggregate/mixed-resolutions", test_mixed_resolutions);
   g_test_add_func("/aggregate/bad-sources", test_bad_sources);
+  g_test_add_func("/aggregate/offset-outside-clip", test_offset_outside_clip);
   g_test_add_func("/aggregate/compare-sign-flip", test_compare_sign_flip);
   int rc = g_test_run();
   g_bucket.reset();
