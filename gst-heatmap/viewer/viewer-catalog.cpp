@@ -170,8 +170,7 @@ std::string month_json(s3::Bucket &bucket, const Layout &layout, int year, int m
     if (has_object(day_objects, dp + "day_heatmap.json")) {
       if (JsonNode *node = read_json(bucket, dp + "day_heatmap.json")) {
         JsonObject *obj = json_node_get_object(node);
-        if (json_object_has_member(obj, "seconds_observed"))
-          seconds = json_object_get_double_member(obj, "seconds_observed");
+        seconds = number_member(obj, "seconds_observed").value_or(-1);
         if (json_object_has_member(obj, "coverage")) {
           JsonNode *cov = json_object_get_member(obj, "coverage");
           if (JSON_NODE_HOLDS_OBJECT(cov)) {

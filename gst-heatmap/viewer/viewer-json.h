@@ -4,7 +4,9 @@
 #include <glib-object.h>
 #include <json-glib/json-glib.h>
 
+#include <cmath>
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace viewer {
@@ -23,6 +25,18 @@ inline JsonNode *parse_object(const std::string &text) {
     return nullptr;
   JsonNode *root = json_parser_get_root(parser.get());
   return root && JSON_NODE_HOLDS_OBJECT(root) ? json_node_copy(root) : nullptr;
+}
+
+// A member that is a JSON number (a sidecar from the bucket may hold anything under any name).
+inline std::optional<double> number_member(JsonObject *o, const char *key) {
+  JsonNode *n = json_object_get_member(o, key);
+  if (!n || !JSON_NODE_HOLDS_VALUE(n))
+    return std::nullopt;
+  GType t = json_node_get_value_type(n);
+  if (t != G_TYPE_DOUBLE && t != G_TYPE_INT64)
+    return std::nullopt;
+  double v = json_node_get_double(n);
+  return std::isfinite(v) ? std::optional<double>(v) : std::nullopt;
 }
 
 // The compact JSON text of a node.

@@ -97,6 +97,16 @@ check "videos are never served (an absolute key is refused too)" \
   [ "$(status "${base}file/%2Fraw_videos/2025/10/20/09/clip_2025-10-20_09-05-00.mp4")" = 404 ]
 check "POST is refused" [ "$(status -X POST "${base}api/months")" = 405 ]
 check "months API lists 2025-10" grep -q '"2025-10"' <(curl -fs "${base}api/months")
+# A day sidecar from the bucket with members of the wrong types: the month view still answers,
+# reads what it can from the listing, and json-glib logs no CRITICAL.
+printf '{"seconds_observed": {"a": [1]}, "coverage": {"hours": 7}}' >"$tmp/odd-day.json"
+put "$tmp/odd-day.json" heatmaps/2025/09/03/day_heatmap.json
+put "$tmp/poster.jpg" heatmaps/2025/09/03/day_heatmap.jpg
+check "a day sidecar of the wrong types: month API answers" \
+  grep -q '"day":"2025-09-03","has_map":true,"hours_observed":0,"seconds_observed":null' \
+  <(curl -fs "${base}api/month/2025-09")
+check "a day sidecar of the wrong types: no json-glib CRITICAL" \
+  bash -c "! grep -q CRITICAL '$tmp/viewer.log'"
 
 rc=0
 VIEWER_TOKEN="" "$viewer" --listen "0.0.0.0:$(free_port)" >"$tmp/refuse.log" 2>&1 || rc=$?
