@@ -141,6 +141,8 @@ bool url_decode_event_key(std::string_view encoded, std::string *out) {
         return false;
       result += byte;
       i += 2;
+    } else if (c == '\0') {
+      return false;
     } else {
       result += c;
     }
@@ -179,7 +181,10 @@ bool parse_job_message(std::string_view body, JobMessage *out, std::string *erro
       *error = "Records is not an array";
       return false;
     }
-    return parse_records(json_node_get_array(records), out, error);
+    if (parse_records(json_node_get_array(records), out, error))
+      return true;
+    *out = JobMessage();  // a bad record spoils the message: no clip of it is half-taken
+    return false;
   }
   if (const char *event = string_member(object, "Event")) {
     if (std::string_view(event) == "s3:TestEvent")

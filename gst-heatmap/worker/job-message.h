@@ -30,14 +30,14 @@ struct JobMessage {
 };
 
 // Parses body; on failure returns false with a one-line reason in *error (never the whole body:
-// at most a short, printable excerpt).
+// at most a short, printable excerpt) and *out empty.
 bool parse_job_message(std::string_view body, JobMessage *out, std::string *error);
 
 // The plain job message for (bucket, key), as --enqueue publishes it.
 std::string make_job_message(const std::string &bucket, const std::string &key);
 
 // Form-URL decoding of an S3 event key: '+' -> ' ', %XX -> byte. False on a malformed escape
-// or a decoded NUL byte.
+// or a NUL byte, decoded or raw.
 bool url_decode_event_key(std::string_view encoded, std::string *out);
 
 // A key or reason made safe for a single log line: control characters become \xNN and the

@@ -58,6 +58,7 @@ void test_event_key_decoding() {
   g_assert_false(url_decode_event_key("a%2", &out));
   g_assert_false(url_decode_event_key("a%zz", &out));
   g_assert_false(url_decode_event_key("a%00b", &out));
+  g_assert_false(url_decode_event_key(std::string("a\0b", 3), &out));  // raw NUL (fuzzing)
   g_assert_true(url_decode_event_key("%41%42", &out));
   g_assert_cmpstr(out.c_str(), ==, "AB");
   // A key that decodes to invalid UTF-8 is refused.
@@ -112,6 +113,19 @@ void test_bad_messages() {
   for (char c : e)
     g_assert_true(static_cast<unsigned char>(c) >= 0x20);
   g_assert_cmpuint(e.size(), <, 400);
+}
+
+// A bad record spoils the whole message: nothing of it is returned (found by fuzzing: the
+// records before the bad one used to stay in the result).
+void test_bad_record_takes_nothing() {
+  JobMessage m;
+  std::string error;
+  g_assert_false(parse_job_message(
+      R"({"Records":[{"eventName":"ObjectCreated:Put","s3":{"object":{"key":"a.mp4"}}},)"
+      R"({"eventName":"ObjectCreated:Put","s3":{"object":{"key":"b%zz.mp4"}}}]})",
+      &m, &error));
+  g_assert_cmpuint(m.clips.size(), ==, 0);
+  g_assert_true(error.rfind("Records[1] has a malformed URL-encoded key", 0) == 0);
 }
 
 void test_printable() {
@@ -236,6 +250,7 @@ int main(int argc, char **argv) {
   g_test_add_func("/worker/message/event-records", test_event_records);
   g_test_add_func("/worker/message/plain-job", test_plain_job);
   g_test_add_func("/worker/message/bad-messages", test_bad_messages);
+  g_test_add_func("/worker/message/bad-record-takes-nothing", test_bad_record_takes_nothing);
   g_test_add_func("/worker/message/printable", test_printable);
   g_test_add_func("/worker/retry-policy", test_retry_policy);
   g_test_add_func("/worker/amqp-url", test_amqp_url);
