@@ -8,6 +8,11 @@ a 16-bit PNG at the video's size whose value is the number of frames in which a 
 pixel, in the coordinates of the first frame (so a camera that shakes or is knocked must be
 compensated to score well).
 
+The encode is reproducible: x264's macroblock tree (mb-tree, on by default) reads memory it never
+wrote in Debian 12's libx264, so the same frames gave a different stream for every
+MALLOC_PERTURB_ (which `meson test` sets at random). It is off here (ENCODER); a cached scene
+made with other settings is rendered again.
+
 Kinds (each varies floor texture, walker sizes and speeds with the seed):
   plain     slow lighting drift
   chroma    walkers whose luma equals the floor's; only their colour differs
@@ -35,6 +40,8 @@ import numpy as np
 
 KINDS = ["plain", "chroma", "lights", "exposure", "shake", "bump", "shadows", "pause", "crowded"]
 FPS = 25
+# x264enc settings (see above for mb-tree=false).
+ENCODER = "speed-preset=veryfast pass=qual quantizer=24 key-int-max=50 mb-tree=false"
 
 
 def _floor(rng, w, h):
@@ -158,9 +165,9 @@ def render(kind, seed, w, h, seconds, out_dir):
     enc = subprocess.Popen(
         ["gst-launch-1.0", "-q", "fdsrc", "fd=0", "!", "rawvideoparse", "format=bgr",
          f"width={w}", f"height={h}", f"framerate={FPS}/1", "!", "videoconvert", "!",
-         "video/x-raw,format=I420", "!", "x264enc", "speed-preset=veryfast", "pass=qual",
-         "quantizer=24", "key-int-max=50", "!", "mp4mux", "!", "filesink",
-         f"location={os.path.join(out_dir, f'{kind}-{seed}.mp4')}"], stdin=subprocess.PIPE)
+         "video/x-raw,format=I420", "!", "x264enc", *ENCODER.split(), "!", "mp4mux", "!",
+         "filesink", f"location={os.path.join(out_dir, f'{kind}-{seed}.mp4')}"],
+        stdin=subprocess.PIPE)
     noise_sigma = rng.uniform(1.5, 3.0)
     ww, wh = w + 2 * margin, h + 2 * margin
     for i in range(frames):
@@ -211,6 +218,7 @@ def render(kind, seed, w, h, seconds, out_dir):
     cv2.imwrite(base + ".truth.png", truth)
     with open(base + ".json", "w") as f:
         json.dump({"kind": kind, "seed": seed, "width": w, "height": h, "frames": frames,
+                   "encoder": ENCODER,
                    "walkers": n_walkers, **events}, f)
     return base
 
@@ -222,7 +230,8 @@ def ensure(kind, seed, w, h, seconds, out_dir):
     if os.path.exists(meta) and os.path.exists(base + ".mp4") and os.path.exists(base + ".truth.png"):
         with open(meta) as f:
             m = json.load(f)
-        if m["width"] == w and m["height"] == h and m["frames"] == int(seconds * FPS):
+        if (m["width"] == w and m["height"] == h and m["frames"] == int(seconds * FPS)
+                and m.get("encoder") == ENCODER):
             return base
     os.makedirs(out_dir, exist_ok=True)
     return render(kind, seed, w, h, seconds, out_dir)

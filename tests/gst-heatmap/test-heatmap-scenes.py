@@ -5,16 +5,16 @@ luma-only model fails the chroma-only scene. Scenes are 320x180, 8 s, seed 1, ca
 directory; the element runs at downscale=0.5 (processing 160x90).
 
 Floors sit a little under what the scene model measured on these scenes (docs/accuracy.md has
-the figures and the bigger benchmark): a regression of a few hundredths fails. Measured with
-the white-balance correction, the luma offset and noise floors 2.5/1.5 (2026-12-01; Pearson /
-false heat): plain 0.745/0.011, chroma 0.974/0.019, lights 0.936/0.024, exposure 0.940/0.010,
-shake 0.839/0.036, bump 0.849/0.027, shadows 0.790/0.031, pause 0.825/0.024, crowded
-0.834/0.013 (at floors 3/2 shake, shadows and crowded read 0.849, 0.803, 0.843 here, while the
-bigger benchmark gains on every kind).
-The rendered shadows and pause scenes are not the same on every machine and run (their truth
-is; x264enc gives the same stream for the same frames, so the difference is in the rendering,
-cause not found): three renderings scored shadows 0.825 / 0.779 / 0.765 and pause 0.829 /
-0.784 / 0.825, so their floors sit under the lowest of those.
+the figures and the bigger benchmark): a regression of a few hundredths fails. Measured
+2026-12-01 (Pearson / false heat): plain 0.784/0.006, chroma 0.975/0.017, lights 0.945/0.024,
+exposure 0.940/0.008, shake 0.836/0.032, bump 0.858/0.022, shadows 0.791/0.037, pause
+0.843/0.017, crowded 0.846/0.011; the same to the last digit over three runs with fresh
+renderings under different MALLOC_PERTURB_.
+The renderings are reproducible since scenes.py turned x264's mb-tree off: Debian's libx264 read
+unwritten memory there, so every `meson test` run (a random MALLOC_PERTURB_) encoded the same
+frames differently, and pause scored between 0.784 and 0.829 from run to run. The floors keep
+about 0.03 of room for other CPUs (SIMD paths in OpenCV's rendering); shadows' false heat may
+reach 0.045 (it was 0.04, with 0.031 measured on an earlier rendering; 0.037 now).
 mog2 (luma only) fails nearly all.
 Set SCENES_PROPS (e.g. "method=mog2") to run the same floors on another configuration."""
 import importlib.util
@@ -35,15 +35,15 @@ DEFAULT = os.environ.get("SCENES_PROPS", "").split()
 
 # kind: (Pearson at least, false heat at most), for the element at its defaults.
 FLOORS = {
-    "plain": (0.70, 0.02),
+    "plain": (0.75, 0.02),
     "chroma": (0.95, 0.03),
-    "lights": (0.89, 0.03),
+    "lights": (0.91, 0.03),
     "exposure": (0.91, 0.03),
-    "shake": (0.82, 0.04),
-    "bump": (0.81, 0.03),
-    "shadows": (0.74, 0.04),
-    "pause": (0.76, 0.03),
-    "crowded": (0.81, 0.02),
+    "shake": (0.81, 0.04),
+    "bump": (0.83, 0.03),
+    "shadows": (0.76, 0.045),
+    "pause": (0.81, 0.03),
+    "crowded": (0.82, 0.02),
 }
 
 
