@@ -1,12 +1,7 @@
 // s3-notify.cpp: the SNS-compatible topic API and bucket notification configuration (RGW).
 #include "s3-notify.h"
 
-#include <libxml/parser.h>
-#include <libxml/tree.h>
-
 #include <chrono>
-#include <cstring>
-#include <memory>
 #include <thread>
 
 #include "s3-http.h"
@@ -19,39 +14,7 @@ namespace notify {
 
 namespace {
 
-struct DocFree {
-  void operator()(xmlDoc *doc) const { xmlFreeDoc(doc); }
-};
-using Doc = std::unique_ptr<xmlDoc, DocFree>;
-
 constexpr int kAttempts = 4;
-
-Doc parse_xml(const std::string &body) {
-  if (body.empty())
-    return nullptr;
-  return Doc(xmlReadMemory(body.data(), static_cast<int>(body.size()), "notify.xml", nullptr,
-                           XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING));
-}
-
-bool is(const xmlNode *node, const char *name) {
-  return node->type == XML_ELEMENT_NODE &&
-         std::strcmp(reinterpret_cast<const char *>(node->name), name) == 0;
-}
-
-std::string node_text(const xmlNode *node) {
-  std::unique_ptr<xmlChar, decltype(xmlFree)> content(xmlNodeGetContent(node), xmlFree);
-  return content ? reinterpret_cast<const char *>(content.get()) : "";
-}
-
-const xmlNode *find(const xmlNode *node, const char *name) {
-  for (; node != nullptr; node = node->next) {
-    if (is(node, name))
-      return node;
-    if (const xmlNode *found = find(node->children, name))
-      return found;
-  }
-  return nullptr;
-}
 
 std::string xml_escape(const std::string &text) {
   std::string out;
@@ -236,31 +199,14 @@ std::string create_topic_form(const TopicOptions &t) {
 }
 
 std::string parse_topic_arn(const std::string &body) {
-  Doc doc = parse_xml(body);
-  if (!doc)
-    return {};
-  const xmlNode *arn = find(xmlDocGetRootElement(doc.get()), "TopicArn");
-  return arn != nullptr ? internal::trim(node_text(arn)) : std::string();
+  return xml::parse_topic_arn(body);
 }
 
 std::string notification_xml(const NotificationOptions &o, const std::string &existing) {
   std::string out =
       "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
       "<NotificationConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">";
-  if (Doc doc = parse_xml(existing)) {
-    const xmlNode *root = xmlDocGetRootElement(doc.get());
-    for (const xmlNode *n = root != nullptr ? root->children : nullptr; n; n = n->next) {
-      if (n->type != XML_ELEMENT_NODE)
-        continue;
-      const xmlNode *id = find(n->children, "Id");
-      if (id != nullptr && node_text(id) == o.id)
-        continue;
-      std::unique_ptr<xmlBuffer, decltype(&xmlBufferFree)> buf(xmlBufferCreate(), xmlBufferFree);
-      xmlNodeDump(buf.get(), doc.get(), const_cast<xmlNode *>(n), 0, 0);
-      out.append(reinterpret_cast<const char *>(xmlBufferContent(buf.get())),
-                 static_cast<std::size_t>(xmlBufferLength(buf.get())));
-    }
-  }
+  out += xml::notification_entries_except(existing, o.id);
   bool queue = o.topic_arn.find(":sqs:") != std::string::npos;
   const char *element = queue ? "QueueConfiguration" : "TopicConfiguration";
   out += std::string("<") + element + "><Id>" + xml_escape(o.id) + "</Id>" +

@@ -46,7 +46,8 @@ std::string get_bucket_notification(const Config &config, const std::string &buc
 std::string create_topic_form(const TopicOptions &topic);  // the POST body, form-encoded
 std::string parse_topic_arn(const std::string &body);      // "" when the reply has none
 // The configuration document: options' entry after the existing entries whose Id differs
-// (existing = a NotificationConfiguration document or "").
+// (existing = a NotificationConfiguration document or ""). Throws Error(kServer) when existing
+// cannot be read (not a NotificationConfiguration, or a DTD): nothing of it is dropped.
 std::string notification_xml(const NotificationOptions &options, const std::string &existing);
 // Cuts "user:password@" from an amqp:// URL for messages.
 std::string redact_userinfo(const std::string &url);

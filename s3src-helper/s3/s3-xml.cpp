@@ -118,6 +118,54 @@ void fill_error(const xmlNode *root, ErrorBody *out) {
 
 }  // namespace
 
+std::string parse_topic_arn(const std::string &body) {
+  Doc doc = parse(body);
+  if (!doc)
+    return {};
+  // CreateTopicResponse > CreateTopicResult > TopicArn
+  const xmlNode *root = xmlDocGetRootElement(doc.get());
+  const xmlNode *result = root ? child(root, "CreateTopicResult") : nullptr;
+  const xmlNode *arn = result ? child(result, "TopicArn") : nullptr;
+  if (!arn)
+    return {};
+  std::string t = text(arn);
+  const char *space = " \t\r\n";
+  std::size_t first = t.find_first_not_of(space);
+  if (first == std::string::npos)
+    return {};
+  return t.substr(first, t.find_last_not_of(space) - first + 1);
+}
+
+std::string notification_entries_except(const std::string &body, const std::string &id) {
+  if (body.find_first_not_of(" \t\r\n") == std::string::npos)
+    return {};
+  Parsed how;
+  Doc doc = parse(body, &how);
+  const xmlNode *root = doc ? xmlDocGetRootElement(doc.get()) : nullptr;
+  if (how == Parsed::kDtd)
+    throw Error(ErrorKind::kServer,
+                "the bucket's notification configuration has a DTD (<!DOCTYPE>): refused");
+  if (!root || !is(root, "NotificationConfiguration"))
+    throw Error(ErrorKind::kServer,
+                "the bucket's notification configuration is not a NotificationConfiguration "
+                "document; left as it is");
+  std::string out;
+  for (const xmlNode *n = root->children; n; n = n->next) {
+    if (n->type != XML_ELEMENT_NODE)
+      continue;
+    const xmlNode *entry_id = child(n, "Id");
+    if (entry_id && text(entry_id) == id)
+      continue;
+    std::unique_ptr<xmlBuffer, decltype(&xmlBufferFree)> buf(xmlBufferCreate(), xmlBufferFree);
+    if (!buf)
+      throw std::bad_alloc();
+    xmlNodeDump(buf.get(), doc.get(), const_cast<xmlNode *>(n), 0, 0);
+    out.append(reinterpret_cast<const char *>(xmlBufferContent(buf.get())),
+               static_cast<std::size_t>(xmlBufferLength(buf.get())));
+  }
+  return out;
+}
+
 std::string strip_etag(const std::string &etag) {
   std::string e = etag;
   if (e.size() >= 2 && e.front() == '"' && e.back() == '"')

@@ -45,6 +45,17 @@ bool parse_complete_upload(const std::string &body, ObjectInfo *info, ErrorBody 
 // ListMultipartUploadsResult: its uploads. Throws Error(kServer) when the body is not one.
 std::vector<Bucket::PendingUpload> parse_list_uploads(const std::string &body);
 
+// An SNS CreateTopic reply (Ceph RGW's topics): its TopicArn, trimmed; "" when the body is not
+// XML, has a DTD or names none.
+std::string parse_topic_arn(const std::string &body);
+
+// A GetBucketNotificationConfiguration reply: its entries (Topic/Queue/CloudFunction
+// configurations) except the one whose Id is `id`, serialised as they came, to be sent back
+// with ours. "" for an empty body or configuration. Throws Error(kServer) when the body is not a
+// NotificationConfiguration or has a DTD: rewriting a configuration we cannot read would drop
+// the bucket's other notifications.
+std::string notification_entries_except(const std::string &body, const std::string &id);
+
 // The CompleteMultipartUpload request body for parts 1..etags.size() (ETags without quotes).
 std::string complete_upload_body(const std::vector<std::string> &etags);
 

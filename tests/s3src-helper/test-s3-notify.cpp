@@ -34,6 +34,11 @@ void test_topic_arn() {
   g_assert_true(parse_topic_arn("").empty());
   g_assert_true(parse_topic_arn("<Error><Code>x</Code></Error>").empty());
   g_assert_true(parse_topic_arn("not xml <").empty());
+  // A DTD is refused as in every other S3 reply (entities are how a small reply grows).
+  g_assert_true(parse_topic_arn("<!DOCTYPE r [<!ENTITY a \"arn:x\">]><CreateTopicResponse>"
+                                "<CreateTopicResult><TopicArn>&a;</TopicArn></CreateTopicResult>"
+                                "</CreateTopicResponse>")
+                    .empty());
 }
 
 void test_notification_xml() {
@@ -61,6 +66,21 @@ void test_notification_xml() {
   xml = notification_xml(o, "");
   g_assert_nonnull(strstr(xml.c_str(), "<QueueConfiguration><Id>heatmap-clips</Id><Queue>"));
   g_assert_null(strstr(xml.c_str(), "<Filter>"));
+  // An existing configuration that cannot be read is not rewritten without its entries.
+  for (const char *unreadable :
+       {"<Error><Code>x</Code></Error>", "not xml <", "<!DOCTYPE n><NotificationConfiguration/>"}) {
+    try {
+      notification_xml(o, unreadable);
+      g_assert_not_reached();
+    } catch (const s3::Error &e) {
+      g_assert_true(e.kind() == s3::ErrorKind::kServer);
+      g_assert_null(strchr(e.what(), '\n'));
+    }
+  }
+  xml = notification_xml(o,
+                         "<NotificationConfiguration xmlns=\"http://s3.amazonaws.com/doc/"
+                         "2006-03-01/\"/>\n");
+  g_assert_nonnull(strstr(xml.c_str(), "<QueueConfiguration><Id>heatmap-clips</Id>"));
 }
 
 void test_redact_userinfo() {
