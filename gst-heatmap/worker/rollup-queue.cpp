@@ -54,6 +54,20 @@ void RollupQueue::finish() {
 void RollupQueue::run() {
   std::unique_lock<std::mutex> lock(mutex_);
   for (;;) {
+    if (stopping_) {
+      // The last pass: the clips not yet rolled up, and every pending check now rather than in
+      // `verify` (another worker may have overwritten one of our periods from an older listing;
+      // at SIGTERM the check would otherwise be lost). Its own writes are not checked again.
+      std::vector<std::string> keys;
+      keys.swap(keys_);
+      std::vector<Period> checks;
+      for (const auto &entry : checks_)
+        checks.push_back(entry.first);
+      checks_.clear();
+      lock.unlock();
+      pass(keys, checks);
+      return;
+    }
     // The next moment something is due: the settled batch of keys, or the earliest check.
     Clock::time_point due = Clock::time_point::max();
     const Clock::time_point keys_due =
@@ -65,11 +79,6 @@ void RollupQueue::run() {
     if (running_ == 0)  // checks wait for an idle moment (a clip starting wakes nobody)
       for (const auto &[period, when] : checks_)
         due = std::min(due, std::max(when, idle_from));
-    if (stopping_) {
-      if (keys_.empty())
-        return;  // pending checks are dropped: they would run right after their own write
-      due = Clock::now();
-    }
     if (due == Clock::time_point::max()) {
       changed_.wait(lock);
       continue;
@@ -79,7 +88,7 @@ void RollupQueue::run() {
       continue;
     }
     std::vector<std::string> keys;
-    if (!keys_.empty() && (stopping_ || Clock::now() >= keys_due))
+    if (!keys_.empty() && Clock::now() >= keys_due)
       keys.swap(keys_);
     std::vector<Period> checks;
     const Clock::time_point now = Clock::now();

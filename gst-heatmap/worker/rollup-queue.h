@@ -53,8 +53,8 @@ class RollupQueue {
   // after, with the key when its heatmap was uploaded (kDone), else "".
   void clip_started();
   void clip_finished(const std::string &done_video_key);
-  // Runs a last pass over the clips not yet rolled up (pending checks are dropped), then stops
-  // the thread. For SIGTERM: the worker's clips are done, their rollups follow before it exits.
+  // Runs a last pass over the clips not yet rolled up and the pending checks, then stops the
+  // thread. For SIGTERM: the worker's clips are done, their rollups follow before it exits.
   void finish();
 
  private:
