@@ -12,6 +12,7 @@
 #include <string>
 
 #include "image-io.h"
+#include "json-text.h"
 #include "one-line.h"
 #include "rollups.h"
 
@@ -275,14 +276,7 @@ class Out {
   }
   std::string text() {
     JsonNode *root = json_builder_get_root(b_.get());
-    JsonGenerator *g = json_generator_new();
-    json_generator_set_root(g, root);
-    json_generator_set_pretty(g, TRUE);
-    json_generator_set_indent(g, 1);
-    gchar *data = json_generator_to_data(g, nullptr);
-    std::string out = data;
-    g_free(data);
-    g_object_unref(g);
+    std::string out = heatmap::json_text(root, true);
     json_node_unref(root);
     return out + "\n";
   }

@@ -12,6 +12,7 @@
 
 #ifdef HAVE_CONFIG_H
 #include "config.h"
+#include "json-text.h"
 #include "one-line.h"
 #endif
 #ifndef VERSION
@@ -573,14 +574,7 @@ std::string sidecar_to_json(const Sidecar &s) {
   json_builder_end_object(b);
 
   std::unique_ptr<JsonNode, JsonNodeFree> root(json_builder_get_root(b));
-  std::unique_ptr<JsonGenerator, GObjectUnref> generator(json_generator_new());
-  json_generator_set_root(generator.get(), root.get());
-  json_generator_set_pretty(generator.get(), TRUE);
-  json_generator_set_indent(generator.get(), 1);
-  gchar *text = json_generator_to_data(generator.get(), nullptr);
-  std::string json(text);
-  g_free(text);
-  return json + "\n";
+  return json_text(root.get(), true) + "\n";
 }
 
 bool write_text_atomically(const std::string &path, const std::string &text, std::string *error) {

@@ -1,5 +1,6 @@
 // test-heatmap-places.cpp: unit tests of the GObject-free mask, zones, sidecar and CSV code.
 #include "accumulator.h"
+#include "json-text.h"
 #include "mask.h"
 #include "sidecar.h"
 #include "zones.h"
@@ -11,6 +12,7 @@
 #include <sys/stat.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
@@ -460,6 +462,47 @@ std::vector<std::string> csv_fields(const std::string &line) {
   return fields;
 }
 
+// Sidecar numbers read as people write them (json-glib alone prints 1.6000000000000001), and
+// still read back to the very same doubles.
+static void test_json_numbers() {
+  auto shortest = [](double v, const char *want) {
+    const std::string got = heatmap::shortest_double(v);
+    g_assert_cmpstr(got.c_str(), ==, want);
+  };
+  shortest(1.6, "1.6");
+  shortest(25.0, "25.0");
+  shortest(0.1 + 0.2, "0.30000000000000004");
+  shortest(-2.5e-7, "-2.5e-07");
+  shortest(1e300, "1e+300");
+  std::srand(7);
+  for (int i = 0; i < 10000; ++i) {
+    double v = (std::rand() - RAND_MAX / 2.0) / (1.0 + std::rand() % 100000) *
+               std::pow(10.0, std::rand() % 40 - 20);
+    g_assert_cmpfloat(g_ascii_strtod(heatmap::shortest_double(v).c_str(), nullptr), ==, v);
+  }
+  JsonBuilder *b = json_builder_new();
+  json_builder_begin_object(b);
+  json_builder_set_member_name(b, "d");
+  json_builder_add_double_value(b, 1.6);
+  json_builder_set_member_name(b, "i");
+  json_builder_add_int_value(b, -16);
+  json_builder_set_member_name(b, "s \"1.6000000000000001\"");
+  json_builder_add_string_value(b, "0.1000000000000000055 \\\" 2.50");
+  json_builder_set_member_name(b, "a");
+  json_builder_begin_array(b);
+  json_builder_add_double_value(b, 0.25);
+  json_builder_add_double_value(b, 1e-9);
+  json_builder_end_array(b);
+  json_builder_end_object(b);
+  JsonNode *root = json_builder_get_root(b);
+  const std::string text = heatmap::json_text(root, false);
+  g_assert_cmpstr(text.c_str(), ==,
+                  "{\"d\":1.6,\"i\":-16,\"s \\\"1.6000000000000001\\\"\":"
+                  "\"0.1000000000000000055 \\\\\\\" 2.50\",\"a\":[0.25,1e-09]}");
+  json_node_unref(root);
+  g_object_unref(b);
+}
+
 void test_zones_csv() {
   heatmap::Sidecar s = sample_sidecar();
   s.zones[1].zone.name = "aisle, 3";
@@ -635,6 +678,7 @@ int main(int argc, char **argv) {
   g_test_add_func("/places/times-and-names", test_times_and_names);
   g_test_add_func("/places/sidecar/round-trip", test_sidecar_round_trip);
   g_test_add_func("/places/sidecar/csv", test_zones_csv);
+  g_test_add_func("/places/sidecar/json-numbers", test_json_numbers);
   g_test_add_func("/places/sidecar/atomic-write", test_atomic_write_errors);
   g_test_add_func("/places/accumulator/masked-pixels-never-count", test_masked_pixels_never_count);
   g_test_add_func("/places/accumulator/masked-pixels-stay-out-of-the-scene-model",
