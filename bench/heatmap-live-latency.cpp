@@ -158,6 +158,7 @@ struct Result {
   guint64 late_only_here = 0;       // late here, on time in the reference branch (paired, below)
   guint64 late_only_ref = 0;        // on time here, late in the reference branch
   guint64 late_both = 0;            // late in both branches (the machine)
+  guint64 late_alone = 0;           // late here while every other branch showed it on time
   guint64 paired = 0;               // frames seen by both branches' sinks
   double latency_ms = 0;            // the pipeline's latency (what the sink waits for)
   double sink_lateness_max_ms = 0;  // worst arrival at the sink pad after running time + latency
@@ -460,6 +461,23 @@ std::vector<Result> run(const Options &o, const std::vector<BranchSpec> &specs,
   gst_element_set_state(pipeline, GST_STATE_NULL);
   gst_object_unref(pipeline);
   *cpu_ms_per_frame = frames > 0 ? cpu_used / static_cast<double>(frames) * branches.size() : 0;
+  // Frames late in one branch alone (every other branch showed them on time): the element's
+  // share in its branch, chance in a branch without it (the reference, the A/A control).
+  for (auto &b : branches) {
+    const double limit = b->sink_probe.duration_ms + kMaxLatenessMs;
+    for (const auto &[frame, late] : b->sink_probe.late_by_frame) {
+      if (late <= limit)
+        continue;
+      bool alone = true;
+      for (auto &other : branches) {
+        if (other.get() == b.get())
+          continue;
+        auto it = other->sink_probe.late_by_frame.find(frame);
+        alone = alone && it != other->sink_probe.late_by_frame.end() && it->second <= limit;
+      }
+      b->r.late_alone += alone ? 1 : 0;
+    }
+  }
   std::vector<Result> results;
   for (auto &b : branches) {
     b->r.name = b->spec.name;
@@ -567,6 +585,7 @@ int main(int argc, char **argv) {
   }
   bool ok = true;
   std::vector<guint64> caused_total(specs.size(), 0), control_total(specs.size(), 0);
+  std::vector<guint64> alone_total(specs.size(), 0);
   std::vector<int> rounds_caused(specs.size(), 0);
   for (int round = 1; round <= o.rounds; ++round) {
     double cpu = 0;
@@ -580,9 +599,10 @@ int main(int argc, char **argv) {
       std::printf("  %s: %" G_GUINT64_FORMAT " rendered; late: %" G_GUINT64_FORMAT
                   " dropped (sink stats), %d QoS messages, %" G_GUINT64_FORMAT
                   " past the sink's limit at its pad (worst %+.1f ms) => LATE %" G_GUINT64_FORMAT
-                  " (%" G_GUINT64_FORMAT " of them already late on arrival)",
+                  " (%" G_GUINT64_FORMAT " of them already late on arrival, %" G_GUINT64_FORMAT
+                  " late here alone)",
                   r.name.c_str(), r.rendered, r.dropped, r.qos_messages, r.probe_late,
-                  r.sink_lateness_max_ms, late_frames(r), r.late_on_arrival);
+                  r.sink_lateness_max_ms, late_frames(r), r.late_on_arrival, r.late_alone);
       if (r.heatmap)
         std::printf(
             "; added p50 %.2f ms, p99 %.2f ms, max %.2f ms (%zu frames); snapshots %d, "
@@ -592,6 +612,7 @@ int main(int argc, char **argv) {
             r.added_ms.size(), r.snapshots, r.snapshot_drops, r.frames_processed, r.frames_skipped,
             r.late_by_holds);
       std::printf("\n");
+      alone_total[k] += r.late_alone;
       if (k == 0)
         continue;
       std::printf("    paired with the reference over %" G_GUINT64_FORMAT
@@ -605,11 +626,17 @@ int main(int argc, char **argv) {
     }
     std::fflush(stdout);
   }
-  for (std::size_t k = 1; k < specs.size(); ++k)
-    std::printf(
-        "over %d rounds, %s: %" G_GUINT64_FORMAT
-        " frames late only here (in %d rounds), %" G_GUINT64_FORMAT " late only in the reference\n",
-        o.rounds, specs[k].name.c_str(), caused_total[k], rounds_caused[k], control_total[k]);
+  for (std::size_t k = 0; k < specs.size(); ++k) {
+    std::printf("over %d rounds, %s: %" G_GUINT64_FORMAT
+                " frames late in this branch alone (every other branch on time)",
+                o.rounds, specs[k].name.c_str(), alone_total[k]);
+    if (k > 0)
+      std::printf("; against the reference: %" G_GUINT64_FORMAT
+                  " late only here (in %d rounds), %" G_GUINT64_FORMAT
+                  " late only in the reference",
+                  caused_total[k], rounds_caused[k], control_total[k]);
+    std::printf("\n");
+  }
   if (temporary)
     std::filesystem::remove_all(out);
   return ok ? 0 : 1;
