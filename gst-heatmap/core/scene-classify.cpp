@@ -31,7 +31,7 @@ namespace {
 
 // The frame's constants, derived once per row.
 struct Derived {
-  float g, g2, ig, b, du, dv, k, a, afg, min_vy, min_vc, max_v;
+  float g, g2, ig, b, du, dv, k, k_learn, a, afg, min_vy, min_vc, max_v;
   int absorb;
   bool shadows;
   explicit Derived(const ClassifyParams &p)
@@ -42,6 +42,7 @@ struct Derived {
         du(p.du),
         dv(p.dv),
         k(p.threshold),
+        k_learn(kSpreadShare * p.threshold),
         a(p.rate),
         afg(p.fg_rate),
         min_vy(kMinSigmaY * kMinSigmaY),
@@ -122,14 +123,16 @@ inline void pixel(const ClassifyRow &row, const Derived &d, int c, ClassifyTally
   t.lasting += fg && st >= kGhostStreak;
   const float w = settling ? kFreshRate : !fg ? d.a : st > d.absorb ? kAbsorbRate : d.afg;
   row.my[c] += w * ((fy - d.b) * d.ig - row.my[c]);
-  if (!fg) {
+  // The spreads learn only from what lies well inside them (see kSpreadShare).
+  const bool spread = !fg && dist <= d.k_learn;
+  if (spread) {
     row.vy[c] =
         std::clamp(row.vy[c] + d.a * (ry * ry * d.ig * d.ig - row.vy[c]), d.min_vy, d.max_v);
   }
   if (kColour) {
     row.mu[c] += w * ((fu - d.du) * d.ig + 128.f - row.mu[c]);
     row.mv[c] += w * ((fv - d.dv) * d.ig + 128.f - row.mv[c]);
-    if (!fg && !clipped) {
+    if (spread && !clipped) {
       row.vc[c] =
           std::clamp(row.vc[c] + d.a * (0.5f * (eu * eu + ev * ev) * d.ig * d.ig - row.vc[c]),
                      d.min_vc, d.max_v);
@@ -219,7 +222,8 @@ inline void block(const ClassifyRow &row, const Derived &d, int x, v_uint32 &ins
   const v_float32 g = cv::vx_setall_f32(d.g), g2 = cv::vx_setall_f32(d.g2);
   const v_float32 ig = cv::vx_setall_f32(d.ig), b = cv::vx_setall_f32(d.b);
   const v_float32 du = cv::vx_setall_f32(d.du), dv = cv::vx_setall_f32(d.dv);
-  const v_float32 k = cv::vx_setall_f32(d.k), slack = cv::vx_setall_f32(kFreshSlack * d.k);
+  const v_float32 k = cv::vx_setall_f32(d.k), k_learn = cv::vx_setall_f32(d.k_learn);
+  const v_float32 slack = cv::vx_setall_f32(kFreshSlack * d.k);
   const v_float32 a = cv::vx_setall_f32(d.a), afg = cv::vx_setall_f32(d.afg);
   const v_float32 fresh_rate = cv::vx_setall_f32(kFreshRate);
   const v_float32 absorb_rate = cv::vx_setall_f32(kAbsorbRate);
@@ -283,7 +287,7 @@ inline void block(const ClassifyRow &row, const Derived &d, int x, v_uint32 &ins
     const v_float32 absorbed = cv::v_reinterpret_as_f32(st_s > absorb);
     const v_float32 w = cv::v_select(settling, fresh_rate,
                                      cv::v_select(fg, cv::v_select(absorbed, absorb_rate, afg), a));
-    const v_float32 bg = andnot(valid, fg);  // valid background
+    const v_float32 bg = andnot(valid, fg) & (dist <= k_learn);  // valid, learns its spread
     cv::v_store(row.my + at, cv::v_select(valid, my + w * ((fy - b) * ig - my), my));
     const v_float32 vy_new = cv::v_min(cv::v_max(vy + a * (ry * ry * ig * ig - vy), min_vy), max_v);
     cv::v_store(row.vy + at, cv::v_select(bg, vy_new, vy));

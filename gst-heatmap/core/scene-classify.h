@@ -16,6 +16,12 @@ namespace scene {
 constexpr float kMinSigmaY = 2.5f;
 constexpr float kMinSigmaC = 1.5f;
 constexpr float kMaxSigma = 24.0f;
+// The spreads learn only from pixels within this share of the threshold (MOG2's 9 of 16:
+// varThresholdGen against varThreshold). Learning from everything under the threshold lets a
+// spread grow by up to 15 times the rate a frame (a person's edge, a passing shadow's soft
+// rim just under the threshold), and a wider spread takes in more of the next person: a
+// region walked through often ends at the widest spread, blind to dark or muted people.
+constexpr float kSpreadShare = 9.0f / 16.0f;
 // Luma above this is treated as clipped (BT.601 video range tops out at 235).
 constexpr float kClip = 232.0f;
 // A colour channel (R, G or B from Y and centred U, V, BT.601) at or above this is saturated.

@@ -37,7 +37,10 @@ constexpr float kShadowSmooth = 0.05f;
 constexpr float kForegroundSlowdown = 4.0f;
 constexpr int kMinAbsorb = 25;
 // A neighbour's scene explains a foreground pixel only within a spread this tight (a busy
-// start leaves wide spreads where people walked; they must not swallow people).
+// start leaves wide spreads where people walked; they must not swallow people), and a pixel
+// that takes a neighbour's scene takes at most this spread: handing a wide spread on, pixel
+// by pixel, spread it over whole regions walked through at the start, which then took in
+// dark or muted people as background (measured: a tenth of a frame at 24 levels).
 constexpr float kGhostVarY = 6.0f * 6.0f;
 constexpr float kGhostVarC = 4.0f * 4.0f;
 // A pixel that took a neighbour's scene settles on its own floor for this many frames (within
@@ -472,11 +475,11 @@ std::size_t SceneModel::settle_ghosts(const cv::Mat &ay, const cv::Mat &au, cons
       // against the floor, never against a colour taken from a person. On a textured floor
       // the neighbour's mean is not quite this pixel's: it settles in the next frames (fresh).
       my_.ptr<float>(r)[c] = my_.ptr<float>(best_r)[best_c];
-      vy_.ptr<float>(r)[c] = vy_.ptr<float>(best_r)[best_c];
+      vy_.ptr<float>(r)[c] = std::min(vy_.ptr<float>(best_r)[best_c], kGhostVarY);
       if (colour) {
         mu_.ptr<float>(r)[c] = mu_.ptr<float>(best_r)[best_c];
         mv_.ptr<float>(r)[c] = mv_.ptr<float>(best_r)[best_c];
-        vc_.ptr<float>(r)[c] = vc_.ptr<float>(best_r)[best_c];
+        vc_.ptr<float>(r)[c] = std::min(vc_.ptr<float>(best_r)[best_c], kGhostVarC);
       }
       fresh_.ptr<std::uint8_t>(r)[c] = kFreshFrames;
       out[c] = 0;

@@ -342,6 +342,37 @@ void test_classify_vectorised_matches_scalar() {
   g_assert_cmpuint(labels[0] + labels[127] + labels[255], ==, 400u * kWidth);
 }
 
+// A pixel whose every frame lies just inside the threshold (3.7 sigma of its own spread: a soft
+// shadow's rim, a person's edge, creeping a little further each frame) stays background but
+// must not teach its spread: otherwise the spread grows each frame by a few per cent, takes in
+// the next, wider step, and ends at the widest, blind to people (kSpreadShare).
+void test_classify_spread_does_not_creep() {
+  namespace sc = heatmap::scene;
+  constexpr int kWidth = 64;  // vectors and a scalar tail
+  for (sc::Simd simd : {sc::Simd::kNone, sc::Simd::kWidest}) {
+    std::vector<float> my(kWidth, 100.f), vy(kWidth, 2.5f * 2.5f), ratio(kWidth);
+    std::vector<std::uint16_t> streak(kWidth);
+    std::vector<std::uint8_t> fresh(kWidth), mask(kWidth), y(kWidth);
+    sc::ClassifyParams p;  // gain 1, threshold 16, rate 0.002
+    for (int frame = 0; frame < 300; ++frame) {
+      for (int x = 0; x < kWidth; ++x) {
+        y[x] = cv::saturate_cast<std::uint8_t>(my[x] + 3.7f * std::sqrt(vy[x]));
+      }
+      sc::ClassifyRow row;
+      row.y = y.data();
+      row.my = my.data(), row.vy = vy.data();
+      row.streak = streak.data(), row.fresh = fresh.data();
+      row.mask = mask.data(), row.ratio = ratio.data();
+      sc::ClassifyTally t;
+      sc::classify_row(row, p, kWidth, t, simd);
+      g_assert_cmpuint(t.moving, ==, 0u);  // just inside: background every frame
+    }
+    for (int x = 0; x < kWidth; ++x) {
+      g_assert_cmpfloat(std::sqrt(vy[x]), <, 3.0);
+    }
+  }
+}
+
 }  // namespace
 
 int main(int argc, char **argv) {
@@ -357,6 +388,8 @@ int main(int argc, char **argv) {
                   test_scene_ghost_of_a_look_ahead_stander_goes_quickly);
   g_test_add_func("/scene-model/white-balance-on-a-coloured-object",
                   test_scene_white_balance_on_a_coloured_object);
+  g_test_add_func("/scene-model/classify/spread-does-not-creep",
+                  test_classify_spread_does_not_creep);
   g_test_add_func("/scene-model/classify/vectorised-matches-scalar",
                   test_classify_vectorised_matches_scalar);
   return g_test_run();
