@@ -15,6 +15,11 @@ unwritten memory there, so every `meson test` run (a random MALLOC_PERTURB_) enc
 frames differently, and pause scored between 0.784 and 0.829 from run to run. The floors keep
 about 0.03 of room for other CPUs (SIMD paths in OpenCV's rendering); shadows' false heat may
 reach 0.045 (it was 0.04, with 0.031 measured on an earlier rendering; 0.037 now).
+After the spread changes (session 11: spreads learn within 9/16 of the threshold, the ghost pass
+hands on at most a tight spread): plain 0.780/0.006, chroma 0.975/0.017, lights 0.946/0.027,
+exposure 0.939/0.015, shake 0.856/0.034, bump 0.858/0.023, shadows 0.822/0.032, pause
+0.841/0.018, crowded 0.876/0.011; floors raised where it gained: shake 0.81->0.83, shadows
+0.76->0.79, crowded 0.82->0.85.
 mog2 (luma only) fails nearly all.
 Set SCENES_PROPS (e.g. "method=mog2") to run the same floors on another configuration."""
 import importlib.util
@@ -39,11 +44,11 @@ FLOORS = {
     "chroma": (0.95, 0.03),
     "lights": (0.91, 0.03),
     "exposure": (0.91, 0.03),
-    "shake": (0.81, 0.04),
+    "shake": (0.83, 0.04),
     "bump": (0.83, 0.03),
-    "shadows": (0.76, 0.045),
+    "shadows": (0.79, 0.045),
     "pause": (0.81, 0.03),
-    "crowded": (0.82, 0.02),
+    "crowded": (0.85, 0.02),
 }
 
 
