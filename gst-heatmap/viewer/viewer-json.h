@@ -9,6 +9,8 @@
 #include <optional>
 #include <string>
 
+#include "json-text.h"
+
 namespace viewer {
 
 struct GObjectDeleter {
@@ -39,14 +41,9 @@ inline std::optional<double> number_member(JsonObject *o, const char *key) {
   return std::isfinite(v) ? std::optional<double>(v) : std::nullopt;
 }
 
-// The compact JSON text of a node.
+// The compact JSON text of a node (doubles as short as they read back: core/json-text).
 inline std::string to_text(JsonNode *node) {
-  GPtr<JsonGenerator> gen(json_generator_new());
-  json_generator_set_root(gen.get(), node);
-  gchar *text = json_generator_to_data(gen.get(), nullptr);
-  std::string out(text);
-  g_free(text);
-  return out;
+  return heatmap::json_text(node, false);
 }
 
 }  // namespace viewer
