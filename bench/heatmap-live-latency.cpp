@@ -149,16 +149,18 @@ struct Result {
   std::string name;
   bool heatmap = false;
   guint64 rendered = 0;
-  guint64 dropped = 0;              // the sink's stats
-  guint64 qos_dropped = 0;          // the sink's last QoS message (dropped so far)
-  int qos_messages = 0;             // QoS messages the sink posted (one per late buffer)
-  guint64 probe_late = 0;           // frames later than max-lateness at the sink's pad (SinkProbe)
-  guint64 late_on_arrival = 0;      // of those, already past the limit at the element's input
-  guint64 late_by_holds = 0;        // of those, on time had the element taken no time (below)
-  guint64 late_only_here = 0;       // late here, on time in the reference branch (paired, below)
-  guint64 late_only_ref = 0;        // on time here, late in the reference branch
-  guint64 late_both = 0;            // late in both branches (the machine)
-  guint64 late_alone = 0;           // late here while every other branch showed it on time
+  guint64 dropped = 0;          // the sink's stats
+  guint64 qos_dropped = 0;      // the sink's last QoS message (dropped so far)
+  int qos_messages = 0;         // QoS messages the sink posted (one per late buffer)
+  guint64 probe_late = 0;       // frames later than max-lateness at the sink's pad (SinkProbe)
+  guint64 late_on_arrival = 0;  // of those, already past the limit at the element's input
+  guint64 late_by_holds = 0;    // of those, on time had the element taken no time (below)
+  guint64 late_only_here = 0;   // late here, on time in the reference branch (paired, below)
+  guint64 late_only_ref = 0;    // on time here, late in the reference branch
+  guint64 late_both = 0;        // late in both branches (the machine)
+  guint64 late_alone = 0;
+  std::vector<guint64> alone_frames;  // their numbers (running time x fps), for --show-late // late
+                                      // here while every other branch showed it on time
   guint64 paired = 0;               // frames seen by both branches' sinks
   double latency_ms = 0;            // the pipeline's latency (what the sink waits for)
   double sink_lateness_max_ms = 0;  // worst arrival at the sink pad after running time + latency
@@ -476,6 +478,8 @@ std::vector<Result> run(const Options &o, const std::vector<BranchSpec> &specs,
         alone = alone && it != other->sink_probe.late_by_frame.end() && it->second <= limit;
       }
       b->r.late_alone += alone ? 1 : 0;
+      if (alone)
+        b->r.alone_frames.push_back(frame);
     }
   }
   std::vector<Result> results;
@@ -612,6 +616,12 @@ int main(int argc, char **argv) {
             r.added_ms.size(), r.snapshots, r.snapshot_drops, r.frames_processed, r.frames_skipped,
             r.late_by_holds);
       std::printf("\n");
+      if (o.show_late_ms > 0 && !r.alone_frames.empty()) {
+        std::printf("    late here alone: frames");
+        for (guint64 f : r.alone_frames)
+          std::printf(" %" G_GUINT64_FORMAT, f);
+        std::printf("\n");
+      }
       alone_total[k] += r.late_alone;
       if (k == 0)
         continue;
