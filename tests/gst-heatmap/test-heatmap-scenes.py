@@ -20,6 +20,11 @@ hands on at most a tight spread): plain 0.780/0.006, chroma 0.975/0.017, lights 
 exposure 0.939/0.015, shake 0.856/0.034, bump 0.858/0.023, shadows 0.822/0.032, pause
 0.841/0.018, crowded 0.876/0.011; floors raised where it gained: shake 0.81->0.83, shadows
 0.76->0.79, crowded 0.82->0.85.
+After the ghost pass took wide neighbours as witnesses only for start-up ghosts (session 11,
+second round): plain 0.789/0.006, chroma 0.975/0.017, lights 0.946/0.027, exposure 0.948/0.014,
+shake 0.867/0.033, bump 0.858/0.023, shadows 0.859/0.038, pause 0.842/0.018, crowded
+0.890/0.011; floors raised: shadows 0.79->0.83, crowded 0.85->0.86 (the rule before, wide
+witnesses everywhere, measures shadows 0.822: it fails the new floor).
 mog2 (luma only) fails nearly all.
 Set SCENES_PROPS (e.g. "method=mog2") to run the same floors on another configuration."""
 import importlib.util
@@ -46,9 +51,9 @@ FLOORS = {
     "exposure": (0.91, 0.03),
     "shake": (0.83, 0.04),
     "bump": (0.83, 0.03),
-    "shadows": (0.79, 0.045),
+    "shadows": (0.83, 0.045),
     "pause": (0.81, 0.03),
-    "crowded": (0.85, 0.02),
+    "crowded": (0.86, 0.02),
 }
 
 
