@@ -172,6 +172,38 @@ void test_scene_ghost_of_a_look_ahead_stander_goes_quickly() {
   g_assert_cmpint(left, <=, spot_area / 50);
 }
 
+// People moving through a part of the floor during the look-ahead leave wide spreads there
+// (half of its frames show a person). A person who later stands beside that part, a little
+// brighter than the floor, must stay whole: a wide neighbour's scene explains them within its
+// spread, and if it witnessed for the ghost pass, the person would be eaten from that edge in.
+void test_scene_lingering_person_beside_wide_spreads_stays_whole() {
+  cv::RNG rng(21);
+  cv::Mat world(kH + 40, kW + 40, CV_32F, cv::Scalar(120));
+  SceneModel m;
+  m.start(500, 16, true);
+  const cv::Mat none;
+  const cv::Rect busy(60, 20, 40, 20), person(70, 40, 20, 12);
+  std::vector<cv::Mat> masks;
+  auto sink = [&](const cv::Mat &mask, bool) { masks.push_back(mask.clone()); };
+  for (int t = 0; t < 130; ++t) {
+    cv::Mat f = view(world, {0, 0}, rng);
+    if (t < SceneModel::kWarmup && t % 2 == 0) {
+      f(busy).setTo(60);
+    }
+    if (t >= 60) {
+      f(person).setTo(140);
+    }
+    m.apply(f, none, none, -1, sink);
+  }
+  g_assert_cmpuint(masks.size(), ==, 130);
+  int seen = 0;
+  for (int i = 80; i < 130; ++i) {
+    seen += cv::countNonZero(masks[i](person) == 255);
+  }
+  g_test_message("person pixel-frames seen %d of %d", seen, 50 * person.area());
+  g_assert_cmpint(seen, >=, 50 * person.area() * 9 / 10);
+}
+
 // White balance hunting (one gain per colour channel, as a camera applies it) moves the chroma
 // of a strongly coloured object unlike the floor's: a global chroma offset cannot follow it,
 // the per-channel correction does. A dark red shelf on a grey floor must not light up.
@@ -386,6 +418,8 @@ int main(int argc, char **argv) {
   g_test_add_func("/scene-model/bump-is-compensated", test_scene_bump_is_compensated);
   g_test_add_func("/scene-model/ghost-of-a-look-ahead-stander-goes-quickly",
                   test_scene_ghost_of_a_look_ahead_stander_goes_quickly);
+  g_test_add_func("/scene-model/lingering-person-beside-wide-spreads-stays-whole",
+                  test_scene_lingering_person_beside_wide_spreads_stays_whole);
   g_test_add_func("/scene-model/white-balance-on-a-coloured-object",
                   test_scene_white_balance_on_a_coloured_object);
   g_test_add_func("/scene-model/classify/spread-does-not-creep",
