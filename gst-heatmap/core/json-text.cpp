@@ -3,9 +3,10 @@
 
 #include <glib.h>
 
+#include <algorithm>
 #include <cmath>
-#include <cstring>
 #include <memory>
+#include <string>
 
 namespace heatmap {
 

@@ -12,9 +12,9 @@
 
 #ifdef HAVE_CONFIG_H
 #include "config.h"
+#endif
 #include "json-text.h"
 #include "one-line.h"
-#endif
 #ifndef VERSION
 #define VERSION "unknown"
 #endif

@@ -11,6 +11,8 @@
 #include <new>
 #include <string>
 
+#include "s3-internal.h"
+
 namespace s3 {
 namespace xml {
 
@@ -126,18 +128,11 @@ std::string parse_topic_arn(const std::string &body) {
   const xmlNode *root = xmlDocGetRootElement(doc.get());
   const xmlNode *result = root ? child(root, "CreateTopicResult") : nullptr;
   const xmlNode *arn = result ? child(result, "TopicArn") : nullptr;
-  if (!arn)
-    return {};
-  std::string t = text(arn);
-  const char *space = " \t\r\n";
-  std::size_t first = t.find_first_not_of(space);
-  if (first == std::string::npos)
-    return {};
-  return t.substr(first, t.find_last_not_of(space) - first + 1);
+  return arn ? internal::trim(text(arn)) : std::string();
 }
 
 std::string notification_entries_except(const std::string &body, const std::string &id) {
-  if (body.find_first_not_of(" \t\r\n") == std::string::npos)
+  if (internal::trim(body).empty())
     return {};
   Parsed how;
   Doc doc = parse(body, &how);
