@@ -28,6 +28,11 @@ std::string shortest_double(double v) {
     g_ascii_dtostr(buf, sizeof buf, v);
     return buf;
   }
+  if (v == std::floor(v) && std::fabs(v) < 1e15) {
+    // A whole number: all its digits, never "1e+01" for 10 (%g's shortest form of it).
+    g_ascii_formatd(buf, sizeof buf, "%.0f", v);
+    return std::string(buf) + ".0";
+  }
   for (int digits = 1; digits <= 17; ++digits) {
     char format[8];
     g_snprintf(format, sizeof format, "%%.%dg", digits);

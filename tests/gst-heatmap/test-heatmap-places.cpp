@@ -471,6 +471,11 @@ static void test_json_numbers() {
   };
   shortest(1.6, "1.6");
   shortest(25.0, "25.0");
+  shortest(10.0, "10.0");  // whole numbers keep their digits: not "1e+01"
+  shortest(1500.0, "1500.0");
+  shortest(-3600.0, "-3600.0");
+  shortest(0.0, "0.0");
+  shortest(1e20, "1e+20");
   shortest(0.1 + 0.2, "0.30000000000000004");
   shortest(-2.5e-7, "-2.5e-07");
   shortest(1e300, "1e+300");
