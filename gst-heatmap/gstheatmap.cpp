@@ -426,6 +426,17 @@ GType gst_heatmap_method_get_type(void) {
   return type;
 }
 
+static GstHeatmapMethod gst_method(heatmap::Method method) {
+  switch (method) {
+    case heatmap::Method::kKnn:
+      return GST_HEATMAP_METHOD_KNN;
+    case heatmap::Method::kScene:
+      return GST_HEATMAP_METHOD_SCENE;
+    default:
+      return GST_HEATMAP_METHOD_MOG2;
+  }
+}
+
 static heatmap::Settings current_model_settings(GstHeatmap *self) {
   GST_OBJECT_LOCK(self);
   heatmap::Settings settings = self->priv.props.model;
@@ -453,15 +464,21 @@ static heatmap::Window new_window(GstHeatmap *self) {
   }
 }
 
+// The nick of an enum value, as gst-inspect-1.0 and gst_util_set_object_arg spell it.
+static const char *enum_nick(GType type, gint value) {
+  GEnumClass *klass = G_ENUM_CLASS(g_type_class_ref(type));
+  const GEnumValue *v = g_enum_get_value(klass, value);
+  const char *nick = v ? v->value_nick : "";
+  g_type_class_unref(klass);  // a static type's class and its strings are never freed
+  return nick;
+}
+
 static const char *window_name(heatmap::WindowMode mode) {
-  switch (mode) {
-    case heatmap::WindowMode::kReset:
-      return "reset";
-    case heatmap::WindowMode::kDecay:
-      return "decay";
-    default:
-      return "cumulative";
-  }
+  const GstHeatmapWindow window = mode == heatmap::WindowMode::kReset ? GST_HEATMAP_WINDOW_RESET
+                                  : mode == heatmap::WindowMode::kDecay
+                                      ? GST_HEATMAP_WINDOW_DECAY
+                                      : GST_HEATMAP_WINDOW_CUMULATIVE;
+  return enum_nick(GST_TYPE_HEATMAP_WINDOW, window);
 }
 
 // Forgets the accumulated motion and applies the current model and window settings. Snapshots
@@ -833,14 +850,7 @@ static void take_datetime_tag(GstHeatmap *self, GstEvent *event) {
 }
 
 static const char *method_name(heatmap::Method method) {
-  switch (method) {
-    case heatmap::Method::kKnn:
-      return "knn";
-    case heatmap::Method::kScene:
-      return "scene";
-    default:
-      return "mog2";
-  }
+  return enum_nick(GST_TYPE_HEATMAP_METHOD, gst_method(method));
 }
 
 // What the snapshot [start, end) covers, for the sidecar: a whole stream written at
@@ -1709,10 +1719,7 @@ static void gst_heatmap_get_property(GObject *object, guint prop_id, GValue *val
       g_value_set_enum(value, p.render.colormap);
       break;
     case PROP_METHOD:
-      g_value_set_enum(value, p.model.method == heatmap::Method::kKnn ? GST_HEATMAP_METHOD_KNN
-                              : p.model.method == heatmap::Method::kScene
-                                  ? GST_HEATMAP_METHOD_SCENE
-                                  : GST_HEATMAP_METHOD_MOG2);
+      g_value_set_enum(value, gst_method(p.model.method));
       break;
     case PROP_HISTORY:
       g_value_set_int(value, p.model.history);
