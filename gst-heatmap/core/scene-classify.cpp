@@ -105,7 +105,7 @@ inline void pixel(const ClassifyRow &row, const Derived &d, int c, ClassifyTally
       bool same_colour = true;
       if (kColour) {
         const float su = fu - ratio * pu, sv = fv - ratio * pv;
-        same_colour = su * su + sv * sv <= 2.0f * kShadowChroma * d.g2 * row.vc[c];
+        same_colour = su * su + sv * sv <= 2.0f * kShadowChroma * d.g2 * row.vc[c] * ratio * ratio;
       }
       if (same_colour) {
         label = kShadow;
@@ -271,7 +271,7 @@ inline void block(const ClassifyRow &row, const Derived &d, int x, v_uint32 &ins
     v_float32 is_shadow = fg & shadows & (ry < zero) & (py > zero) & (q >= low) & (q <= high);
     if (kColour) {
       const v_float32 su = fu - q * pu, sv = fv - q * pv;
-      is_shadow = is_shadow & (su * su + sv * sv <= chroma_limit * g2 * vc);
+      is_shadow = is_shadow & (su * su + sv * sv <= chroma_limit * g2 * vc * q * q);
     }
     const v_uint32 fgu = as_u32(fg & valid), shu = as_u32(is_shadow & valid);
     label32[j] = cv::v_select(shu, shadow, motion & fgu);

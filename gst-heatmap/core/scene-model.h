@@ -36,7 +36,8 @@ struct SceneEvents {
 //    explains takes that neighbour's scene (so a start with people standing, who then leave,
 //    clears in a few frames, while people themselves, walking or paused, stay whole);
 //  - shadows: darker than the scene by a ratio in [kShadowLow, kShadowHigh] with the chroma
-//    of the scene scaled by that ratio: marked kShadowValue (127), not motion by default.
+//    of the scene scaled by that ratio (within a tolerance that shrinks with it as well):
+//    marked kShadowValue (127), not motion by default.
 // Masks use MOG2's values (0, 127, 255). Not thread-safe.
 class SceneModel {
  public:

@@ -25,6 +25,11 @@ second round): plain 0.789/0.006, chroma 0.975/0.017, lights 0.946/0.027, exposu
 shake 0.867/0.033, bump 0.858/0.023, shadows 0.859/0.038, pause 0.842/0.018, crowded
 0.890/0.011; floors raised: shadows 0.79->0.83, crowded 0.85->0.86 (the rule before, wide
 witnesses everywhere, measures shadows 0.822: it fails the new floor).
+After the shadow test's colour tolerance shrank with the darkening (session 12): plain
+0.829/0.006, chroma 0.975/0.017, lights 0.956/0.026, exposure 0.951/0.014, shake 0.870/0.034,
+bump 0.869/0.022, shadows 0.867/0.039, pause 0.865/0.017, crowded 0.900/0.011; floors raised:
+plain 0.75->0.80, lights 0.91->0.92, bump 0.83->0.84, pause 0.81->0.83, crowded 0.86->0.87 (the
+rule before measures plain 0.789: it fails the new floor).
 mog2 (luma only) fails nearly all.
 Set SCENES_PROPS (e.g. "method=mog2") to run the same floors on another configuration."""
 import importlib.util
@@ -45,15 +50,15 @@ DEFAULT = os.environ.get("SCENES_PROPS", "").split()
 
 # kind: (Pearson at least, false heat at most), for the element at its defaults.
 FLOORS = {
-    "plain": (0.75, 0.02),
+    "plain": (0.80, 0.02),
     "chroma": (0.95, 0.03),
-    "lights": (0.91, 0.03),
+    "lights": (0.92, 0.03),
     "exposure": (0.91, 0.03),
     "shake": (0.83, 0.04),
-    "bump": (0.83, 0.03),
+    "bump": (0.84, 0.03),
     "shadows": (0.83, 0.045),
-    "pause": (0.81, 0.03),
-    "crowded": (0.86, 0.02),
+    "pause": (0.83, 0.03),
+    "crowded": (0.87, 0.02),
 }
 
 

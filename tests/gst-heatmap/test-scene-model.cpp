@@ -405,6 +405,40 @@ void test_classify_spread_does_not_creep() {
   }
 }
 
+// A dark object whose colour is near the floor's is not a shadow: a shadow that halves the light
+// halves the floor's chroma and its spread with it, so the colour it may differ by shrinks with
+// the darkening (MOG2's Tb * var * a^2). With the floor's full-light spread, a person at half
+// the floor's brightness, a few levels of chroma off, passed for a shadow and went uncounted
+// (the shadows scenes lost a fifth of their walkers that way). A true shadow still is one.
+void test_classify_dark_object_off_colour_is_no_shadow() {
+  namespace sc = heatmap::scene;
+  constexpr int kWidth = 64;  // vectors and a scalar tail
+  for (sc::Simd simd : {sc::Simd::kNone, sc::Simd::kWidest}) {
+    // Floor: luma 160, chroma (+20, -10), spreads at their floors.
+    std::vector<float> my(kWidth, 160.f), vy(kWidth, 2.5f * 2.5f), mu(kWidth, 148.f),
+        mv(kWidth, 118.f), vc(kWidth, 1.5f * 1.5f), ratio(kWidth);
+    std::vector<std::uint16_t> streak(kWidth);
+    std::vector<std::uint8_t> fresh(kWidth), mask(kWidth), y(kWidth, 80), u(kWidth), v(kWidth);
+    // Half the light: a shadow has chroma (+10, -5); the object (odd columns) (+16, -2).
+    for (int x = 0; x < kWidth; ++x) {
+      u[x] = static_cast<std::uint8_t>(x % 2 ? 128 + 16 : 128 + 10);
+      v[x] = static_cast<std::uint8_t>(x % 2 ? 128 - 2 : 128 - 5);
+    }
+    sc::ClassifyRow row;
+    row.y = y.data(), row.u = u.data(), row.v = v.data();
+    row.my = my.data(), row.vy = vy.data();
+    row.mu = mu.data(), row.mv = mv.data(), row.vc = vc.data();
+    row.streak = streak.data(), row.fresh = fresh.data();
+    row.mask = mask.data(), row.ratio = ratio.data();
+    sc::ClassifyParams p;  // gain 1, threshold 16, shadows on
+    sc::ClassifyTally t;
+    sc::classify_row(row, p, kWidth, t, simd);
+    for (int x = 0; x < kWidth; ++x) {
+      g_assert_cmpuint(mask[x], ==, x % 2 ? sc::kMotion : sc::kShadow);
+    }
+  }
+}
+
 }  // namespace
 
 int main(int argc, char **argv) {
@@ -424,6 +458,8 @@ int main(int argc, char **argv) {
                   test_scene_white_balance_on_a_coloured_object);
   g_test_add_func("/scene-model/classify/spread-does-not-creep",
                   test_classify_spread_does_not_creep);
+  g_test_add_func("/scene-model/classify/dark-object-off-colour-is-no-shadow",
+                  test_classify_dark_object_off_colour_is_no_shadow);
   g_test_add_func("/scene-model/classify/vectorised-matches-scalar",
                   test_classify_vectorised_matches_scalar);
   return g_test_run();
