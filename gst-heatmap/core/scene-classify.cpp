@@ -105,7 +105,7 @@ inline void pixel(const ClassifyRow &row, const Derived &d, int c, ClassifyTally
       bool same_colour = true;
       if (kColour) {
         const float su = fu - ratio * pu, sv = fv - ratio * pv;
-        same_colour = su * su + sv * sv <= 2.0f * kShadowChroma * d.g2 * row.vc[c] * ratio * ratio;
+        same_colour = su * su + sv * sv <= kShadowShare * d.k * d.g2 * row.vc[c] * ratio * ratio;
       }
       if (same_colour) {
         label = kShadow;
@@ -231,7 +231,7 @@ inline void block(const ClassifyRow &row, const Derived &d, int x, v_uint32 &ins
   const v_float32 max_v = cv::vx_setall_f32(d.max_v);
   const v_float32 half = cv::vx_setall_f32(0.5f);
   const v_float32 low = cv::vx_setall_f32(kShadowLow), high = cv::vx_setall_f32(kShadowHigh);
-  const v_float32 chroma_limit = cv::vx_setall_f32(2.0f * kShadowChroma);
+  const v_float32 share = cv::vx_setall_f32(kShadowShare);
   const v_float32 shadows = d.shadows ? cv::v_reinterpret_as_f32(cv::vx_setall_s32(-1)) : zero;
   const v_uint32 one32 = cv::vx_setall_u32(1), max16 = cv::vx_setall_u32(0xFFFF);
   const v_int32 absorb = cv::vx_setall_s32(d.absorb);
@@ -271,7 +271,7 @@ inline void block(const ClassifyRow &row, const Derived &d, int x, v_uint32 &ins
     v_float32 is_shadow = fg & shadows & (ry < zero) & (py > zero) & (q >= low) & (q <= high);
     if (kColour) {
       const v_float32 su = fu - q * pu, sv = fv - q * pv;
-      is_shadow = is_shadow & (su * su + sv * sv <= chroma_limit * g2 * vc * q * q);
+      is_shadow = is_shadow & (su * su + sv * sv <= share * k * g2 * vc * q * q);
     }
     const v_uint32 fgu = as_u32(fg & valid), shu = as_u32(is_shadow & valid);
     label32[j] = cv::v_select(shu, shadow, motion & fgu);

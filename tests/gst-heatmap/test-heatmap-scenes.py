@@ -30,6 +30,11 @@ After the shadow test's colour tolerance shrank with the darkening (session 12):
 bump 0.869/0.022, shadows 0.867/0.039, pause 0.865/0.017, crowded 0.900/0.011; floors raised:
 plain 0.75->0.80, lights 0.91->0.92, bump 0.83->0.84, pause 0.81->0.83, crowded 0.86->0.87 (the
 rule before measures plain 0.789: it fails the new floor).
+With the shadow test's colour tolerance at 1.5 times the background test's threshold (it was 2):
+plain 0.839/0.006, chroma 0.975/0.017, lights 0.957/0.026, exposure 0.953/0.014, shake
+0.872/0.036, bump 0.876/0.022, shadows 0.852/0.040, pause 0.872/0.017, crowded 0.904/0.011
+(shadows lost 0.015 here, one seed at 80x45, while the bench's shadows rose 0.936 -> 0.952);
+floor raised: pause 0.83->0.84.
 mog2 (luma only) fails nearly all.
 Set SCENES_PROPS (e.g. "method=mog2") to run the same floors on another configuration."""
 import importlib.util
@@ -57,7 +62,7 @@ FLOORS = {
     "shake": (0.83, 0.04),
     "bump": (0.84, 0.03),
     "shadows": (0.83, 0.045),
-    "pause": (0.83, 0.03),
+    "pause": (0.84, 0.03),
     "crowded": (0.87, 0.02),
 }
 
