@@ -35,6 +35,11 @@ plain 0.839/0.006, chroma 0.975/0.017, lights 0.957/0.026, exposure 0.953/0.014,
 0.872/0.036, bump 0.876/0.022, shadows 0.852/0.040, pause 0.872/0.017, crowded 0.904/0.011
 (shadows lost 0.015 here, one seed at 80x45, while the bench's shadows rose 0.936 -> 0.952);
 floor raised: pause 0.83->0.84.
+With a pixel that took a neighbour's scene settling only within 2 thresholds (it was 4):
+plain 0.838/0.006, chroma 0.975/0.017, lights 0.959/0.027, exposure 0.964/0.014, shake
+0.896/0.035, bump 0.875/0.022, shadows 0.863/0.040, pause 0.916/0.021, crowded 0.908/0.011;
+floors raised: exposure 0.91->0.93, shake 0.83->0.86, pause 0.84->0.88 (the rule before
+measures pause 0.872, shake 0.872: it fails both).
 mog2 (luma only) fails nearly all.
 Set SCENES_PROPS (e.g. "method=mog2") to run the same floors on another configuration."""
 import importlib.util
@@ -58,11 +63,11 @@ FLOORS = {
     "plain": (0.80, 0.02),
     "chroma": (0.95, 0.03),
     "lights": (0.92, 0.03),
-    "exposure": (0.91, 0.03),
-    "shake": (0.83, 0.04),
+    "exposure": (0.93, 0.03),
+    "shake": (0.86, 0.04),
     "bump": (0.84, 0.03),
     "shadows": (0.83, 0.045),
-    "pause": (0.84, 0.03),
+    "pause": (0.88, 0.03),
     "crowded": (0.87, 0.02),
 }
 

@@ -443,6 +443,41 @@ void test_classify_dark_object_off_colour_is_no_shadow() {
   }
 }
 
+// A pixel that just took a neighbour's scene (the ghost pass) settles only onto what is near
+// that scene: a floor a little off (1.5 thresholds) is taken in fast, while something three
+// thresholds off (a paused person whose edge matched a patch of floor) is motion and leaves the
+// scene alone. With a slack of 4 thresholds the scene moved 0.3 of the way to the person a
+// frame, and handed the person's colour on to the next pixel inwards.
+void test_classify_settling_pixel_does_not_take_in_a_person() {
+  namespace sc = heatmap::scene;
+  constexpr int kWidth = 64;  // vectors and a scalar tail
+  for (sc::Simd simd : {sc::Simd::kNone, sc::Simd::kWidest}) {
+    std::vector<float> my(kWidth, 100.f), vy(kWidth, 2.5f * 2.5f), ratio(kWidth);
+    std::vector<std::uint16_t> streak(kWidth);
+    std::vector<std::uint8_t> fresh(kWidth, 8), mask(kWidth), y(kWidth);
+    for (int x = 0; x < kWidth; ++x) {
+      y[x] = x % 2 ? 117 : 112;  // distance 46 (odd) or 23 (even); threshold 16
+    }
+    sc::ClassifyRow row;
+    row.y = y.data();
+    row.my = my.data(), row.vy = vy.data();
+    row.streak = streak.data(), row.fresh = fresh.data();
+    row.mask = mask.data(), row.ratio = ratio.data();
+    sc::ClassifyParams p;  // gain 1, threshold 16
+    sc::ClassifyTally t;
+    sc::classify_row(row, p, kWidth, t, simd);
+    for (int x = 0; x < kWidth; ++x) {
+      if (x % 2) {
+        g_assert_cmpuint(mask[x], ==, sc::kMotion);
+        g_assert_cmpfloat(my[x], <, 100.1f);
+      } else {
+        g_assert_cmpuint(mask[x], ==, sc::kBackground);
+        g_assert_cmpfloat(my[x], >, 103.f);  // settles fast: 0.3 of the way
+      }
+    }
+  }
+}
+
 }  // namespace
 
 int main(int argc, char **argv) {
@@ -464,6 +499,8 @@ int main(int argc, char **argv) {
                   test_classify_spread_does_not_creep);
   g_test_add_func("/scene-model/classify/dark-object-off-colour-is-no-shadow",
                   test_classify_dark_object_off_colour_is_no_shadow);
+  g_test_add_func("/scene-model/classify/settling-pixel-does-not-take-in-a-person",
+                  test_classify_settling_pixel_does_not_take_in_a_person);
   g_test_add_func("/scene-model/classify/vectorised-matches-scalar",
                   test_classify_vectorised_matches_scalar);
   return g_test_run();
