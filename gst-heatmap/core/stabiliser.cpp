@@ -6,6 +6,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <vector>
 
 namespace heatmap {
 
@@ -31,11 +33,52 @@ double Stabiliser::residual(cv::Point2d d) {
   return use_.empty() ? cv::mean(diff_)[0] : cv::mean(diff_, use_)[0];
 }
 
+namespace {
+
+// cv::resize(src, dst, size, 0, 0, INTER_AREA) for an 8-bit plane reduced by a whole factor of
+// 3 or more in both directions, to the bit: OpenCV takes such reductions through its generic
+// area-fast loop (int sum of each block, times the float 1 / area, rounded by saturate_cast),
+// which reads pixel by pixel through an offset table; this sums rows first. (A factor of 2 has
+// its own vector code in OpenCV, with another rounding: left to cv::resize.)
+void area_shrink(const cv::Mat &src, cv::Mat &dst, cv::Size size, std::vector<int> &sums) {
+  const int f = size.width > 0 ? src.cols / size.width : 0;
+  if (src.type() != CV_8UC1 || f < 3 || size.width * f != src.cols || size.height * f != src.rows) {
+    cv::resize(src, dst, size, 0, 0, cv::INTER_AREA);
+    return;
+  }
+  dst.create(size, CV_8UC1);
+  const float scale = 1.f / static_cast<float>(f * f);
+  sums.resize(static_cast<std::size_t>(src.cols));
+  for (int oy = 0; oy < size.height; ++oy) {
+    int *acc = sums.data();
+    const std::uint8_t *first = src.ptr<std::uint8_t>(oy * f);
+    for (int x = 0; x < src.cols; ++x) {
+      acc[x] = first[x];
+    }
+    for (int k = 1; k < f; ++k) {
+      const std::uint8_t *row = src.ptr<std::uint8_t>(oy * f + k);
+      for (int x = 0; x < src.cols; ++x) {
+        acc[x] += row[x];
+      }
+    }
+    std::uint8_t *out = dst.ptr<std::uint8_t>(oy);
+    for (int ox = 0; ox < size.width; ++ox) {
+      int sum = 0;
+      for (int k = 0; k < f; ++k) {
+        sum += acc[ox * f + k];
+      }
+      out[ox] = cv::saturate_cast<std::uint8_t>(static_cast<float>(sum) * scale);
+    }
+  }
+}
+
+}  // namespace
+
 void Stabiliser::shrink(const cv::Mat &src, cv::Mat &dst) {
   if (src.size() == small_) {
     src.convertTo(dst, CV_32F);
   } else {
-    cv::resize(src, shrunk_, small_, 0, 0, cv::INTER_AREA);
+    area_shrink(src, shrunk_, small_, sums_);
     shrunk_.convertTo(dst, CV_32F);
   }
 }
@@ -48,7 +91,70 @@ void Stabiliser::spectrum(const cv::Mat &small, cv::Mat &out) {
   const double mean = cv::mean(small)[0];
   cv::subtract(small, mean, roi);
   cv::multiply(roi, window_, roi);
-  cv::dft(pad_, out, cv::DFT_COMPLEX_OUTPUT);
+  // The spectrum of a real image in OpenCV's packed CCS layout (the half that its conjugate
+  // symmetry does not repeat): half the work of the full complex spectrum, and mulSpectrums
+  // and the inverse transform take it as it is.
+  cv::dft(pad_, out);
+}
+
+namespace {
+
+// One frequency of the cross-power spectrum: keep its phase, at `weight`.
+inline void keep_phase(float &re, float &im, float weight) {
+  const float m = std::sqrt(re * re + im * im) + 1e-6f;
+  const float k = weight / m;
+  re *= k;
+  im *= k;
+}
+
+// A real-valued frequency (DC and Nyquist of a packed column): its sign, at `weight`.
+inline void keep_sign(float &re, float weight) {
+  re *= weight / (std::fabs(re) + 1e-6f);
+}
+
+}  // namespace
+
+void Stabiliser::normalise_cross() {
+  // cross_ is packed (CCS): in every row r, columns 2k-1 and 2k hold frequency (r, k) for
+  // 1 <= k < (W+1)/2; column 0 (and column W-1 when W is even, frequency W/2) holds the
+  // frequencies (j, 0) down the rows: row 0 the real DC, rows 2j-1 and 2j the real and
+  // imaginary parts of (j, 0), and when H is even the last row the real (H/2, 0).
+  const int W = padded_.width, H = padded_.height;
+  const int pairs_end = W % 2 == 0 ? W - 1 : W;  // columns [1, pairs_end) hold pairs
+  for (int r = 0; r < H; ++r) {
+    float *c = cross_.ptr<float>(r);
+    const float *weight = weight_.ptr<float>(r);
+    int x = 1;
+#if CV_SIMD128
+    // The scalar loop's operations, four frequencies at a time.
+    const cv::v_float32x4 tiny = cv::v_setall_f32(1e-6f);
+    for (; x + 8 <= pairs_end; x += 8) {
+      cv::v_float32x4 re, im;
+      cv::v_load_deinterleave(c + x, re, im);
+      const int k = (x + 1) / 2;
+      const cv::v_float32x4 m = cv::v_sqrt(re * re + im * im) + tiny;
+      const cv::v_float32x4 w = cv::v_load(weight + k) / m;
+      cv::v_store_interleave(c + x, re * w, im * w);
+    }
+#endif
+    for (; x + 1 < pairs_end; x += 2) {
+      keep_phase(c[x], c[x + 1], weight[(x + 1) / 2]);
+    }
+  }
+  // The packed columns: frequency column 0, and W/2 when W is even.
+  for (int col = 0; col < (W % 2 == 0 && W > 1 ? 2 : 1); ++col) {
+    const int x = col == 0 ? 0 : W - 1;
+    const int fx = col == 0 ? 0 : W / 2;
+    keep_sign(cross_.ptr<float>(0)[x], weight_.ptr<float>(0)[fx]);
+    int r = 1;
+    for (; r + 1 < H; r += 2) {
+      const int fy = (r + 1) / 2;
+      keep_phase(cross_.ptr<float>(r)[x], cross_.ptr<float>(r + 1)[x], weight_.ptr<float>(fy)[fx]);
+    }
+    if (r < H) {  // H even: the last row is the real frequency (H/2, fx)
+      keep_sign(cross_.ptr<float>(r)[x], weight_.ptr<float>(H / 2)[fx]);
+    }
+  }
 }
 
 void Stabiliser::set_reference(const cv::Mat &luma) {
@@ -94,29 +200,8 @@ cv::Point2d Stabiliser::estimate(const cv::Mat &luma, const cv::Mat &moving) {
   spectrum(cur_, spec_);
   cv::mulSpectrums(spec_, ref_, cross_, 0, true);
   // Keep the phase only, weighting low frequencies up (noise and compression live high up).
+  normalise_cross();
   const int W = padded_.width, H = padded_.height;
-  for (int r = 0; r < H; ++r) {
-    float *c = cross_.ptr<float>(r);  // interleaved real, imaginary
-    const float *weight = weight_.ptr<float>(r);
-    int x = 0;
-#if CV_SIMD128
-    // The scalar loop's operations, four frequencies at a time.
-    const cv::v_float32x4 tiny = cv::v_setall_f32(1e-6f);
-    for (; x + 4 <= W; x += 4) {
-      cv::v_float32x4 re, im;
-      cv::v_load_deinterleave(c + 2 * x, re, im);
-      const cv::v_float32x4 m = cv::v_sqrt(re * re + im * im) + tiny;
-      const cv::v_float32x4 k = cv::v_load(weight + x) / m;
-      cv::v_store_interleave(c + 2 * x, re * k, im * k);
-    }
-#endif
-    for (; x < W; ++x) {
-      const float m = std::sqrt(c[2 * x] * c[2 * x] + c[2 * x + 1] * c[2 * x + 1]) + 1e-6f;
-      const float k = weight[x] / m;
-      c[2 * x] *= k;
-      c[2 * x + 1] *= k;
-    }
-  }
   cv::dft(cross_, surface_, cv::DFT_INVERSE | cv::DFT_REAL_OUTPUT | cv::DFT_SCALE);
   // Peak within kMaxShift of zero (the surface wraps around).
   const int radius = std::max(3, small_.width / 10);
@@ -141,8 +226,7 @@ cv::Point2d Stabiliser::estimate(const cv::Mat &luma, const cv::Mat &moving) {
   const cv::Point2d peak(bx + vertex(at(bx - 1, by), best, at(bx + 1, by)),
                          by + vertex(at(bx, by - 1), best, at(bx, by + 1)));
   // The peak's share of the surface's energy near it says how much to trust it.
-  cv::absdiff(surface_, cv::Scalar::all(0), magnitude_);
-  const double total = cv::sum(magnitude_)[0];
+  const double total = cv::norm(surface_, cv::NORM_L1);
   const double response = total > 0 ? best * (W * H) / total / 16.0 : 0.0;
   peak_ok = peak_ok && response >= kMinResponse;
 
@@ -150,7 +234,7 @@ cv::Point2d Stabiliser::estimate(const cv::Mat &luma, const cv::Mat &moving) {
   // anything but zero only when it is clearly better than zero.
   use_.release();
   if (!moving.empty() && moving.size() == luma.size()) {
-    cv::resize(moving, moving_, small_, 0, 0, cv::INTER_AREA);
+    area_shrink(moving, moving_, small_, sums_);
     // Away from anything that moved lately, by a margin for this frame's steps.
     cv::dilate(moving_, moving_, cv::Mat(), cv::Point(-1, -1), 2);
     cv::compare(moving_(inner_), 0, use_, cv::CMP_EQ);

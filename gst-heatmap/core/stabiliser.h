@@ -3,6 +3,8 @@
 
 #include <opencv2/core.hpp>
 
+#include <vector>
+
 namespace heatmap {
 
 // Estimates how far the camera has moved from where the scene model was learned, by phase
@@ -47,15 +49,17 @@ class Stabiliser {
 
  private:
   void shrink(const cv::Mat &src, cv::Mat &dst);
-  // Windowed, zero-padded spectrum of a small CV_32F image.
+  // Windowed, zero-padded spectrum of a small CV_32F image (packed CCS, CV_32F).
   void spectrum(const cv::Mat &small, cv::Mat &out);
   // Mean truncated |cur_ - gain * reference(x - d)| over the inner part of the small frame,
   // d in correlation pixels.
   double residual(cv::Point2d d);
+  // Keeps the phase of each frequency of cross_ (packed), weighted by weight_.
+  void normalise_cross();
   double scale_ = 1.0;  // processing pixels per correlation pixel
   cv::Size small_;
   cv::Size padded_;             // DFT size
-  cv::Mat ref_;                 // spectrum of the reference (CV_32FC2 at padded_)
+  cv::Mat ref_;                 // spectrum of the reference (packed CCS, CV_32F at padded_)
   cv::Mat ref_small_;           // the reference itself at small_ (CV_32F)
   cv::Rect inner_;              // where residuals are measured (a search radius from the edges)
   cv::Point2d last_{0.0, 0.0};  // the shift believed last, correlation pixels
@@ -63,7 +67,8 @@ class Stabiliser {
   cv::Mat window_;              // Hanning window at small_
   cv::Mat weight_;              // low-frequency weight of the cross-power spectrum, at padded_
   cv::Mat cur_, spec_, cross_, surface_, pad_, moved_, diff_;
-  cv::Mat shrunk_, moving_, magnitude_;  // scratch kept between frames
+  cv::Mat shrunk_, moving_;  // scratch kept between frames
+  std::vector<int> sums_;
   cv::Mat use_;  // CV_8U at small_ (inner part): 255 where the residual is measured
 };
 
