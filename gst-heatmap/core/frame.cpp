@@ -150,64 +150,68 @@ bool box_downscale(const cv::Mat &src, cv::Mat &dst, cv::Size size,
     return false;
   }
   dst.create(size, CV_8UC1);
-  const int w = src.cols;
-  sum.resize(static_cast<std::size_t>(w) + 32);
+  (void)sum;  // (no row of sums is kept any more: each output is made in one pass)
+  const unsigned half = static_cast<unsigned>(f * f / 2);
+  const int shift = f == 4 ? 4 : 2;
   for (int oy = 0; oy < size.height; ++oy) {
-    std::uint16_t *acc = sum.data();
-    // Vertical: add f input rows into 16-bit sums.
-    {
-      const std::uint8_t *r[4] = {src.ptr<std::uint8_t>(oy * f), src.ptr<std::uint8_t>(oy * f + 1),
-                                  nullptr, nullptr};
-      if (f == 4) {
-        r[2] = src.ptr<std::uint8_t>(oy * f + 2);
-        r[3] = src.ptr<std::uint8_t>(oy * f + 3);
-      }
-      int x = 0;
-#if CV_SIMD128
-      for (; x + 16 <= w; x += 16) {
-        cv::v_uint16x8 lo, hi, l, h;
-        cv::v_expand(cv::v_load(r[0] + x), lo, hi);
-        for (int k = 1; k < f; ++k) {
-          cv::v_expand(cv::v_load(r[k] + x), l, h);
-          lo += l;
-          hi += h;
-        }
-        cv::v_store(acc + x, lo);
-        cv::v_store(acc + x + 8, hi);
-      }
-#endif
-      for (; x < w; ++x) {
-        unsigned v = 0;
-        for (int k = 0; k < f; ++k) {
-          v += r[k][x];
-        }
-        acc[x] = static_cast<std::uint16_t>(v);
-      }
+    const std::uint8_t *r[4] = {src.ptr<std::uint8_t>(oy * f), src.ptr<std::uint8_t>(oy * f + 1),
+                                nullptr, nullptr};
+    if (f == 4) {
+      r[2] = src.ptr<std::uint8_t>(oy * f + 2);
+      r[3] = src.ptr<std::uint8_t>(oy * f + 3);
     }
-    // Horizontal: add f neighbouring sums, divide by f*f with rounding.
     std::uint8_t *out = dst.ptr<std::uint8_t>(oy);
     int ox = 0;
 #if CV_SIMD128
+    // One pass, 16 outputs at a time: the f rows' bytes widened and added (16-bit sums), then
+    // neighbouring sums added by multiply-adds with 1 (pmaddwd: pairs into 32 bits, packed
+    // back to 16 and paired again for f = 4), rounded and shifted as the scalar tail does.
+    const cv::v_int16x8 one = cv::v_setall_s16(1);
+    auto column_sums = [&](int x, cv::v_int16x8 &lo, cv::v_int16x8 &hi) {
+      cv::v_uint16x8 a, b, c, d;
+      cv::v_expand(cv::v_load(r[0] + x), a, b);
+      for (int k = 1; k < f; ++k) {
+        cv::v_expand(cv::v_load(r[k] + x), c, d);
+        a += c;
+        b += d;
+      }
+      lo = cv::v_reinterpret_as_s16(a);
+      hi = cv::v_reinterpret_as_s16(b);
+    };
     if (f == 4) {
-      for (; ox + 8 <= size.width; ox += 8) {
-        cv::v_uint16x8 a, b, c, d;
-        cv::v_load_deinterleave(acc + 4 * ox, a, b, c, d);
-        cv::v_rshr_pack_store<4>(out + ox, a + b + c + d);
+      // 64 input columns -> 16 outputs; a block's sums are at most 16 * 255, which 16 bits
+      // hold as signed.
+      auto quads = [&](int x) {
+        cv::v_int16x8 lo, hi;
+        column_sums(x, lo, hi);
+        const cv::v_int16x8 pairs = cv::v_pack(cv::v_dotprod(lo, one), cv::v_dotprod(hi, one));
+        return cv::v_dotprod(pairs, one);  // 4 block sums
+      };
+      for (; ox + 16 <= size.width; ox += 16) {
+        const int x = ox * 4;
+        const cv::v_int16x8 s0 = cv::v_pack(quads(x), quads(x + 16));
+        const cv::v_int16x8 s1 = cv::v_pack(quads(x + 32), quads(x + 48));
+        cv::v_store(out + ox, cv::v_rshr_pack_u<4>(s0, s1));
       }
     } else {
-      for (; ox + 8 <= size.width; ox += 8) {
-        cv::v_uint16x8 a, b;
-        cv::v_load_deinterleave(acc + 2 * ox, a, b);
-        cv::v_rshr_pack_store<2>(out + ox, a + b);
+      // 32 input columns -> 16 outputs.
+      auto pairs = [&](int x) {
+        cv::v_int16x8 lo, hi;
+        column_sums(x, lo, hi);
+        return cv::v_pack(cv::v_dotprod(lo, one), cv::v_dotprod(hi, one));  // 8 block sums
+      };
+      for (; ox + 16 <= size.width; ox += 16) {
+        const int x = ox * 2;
+        cv::v_store(out + ox, cv::v_rshr_pack_u<2>(pairs(x), pairs(x + 16)));
       }
     }
 #endif
-    const unsigned half = static_cast<unsigned>(f * f / 2);
-    const int shift = f == 4 ? 4 : 2;
     for (; ox < size.width; ++ox) {
       unsigned v = 0;
       for (int k = 0; k < f; ++k) {
-        v += acc[ox * f + k];
+        for (int j = 0; j < f; ++j) {
+          v += r[k][ox * f + j];
+        }
       }
       out[ox] = static_cast<std::uint8_t>((v + half) >> shift);
     }
