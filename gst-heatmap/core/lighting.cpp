@@ -1,6 +1,8 @@
 // lighting.cpp: robust (median) estimate of the global gain and white-balance offsets.
 #include "lighting.h"
 
+#include <opencv2/core/hal/intrin.hpp>
+
 #include <algorithm>
 #include <array>
 #include <cstdint>
@@ -23,23 +25,62 @@ constexpr double kMinSpread = 20.0;
 constexpr double kOffsetGain = 0.7;
 
 // The median: the element nth_element would put at size/2. A histogram over the values' range
-// narrows it to one bin (binning is monotonic, so bins keep the values' order) and nth_element
-// runs on that bin alone: the same value, a few times faster on a frame's thousands of samples.
-double median(std::vector<float> &v, std::vector<float> &bin_values) {
-  const std::size_t k = v.size() / 2;
-  const auto range = std::minmax_element(v.begin(), v.end());
-  const double lo = *range.first, hi = *range.second;
+// narrows it to one bin and nth_element runs on that bin alone: the same value (any binning
+// that keeps the values' order does), a few times faster on a frame's thousands of samples.
+// The range and the bins are found with vectors (float arithmetic: monotonic too).
+double median(std::vector<float> &v, std::vector<float> &bin_values,
+              std::vector<std::uint16_t> &bins) {
+  const std::size_t n = v.size(), k = n / 2;
+  const float *x = v.data();
+  float lo = x[0], hi = x[0];
+  std::size_t i = 0;
+#if CV_SIMD128
+  if (n >= 4) {
+    cv::v_float32x4 vlo = cv::v_load(x), vhi = vlo;
+    for (; i + 4 <= n; i += 4) {
+      const cv::v_float32x4 a = cv::v_load(x + i);
+      vlo = cv::v_min(vlo, a);
+      vhi = cv::v_max(vhi, a);
+    }
+    lo = cv::v_reduce_min(vlo);
+    hi = cv::v_reduce_max(vhi);
+  }
+#endif
+  for (; i < n; ++i) {
+    lo = std::min(lo, x[i]);
+    hi = std::max(hi, x[i]);
+  }
   if (!(hi > lo)) {
     return lo;
   }
   constexpr int kBins = 1024;
-  const double scale = kBins / (hi - lo);
-  auto bin_of = [&](float x) {
-    return std::min(kBins - 1, static_cast<int>((static_cast<double>(x) - lo) * scale));
-  };
+  const float scale = static_cast<float>(kBins) / (hi - lo);
+  if (!std::isfinite(scale)) {  // a range too narrow to divide: sort it all
+    const auto mid = v.begin() + static_cast<std::ptrdiff_t>(k);
+    std::nth_element(v.begin(), mid, v.end());
+    return *mid;
+  }
+  const float top = static_cast<float>(kBins - 1);
+  bins.resize(n);
+  std::uint16_t *b = bins.data();
+  i = 0;
+#if CV_SIMD128
+  {
+    const cv::v_float32x4 vlo = cv::v_setall_f32(lo), vscale = cv::v_setall_f32(scale),
+                          vtop = cv::v_setall_f32(top);
+    for (; i + 8 <= n; i += 8) {
+      const cv::v_int32x4 b0 = cv::v_trunc(cv::v_min((cv::v_load(x + i) - vlo) * vscale, vtop));
+      const cv::v_int32x4 b1 = cv::v_trunc(cv::v_min((cv::v_load(x + i + 4) - vlo) * vscale, vtop));
+      cv::v_store(b + i, cv::v_reinterpret_as_u16(cv::v_pack(b0, b1)));
+    }
+  }
+#endif
+  for (; i < n; ++i) {
+    b[i] = static_cast<std::uint16_t>(std::min((x[i] - lo) * scale, top));
+  }
   std::array<std::uint32_t, kBins> count{};
-  for (float x : v) {
-    ++count[bin_of(x)];
+  for (i = 0; i < n; ++i) {
+    ++count[b[i]];
   }
   std::size_t before = 0;
   int bin = 0;
@@ -47,9 +88,9 @@ double median(std::vector<float> &v, std::vector<float> &bin_values) {
     before += count[bin++];
   }
   bin_values.clear();
-  for (float x : v) {
-    if (bin_of(x) == bin) {
-      bin_values.push_back(x);
+  for (i = 0; i < n; ++i) {
+    if (b[i] == bin) {
+      bin_values.push_back(x[i]);
     }
   }
   const auto mid = bin_values.begin() + static_cast<std::ptrdiff_t>(k - before);
@@ -88,35 +129,48 @@ Photometric estimate_photometric(const cv::Mat &y, const cv::Mat &u, const cv::M
   PhotometricScratch &s = scratch != nullptr ? *scratch : local;
   std::vector<float> &ratio = s.ratio;
   ratio.clear();
+  // One pass over the grid: the luma ratios, and the chroma of every sample with usable luma
+  // (the white-balance offsets need the gain, so they are made from these afterwards).
+  const bool colour = !u.empty() && !v.empty();
+  s.u.clear();
+  s.mu.clear();
+  s.v.clear();
+  s.mv.clear();
   for_each_sample(y, use, kSamples, [&](int r, int c) {
-    const float fy = y.ptr<std::uint8_t>(r)[c], my_c = my.ptr<float>(r)[c];
-    if (usable_level(fy) && usable_level(my_c)) {
+    const float fy = y.ptr<std::uint8_t>(r)[c];
+    if (!usable_level(fy)) {
+      return;
+    }
+    const float my_c = my.ptr<float>(r)[c];
+    if (usable_level(my_c)) {
       ratio.push_back((fy - b) / my_c);
+    }
+    if (colour) {
+      s.u.push_back(u.ptr<std::uint8_t>(r)[c] - 128.f);
+      s.mu.push_back(mu.ptr<float>(r)[c] - 128.f);
+      s.v.push_back(v.ptr<std::uint8_t>(r)[c] - 128.f);
+      s.mv.push_back(mv.ptr<float>(r)[c] - 128.f);
     }
   });
   if (ratio.size() < kMinSamples) {
     return p;
   }
-  p.gain = median(ratio, s.bin);
-  if (u.empty() || v.empty()) {
+  p.gain = median(ratio, s.bin, s.bins);
+  if (!colour) {
     return p;
   }
   std::vector<float> &eu = s.eu, &ev = s.ev;
-  eu.clear();
-  ev.clear();
-  eu.reserve(ratio.size());
-  ev.reserve(ratio.size());
+  const std::size_t n = s.u.size();
+  eu.resize(n);
+  ev.resize(n);
   const float g = static_cast<float>(p.gain);
-  for_each_sample(y, use, kSamples, [&](int r, int c) {
-    if (!usable_level(y.ptr<std::uint8_t>(r)[c])) {
-      return;
-    }
-    eu.push_back(u.ptr<std::uint8_t>(r)[c] - 128.f - g * (mu.ptr<float>(r)[c] - 128.f));
-    ev.push_back(v.ptr<std::uint8_t>(r)[c] - 128.f - g * (mv.ptr<float>(r)[c] - 128.f));
-  });
+  for (std::size_t i = 0; i < n; ++i) {
+    eu[i] = s.u[i] - g * s.mu[i];
+    ev[i] = s.v[i] - g * s.mv[i];
+  }
   if (eu.size() >= kMinSamples) {
-    p.du = median(eu, s.bin);
-    p.dv = median(ev, s.bin);
+    p.du = median(eu, s.bin, s.bins);
+    p.dv = median(ev, s.bin, s.bins);
   }
   return p;
 }
@@ -162,9 +216,9 @@ ChannelGains estimate_channel_gains(const cv::Mat &y, const cv::Mat &u, const cv
   if (s.ratio.size() < kMinSamples) {
     return gains;
   }
-  gains.r = median(s.ratio, s.bin);
-  gains.g = median(s.eu, s.bin);
-  gains.b = median(s.ev, s.bin);
+  gains.r = median(s.ratio, s.bin, s.bins);
+  gains.g = median(s.eu, s.bin, s.bins);
+  gains.b = median(s.ev, s.bin, s.bins);
   return gains;
 }
 
@@ -186,7 +240,7 @@ double estimate_luma_offset(const cv::Mat &y, const cv::Mat &my, const cv::Mat &
     return 0.0;
   }
   half = m;
-  const double split = median(half, s.bin);
+  const double split = median(half, s.bin, s.bins);
   double med[2][2];  // [darker, brighter half][frame, scene]
   for (int h = 0; h < 2; ++h) {
     for (int which = 0; which < 2; ++which) {
@@ -199,7 +253,7 @@ double estimate_luma_offset(const cv::Mat &y, const cv::Mat &my, const cv::Mat &
       if (half.size() < kMinSamples / 4) {
         return 0.0;
       }
-      med[h][which] = median(half, s.bin);
+      med[h][which] = median(half, s.bin, s.bins);
     }
   }
   if (med[1][1] - med[0][1] < kMinSpread) {
@@ -210,7 +264,7 @@ double estimate_luma_offset(const cv::Mat &y, const cv::Mat &my, const cv::Mat &
   for (std::size_t i = 0; i < f.size(); ++i) {
     half.push_back(static_cast<float>(f[i] - gain * m[i]));
   }
-  const double offset = median(half, s.bin);
+  const double offset = median(half, s.bin, s.bins);
   // Believed only when it explains the frame clearly better than a gain alone (the median
   // absolute residual of each): a few busy pixels in one half (a screen, people) tilt the
   // two-point fit, and a tilted fit's offset is no offset at all.
@@ -219,13 +273,13 @@ double estimate_luma_offset(const cv::Mat &y, const cv::Mat &my, const cv::Mat &
     for (std::size_t i = 0; i < f.size(); ++i) {
       half.push_back(static_cast<float>(std::fabs(f[i] - g * m[i] - b)));
     }
-    return median(half, s.bin);
+    return median(half, s.bin, s.bins);
   };
   half.clear();
   for (std::size_t i = 0; i < f.size(); ++i) {
     half.push_back(f[i] / m[i]);
   }
-  const double gain_only = median(half, s.bin);
+  const double gain_only = median(half, s.bin, s.bins);
   return residual(gain, offset) < kOffsetGain * residual(gain_only, 0.0) ? offset : 0.0;
 }
 

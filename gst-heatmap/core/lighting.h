@@ -3,6 +3,7 @@
 
 #include <opencv2/core.hpp>
 
+#include <cstdint>
 #include <vector>
 
 namespace heatmap {
@@ -19,6 +20,8 @@ struct Photometric {
 // Working memory of estimate_photometric, kept between frames by its caller.
 struct PhotometricScratch {
   std::vector<float> ratio, eu, ev, bin;
+  std::vector<float> u, mu, v, mv;  // chroma samples, taken in the same pass as the ratios
+  std::vector<std::uint16_t> bins;  // each sample's histogram bin (median)
 };
 
 // frame R, G, B ~ gain of that channel * scene R, G, B (BT.601 from Y and centred U, V): white
