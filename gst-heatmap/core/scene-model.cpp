@@ -440,6 +440,16 @@ std::size_t SceneModel::settle_ghosts(const cv::Mat &ay, const cv::Mat &au, cons
       if (out[c] != 255 || st[c] < kGhostStreak) {
         continue;
       }
+      // Inside a blob (all 8 neighbours foreground now) no neighbour can witness: the loop
+      // below would skip each of them on its mask, so skip them all at once.
+      if (r > 0 && r + 1 < h && c > 0 && c + 1 < w) {
+        const std::uint8_t *up = mask_.ptr<std::uint8_t>(r - 1) + c;
+        const std::uint8_t *down = mask_.ptr<std::uint8_t>(r + 1) + c;
+        if (up[-1] && up[0] && up[1] && out[c - 1] && out[c + 1] && down[-1] && down[0] &&
+            down[1]) {
+          continue;
+        }
+      }
       const float fy = std::min<float>(y[c], kClip);
       const float fu = colour ? au.ptr<std::uint8_t>(r)[c] - 128.f : 0.f;
       const float fv = colour ? av.ptr<std::uint8_t>(r)[c] - 128.f : 0.f;
