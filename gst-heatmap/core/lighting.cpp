@@ -291,4 +291,16 @@ cv::Matx33f white_balance_correction(const ChannelGains &gains, double gain) {
   return cv::Matx33f(k);
 }
 
+cv::Matx33f lighting_to_scene(const cv::Mat &y, const cv::Mat &u, const cv::Mat &v,
+                              const cv::Mat &my, const cv::Mat &mu, const cv::Mat &mv,
+                              const cv::Mat &use, PhotometricScratch *scratch) {
+  const ChannelGains k = estimate_channel_gains(y, u, v, my, mu, mv, use, scratch);
+  if (k.r != 1.0 || k.g != 1.0 || k.b != 1.0) {
+    return white_balance_correction(k, 1.0);
+  }
+  const double g =
+      estimate_photometric(y, cv::Mat(), cv::Mat(), my, cv::Mat(), cv::Mat(), use, scratch).gain;
+  return cv::Matx33f::eye() * static_cast<float>(1.0 / g);
+}
+
 }  // namespace heatmap

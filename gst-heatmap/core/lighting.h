@@ -50,6 +50,15 @@ double estimate_luma_offset(const cv::Mat &y, const cv::Mat &my, const cv::Mat &
 // white balance at luma gain `gain`: gain * C^-1 * diag(1 / gains) * C, C being YUV -> RGB.
 cv::Matx33f white_balance_correction(const ChannelGains &gains, double gain);
 
+// The 3x3 matrix taking a frame's (Y, U - 128, V - 128) to the scene's lighting (my, mu, mv
+// as for estimate_photometric): one gain per colour channel (exposure and white balance
+// together, estimate_channel_gains) for colour; the luma gain (estimate_photometric) for grey
+// sources or when too few pixels tell the channels. For the look-ahead, whose frames can each
+// be lit differently (a camera still settling its exposure and white balance).
+cv::Matx33f lighting_to_scene(const cv::Mat &y, const cv::Mat &u, const cv::Mat &v,
+                              const cv::Mat &my, const cv::Mat &mu, const cv::Mat &mv,
+                              const cv::Mat &use, PhotometricScratch *scratch = nullptr);
+
 // Median estimate over a sparse grid of the pixels where `use` (CV_8U, may be empty = all) is
 // nonzero; pixels with clipped luma (frame or prediction near white or black) are left out.
 // y/u/v are the frame (CV_8U; u and v may be empty), my/mu/mv the scene's means (CV_32F).

@@ -72,9 +72,22 @@ constexpr double kMinShift = 0.2;
 constexpr double kMovedShift = 1.0;
 constexpr int kMovedFrames = 25;
 
-float median_of(std::vector<std::uint8_t> &v, std::size_t k) {
+float median_of(std::vector<float> &v, std::size_t k) {
   std::nth_element(v.begin(), v.begin() + k, v.end());
   return v[k];
+}
+
+// Whether a lighting correction moves no level by as much as half a level (8-bit rounding).
+bool negligible(const cv::Matx33f &t) {
+  for (int r = 0; r < 3; ++r) {
+    const float moved = std::fabs(t(r, 0) - (r == 0)) * 255.f +
+                        std::fabs(t(r, 1) - (r == 1)) * 128.f +
+                        std::fabs(t(r, 2) - (r == 2)) * 128.f;
+    if (moved >= 0.5f) {
+      return false;
+    }
+  }
+  return true;
 }
 
 }  // namespace
@@ -204,7 +217,35 @@ void SceneModel::initialise() {
     mv_.create(size, CV_32F);
     vc_.create(size, CV_32F);
   }
-  std::vector<std::uint8_t> s(n);
+  // The scene is the per-pixel median of the held frames, its spread their median absolute
+  // deviation. Lighting that moves during the look-ahead (auto-exposure, white balance hunting,
+  // a switch) would widen every spread by its swing, blind for hundreds of frames to people
+  // near the floor's colour: so each held frame is first taken to the lighting of a provisional
+  // median (to_scene), then the median and the spread are taken again.
+  std::vector<cv::Matx33f> to_scene(n, cv::Matx33f::eye());
+  learn_look_ahead(to_scene, colour, false);
+  bool lit = false;
+  for (std::size_t k = 0; k < n; ++k) {
+    to_scene[k] = lighting_to_scene(held_[k].y, colour ? held_[k].u : cv::Mat(),
+                                    colour ? held_[k].v : cv::Mat(), my_, colour ? mu_ : cv::Mat(),
+                                    colour ? mv_ : cv::Mat(), cv::Mat(), &photometric_scratch_);
+    lit = lit || !negligible(to_scene[k]);
+  }
+  if (!lit) {
+    to_scene.assign(n, cv::Matx33f::eye());
+  }
+  learn_look_ahead(to_scene, colour, true);
+  stabiliser_.set_reference(my_);
+}
+
+void SceneModel::learn_look_ahead(const std::vector<cv::Matx33f> &to_scene, bool colour,
+                                  bool spreads) {
+  const cv::Size size = held_.front().y.size();
+  const std::size_t n = held_.size();
+  std::vector<float> s[3];
+  for (auto &v : s) {
+    v.resize(n);
+  }
   const std::size_t q2 = n / 2;
   for (int r = 0; r < size.height; ++r) {
     float *m[3] = {my_.ptr<float>(r), colour ? mu_.ptr<float>(r) : nullptr,
@@ -212,19 +253,33 @@ void SceneModel::initialise() {
     float *vy = vy_.ptr<float>(r);
     float *vc = colour ? vc_.ptr<float>(r) : nullptr;
     for (int c = 0; c < size.width; ++c) {
-      for (int ch = 0; ch < (colour ? 3 : 1); ++ch) {
-        for (std::size_t k = 0; k < n; ++k) {
-          const cv::Mat &p = ch == 0 ? held_[k].y : ch == 1 ? held_[k].u : held_[k].v;
-          s[k] = p.ptr<std::uint8_t>(r)[c];
+      for (std::size_t k = 0; k < n; ++k) {
+        const Held &h = held_[k];
+        const float y = h.y.ptr<std::uint8_t>(r)[c];
+        if (!colour) {
+          s[0][k] = to_scene[k](0, 0) * y;
+          continue;
         }
-        const float med = median_of(s, q2);
+        const float u = h.u.ptr<std::uint8_t>(r)[c] - 128.f,
+                    v = h.v.ptr<std::uint8_t>(r)[c] - 128.f;
+        const cv::Matx33f &t = to_scene[k];
+        s[0][k] = t(0, 0) * y + t(0, 1) * u + t(0, 2) * v;
+        s[1][k] = t(1, 0) * y + t(1, 1) * u + t(1, 2) * v + 128.f;
+        s[2][k] = t(2, 0) * y + t(2, 1) * u + t(2, 2) * v + 128.f;
+      }
+      for (int ch = 0; ch < (colour ? 3 : 1); ++ch) {
+        std::vector<float> &x = s[ch];
+        const float med = median_of(x, q2);
+        m[ch][c] = med;
+        if (!spreads) {
+          continue;
+        }
         // Spread from the median absolute deviation (robust to people passing up to half of
         // the time): sigma = 1.4826 MAD.
         for (std::size_t k = 0; k < n; ++k) {
-          s[k] = static_cast<std::uint8_t>(std::abs(s[k] - static_cast<int>(med)));
+          x[k] = std::fabs(x[k] - med);
         }
-        const float sigma = 1.4826f * median_of(s, q2);
-        m[ch][c] = med;
+        const float sigma = 1.4826f * median_of(x, q2);
         if (ch == 0) {
           vy[c] = std::clamp(sigma, kMinSigmaY, kMaxSigma);
           vy[c] *= vy[c];
@@ -237,7 +292,6 @@ void SceneModel::initialise() {
       }
     }
   }
-  stabiliser_.set_reference(my_);
 }
 
 bool SceneModel::white_balance(const cv::Mat &y, const cv::Mat &u, const cv::Mat &v,

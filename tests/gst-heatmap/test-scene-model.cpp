@@ -247,6 +247,58 @@ void test_scene_white_balance_on_a_coloured_object() {
   g_assert_cmpint(all_motion, <=, 80 * kW * kH / 500);
 }
 
+// A camera still hunting its exposure and white balance while the scene is first learned (the
+// look-ahead): the swing of the lighting over those frames must not become the scene's spread,
+// or a person a little brighter than the floor passes as background for hundreds of frames.
+// Each look-ahead frame is taken to one lighting before the median and its spread are taken.
+void test_scene_lighting_swing_in_the_look_ahead() {
+  for (const bool colour : {true, false}) {
+    cv::RNG rng(31);
+    SceneModel m;
+    m.start(500, 16, true);
+    const cv::Rect person(40, 40, 16, 12);
+    int t = 0, seen = 0, floor_motion = 0;
+    auto sink = [&](const cv::Mat &mask, bool) {
+      if (t >= 50) {
+        seen += cv::countNonZero(mask(person + cv::Point(t - 50, 0)) == 255);
+        floor_motion += cv::countNonZero(mask == 255);
+      }
+    };
+    for (; t < 110; ++t) {
+      // Exposure swings by +-20 % (a period of 2 s at 25 frames/s), the red and blue gains
+      // by +-8 % apart from it, before and after the look-ahead alike.
+      const double g = 1.0 + 0.2 * std::sin(2 * CV_PI * t / 50.0);
+      const double wb = 0.08 * std::sin(2 * CV_PI * t / 80.0);
+      const double gains[3] = {g * (1.0 + wb), g, g * (1.0 - wb)};  // R, G, B
+      const double floor_rgb[3] = {125, 120, 110}, person_rgb[3] = {140, 135, 125};
+      cv::Mat c[3], n(cv::Size(kW, kH), CV_32F);
+      for (int ch = 0; ch < 3; ++ch) {
+        c[ch].create(cv::Size(kW, kH), CV_32F);
+        c[ch].setTo(floor_rgb[ch]);
+        if (t >= 50) {
+          c[ch](person + cv::Point(t - 50, 0)).setTo(person_rgb[ch]);
+        }
+        rng.fill(n, cv::RNG::NORMAL, 0, 1.0);
+        c[ch] = c[ch] * gains[ch] + n;
+      }
+      const cv::Mat y = 0.299 * c[0] + 0.587 * c[1] + 0.114 * c[2];
+      cv::Mat y8, u8, v8;
+      y.convertTo(y8, CV_8U);
+      if (colour) {
+        cv::Mat((c[2] - y) / 1.772 + 128).convertTo(u8, CV_8U);
+        cv::Mat((c[0] - y) / 1.402 + 128).convertTo(v8, CV_8U);
+      }
+      m.apply(y8, u8, v8, -1, sink);
+    }
+    const int area = 60 * person.area();
+    floor_motion -= seen;
+    g_test_message("%s: person pixel-frames seen %d of %d; floor pixel-frames in motion %d",
+                   colour ? "colour" : "grey", seen, area, floor_motion);
+    g_assert_cmpint(seen, >=, area * 9 / 10);
+    g_assert_cmpint(floor_motion, <=, 60 * kW * kH / 1000);
+  }
+}
+
 // The vectorised classification and its scalar twin give the same bits: masks, ratios, every
 // piece of learned state and the tallies, on rows built to reach every case (clipped and
 // saturated pixels, shadows, settling pixels, streaks around the absorb limit and at the top,
@@ -495,6 +547,8 @@ int main(int argc, char **argv) {
                   test_scene_lingering_person_beside_wide_spreads_stays_whole);
   g_test_add_func("/scene-model/white-balance-on-a-coloured-object",
                   test_scene_white_balance_on_a_coloured_object);
+  g_test_add_func("/scene-model/lighting-swing-in-the-look-ahead",
+                  test_scene_lighting_swing_in_the_look_ahead);
   g_test_add_func("/scene-model/classify/spread-does-not-creep",
                   test_classify_spread_does_not_creep);
   g_test_add_func("/scene-model/classify/dark-object-off-colour-is-no-shadow",
