@@ -295,12 +295,14 @@ void Stabiliser::align(const cv::Mat &src, cv::Mat &dst, cv::Point2d d) {
 void Stabiliser::valid_area(cv::Size size, cv::Point2d d, cv::Mat &valid) {
   valid.create(size, CV_8UC1);
   valid.setTo(0);
-  // dst(x) = src(x + d) is inside when 0 <= x + d <= size - 1, with a pixel of margin for the
-  // bilinear tap.
-  const int x0 = std::max(0, static_cast<int>(std::ceil(-d.x)) + 1);
-  const int y0 = std::max(0, static_cast<int>(std::ceil(-d.y)) + 1);
-  const int x1 = std::min(size.width, size.width - static_cast<int>(std::ceil(d.x)) - 1);
-  const int y1 = std::min(size.height, size.height - static_cast<int>(std::ceil(d.y)) - 1);
+  // dst(x) = src(x + d) is inside when 0 <= x + d <= size - 1: the bilinear taps there are
+  // pixels of the frame (at x + d = size - 1 the second tap has weight 0). A column or row
+  // more would be given up for nothing: after a knock that stays, a strip along two edges of
+  // the scene for the rest of the stream, with the people who walk in or out there.
+  const int x0 = std::max(0, static_cast<int>(std::ceil(-d.x)));
+  const int y0 = std::max(0, static_cast<int>(std::ceil(-d.y)));
+  const int x1 = std::min(size.width, static_cast<int>(std::floor(size.width - 1 - d.x)) + 1);
+  const int y1 = std::min(size.height, static_cast<int>(std::floor(size.height - 1 - d.y)) + 1);
   if (x1 > x0 && y1 > y0) {
     valid(cv::Rect(x0, y0, x1 - x0, y1 - y0)).setTo(255);
   }

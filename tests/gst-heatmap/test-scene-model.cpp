@@ -89,6 +89,27 @@ void test_stabiliser_no_shift_for_a_fixed_camera() {
   }
 }
 
+// After the camera moved by d, a pixel of the scene is seen when its source x + d lies inside
+// the frame: every such pixel counts (a knock that stays must not give up a strip more along
+// two edges of the scene for the rest of the stream), and none outside.
+void test_stabiliser_valid_area_is_exact() {
+  const cv::Size size(kW, kH);
+  for (const cv::Point2d d : {cv::Point2d(2.22, -2.74), cv::Point2d(-1.5, 0.3),
+                              cv::Point2d(0.0, 3.0), cv::Point2d(-0.01, 0.99)}) {
+    cv::Mat valid;
+    Stabiliser::valid_area(size, d, valid);
+    int wrong = 0;
+    for (int y = 0; y < kH; ++y) {
+      for (int x = 0; x < kW; ++x) {
+        const bool inside = x + d.x >= 0 && x + d.x <= kW - 1 && y + d.y >= 0 && y + d.y <= kH - 1;
+        wrong += (valid.at<std::uint8_t>(y, x) != 0) != inside;
+      }
+    }
+    g_test_message("d (%.2f, %.2f): %d pixels wrong", d.x, d.y, wrong);
+    g_assert_cmpint(wrong, ==, 0);
+  }
+}
+
 // The real-clip failure: a plain floor, a crowd walking the same way. The people are most of the
 // texture, so the correlation peak follows them; a fixed camera must still read as fixed.
 void test_scene_fixed_camera_crowd_walking_one_way() {
@@ -538,6 +559,8 @@ int main(int argc, char **argv) {
                   test_stabiliser_finds_a_shift_of_a_textured_floor);
   g_test_add_func("/scene-model/stabiliser/no-shift-for-a-fixed-camera",
                   test_stabiliser_no_shift_for_a_fixed_camera);
+  g_test_add_func("/scene-model/stabiliser/valid-area-is-exact",
+                  test_stabiliser_valid_area_is_exact);
   g_test_add_func("/scene-model/fixed-camera-crowd-walking-one-way",
                   test_scene_fixed_camera_crowd_walking_one_way);
   g_test_add_func("/scene-model/bump-is-compensated", test_scene_bump_is_compensated);
