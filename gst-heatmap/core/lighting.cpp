@@ -113,6 +113,14 @@ void for_each_sample(const cv::Mat &y, const cv::Mat &use, int samples, Fn fn) {
   }
 }
 
+// How many points for_each_sample visits at most (every one, when `use` leaves none out).
+std::size_t sample_count(const cv::Mat &y, int samples) {
+  const int step = std::max(1, static_cast<int>(std::sqrt(y.total() / double(samples))));
+  const std::size_t rows = y.rows > step / 2 ? (y.rows - step / 2 + step - 1) / step : 0;
+  const std::size_t cols = y.cols > step / 2 ? (y.cols - step / 2 + step - 1) / step : 0;
+  return rows * cols;
+}
+
 // Neither too dark nor saturated: a level whose change tells the lighting.
 inline bool usable_level(float x) {
   return x >= 20.f && x <= 230.f;
@@ -132,10 +140,15 @@ Photometric estimate_photometric(const cv::Mat &y, const cv::Mat &u, const cv::M
   // One pass over the grid: the luma ratios, and the chroma of every sample with usable luma
   // (the white-balance offsets need the gain, so they are made from these afterwards).
   const bool colour = !u.empty() && !v.empty();
-  s.u.clear();
-  s.mu.clear();
-  s.v.clear();
-  s.mv.clear();
+  // Written by index into buffers sized for the whole grid (push_back's capacity checks cost
+  // as much as the sampling), then cut to what was taken.
+  const std::size_t most = sample_count(y, kSamples);
+  ratio.resize(most);
+  s.u.resize(colour ? most : 0);
+  s.mu.resize(s.u.size());
+  s.v.resize(s.u.size());
+  s.mv.resize(s.u.size());
+  std::size_t taken = 0, chroma = 0;
   for_each_sample(y, use, kSamples, [&](int r, int c) {
     const float fy = y.ptr<std::uint8_t>(r)[c];
     if (!usable_level(fy)) {
@@ -143,15 +156,18 @@ Photometric estimate_photometric(const cv::Mat &y, const cv::Mat &u, const cv::M
     }
     const float my_c = my.ptr<float>(r)[c];
     if (usable_level(my_c)) {
-      ratio.push_back((fy - b) / my_c);
+      ratio[taken++] = (fy - b) / my_c;
     }
     if (colour) {
-      s.u.push_back(u.ptr<std::uint8_t>(r)[c] - 128.f);
-      s.mu.push_back(mu.ptr<float>(r)[c] - 128.f);
-      s.v.push_back(v.ptr<std::uint8_t>(r)[c] - 128.f);
-      s.mv.push_back(mv.ptr<float>(r)[c] - 128.f);
+      s.u[chroma] = u.ptr<std::uint8_t>(r)[c] - 128.f;
+      s.mu[chroma] = mu.ptr<float>(r)[c] - 128.f;
+      s.v[chroma] = v.ptr<std::uint8_t>(r)[c] - 128.f;
+      s.mv[chroma] = mv.ptr<float>(r)[c] - 128.f;
+      ++chroma;
     }
   });
+  ratio.resize(taken);
+  s.u.resize(chroma);
   if (ratio.size() < kMinSamples) {
     return p;
   }
