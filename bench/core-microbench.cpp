@@ -124,7 +124,6 @@ int main(int argc, char **argv) {
     heatmap::FrameScaler scaler;
     cv::Mat kernel = cv::getStructuringElement(cv::MORPH_ELLIPSE, cv::Size(3, 3));
     cv::Mat grey, u, v, mask, eroded, opened, counts(270, 480, CV_16UC1, cv::Scalar(0));
-    std::vector<std::uint16_t> scratch;
     std::vector<double> t_resize, t_model, t_open, t_count, t_total;
     // The scene model hands out its masks through a callback (the first ones late, after its
     // look-ahead): the opening and the count are timed there.
@@ -147,8 +146,7 @@ int main(int argc, char **argv) {
         scaler.luma(view, cv::Size(480, 270), grey);
         scaler.chroma(view, cv::Size(480, 270), u, v);
       } else {
-        heatmap::downscale_plane(cv::Mat(1080, 1920, CV_8UC1, f.data), grey, cv::Size(480, 270),
-                                 scratch);
+        heatmap::downscale_plane(cv::Mat(1080, 1920, CV_8UC1, f.data), grey, cv::Size(480, 270));
       }
       t_resize.push_back(ms_since(t0));
       t0 = Clock::now();

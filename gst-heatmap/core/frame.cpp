@@ -135,8 +135,7 @@ namespace {
 // when the output is exactly the input / f: the same filter as INTER_AREA (mean of each f x f
 // block, rounded), about 4x faster than cv::resize for the 1080p -> 480x270 default, which
 // matters because it runs on the streaming thread for every frame.
-bool box_downscale(const cv::Mat &src, cv::Mat &dst, cv::Size size,
-                   std::vector<std::uint16_t> &sum) {
+bool box_downscale(const cv::Mat &src, cv::Mat &dst, cv::Size size) {
   if (src.type() != CV_8UC1) {
     return false;
   }
@@ -150,7 +149,6 @@ bool box_downscale(const cv::Mat &src, cv::Mat &dst, cv::Size size,
     return false;
   }
   dst.create(size, CV_8UC1);
-  (void)sum;  // (no row of sums is kept any more: each output is made in one pass)
   const unsigned half = static_cast<unsigned>(f * f / 2);
   const int shift = f == 4 ? 4 : 2;
   for (int oy = 0; oy < size.height; ++oy) {
@@ -221,9 +219,8 @@ bool box_downscale(const cv::Mat &src, cv::Mat &dst, cv::Size size,
 
 }  // namespace
 
-void downscale_plane(const cv::Mat &src, cv::Mat &dst, cv::Size size,
-                     std::vector<std::uint16_t> &scratch) {
-  if (!box_downscale(src, dst, size, scratch)) {
+void downscale_plane(const cv::Mat &src, cv::Mat &dst, cv::Size size) {
+  if (!box_downscale(src, dst, size)) {
     cv::resize(src, dst, size, 0, 0, cv::INTER_AREA);
   }
 }
@@ -243,7 +240,7 @@ void FrameScaler::luma(const FrameView &f, cv::Size size, cv::Mat &grey) {
     w(0, off[2]) = 0.299f;
     cv::transform(packed_, grey, cv::Mat(w).colRange(0, cn));
   } else {
-    downscale_plane(wrap(f.planes[0], f.height, f.width, CV_8UC1), grey, size, scratch_);
+    downscale_plane(wrap(f.planes[0], f.height, f.width, CV_8UC1), grey, size);
   }
 }
 
@@ -267,10 +264,8 @@ void FrameScaler::colour(const FrameView &f, cv::Size size, const cv::Mat &grey,
     cv::mixChannels(src, 2, &yuv_, 1, pairs, 3);
   } else {
     const bool vu = f.format == PixelFormat::kYV12;
-    downscale_plane(wrap(f.planes[vu ? 2 : 1], c.height, c.width, CV_8UC1), chroma_[0], size,
-                    scratch_);
-    downscale_plane(wrap(f.planes[vu ? 1 : 2], c.height, c.width, CV_8UC1), chroma_[1], size,
-                    scratch_);
+    downscale_plane(wrap(f.planes[vu ? 2 : 1], c.height, c.width, CV_8UC1), chroma_[0], size);
+    downscale_plane(wrap(f.planes[vu ? 1 : 2], c.height, c.width, CV_8UC1), chroma_[1], size);
     const cv::Mat src[] = {grey, chroma_[0], chroma_[1]};
     cv::merge(src, 3, yuv_);
   }
@@ -314,8 +309,8 @@ void FrameScaler::chroma(const FrameView &f, cv::Size size, cv::Mat &u, cv::Mat 
     return;
   }
   const bool vu = f.format == PixelFormat::kYV12;
-  downscale_plane(wrap(f.planes[vu ? 2 : 1], c.height, c.width, CV_8UC1), u, size, scratch_);
-  downscale_plane(wrap(f.planes[vu ? 1 : 2], c.height, c.width, CV_8UC1), v, size, scratch_);
+  downscale_plane(wrap(f.planes[vu ? 2 : 1], c.height, c.width, CV_8UC1), u, size);
+  downscale_plane(wrap(f.planes[vu ? 1 : 2], c.height, c.width, CV_8UC1), v, size);
 }
 
 }  // namespace heatmap

@@ -5,7 +5,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <vector>
 
 namespace heatmap {
 
@@ -61,10 +60,9 @@ void validate(const FrameView &frame);
 cv::Matx34f yuv_to_bgr_matrix(YuvMatrix matrix, bool full_range);
 
 // Downscales one 8-bit plane to `size` as cv::resize(INTER_AREA) does (mean over each source
-// area), with a faster path for exact 2x and 4x reductions; `scratch` is reusable working
-// memory. The accumulator's luma downscale, public for benchmarks and tests.
-void downscale_plane(const cv::Mat &src, cv::Mat &dst, cv::Size size,
-                     std::vector<std::uint16_t> &scratch);
+// area), with a faster path for exact 2x and 4x reductions. The accumulator's luma downscale,
+// public for benchmarks and tests.
+void downscale_plane(const cv::Mat &src, cv::Mat &dst, cv::Size size);
 
 // Reduces full-resolution frames to processing size, keeping its working buffers between
 // frames. One per stream; not thread-safe.
@@ -84,7 +82,6 @@ class FrameScaler {
   cv::Mat packed_;     // processing-size packed RGB frame (packed sources only)
   cv::Mat chroma_[2];  // processing-size chroma planes (or one interleaved plane)
   cv::Mat yuv_;        // processing-size Y, U, V interleaved
-  std::vector<std::uint16_t> scratch_;
 };
 
 }  // namespace heatmap
