@@ -284,6 +284,10 @@ void test_real_clips_heat_where_people_walk() {
   const char *shared = g_getenv("SHARED_DIR");
   g_assert_nonnull(shared);
   const fs::path videos = fs::path(shared) / "data" / "videos";
+  std::error_code err;
+  if (!fs::is_directory(videos, err))
+    g_error("the shared clips folder %s is missing (SHARED_DIR must point at ../shared)",
+            videos.c_str());
   int clips = 0;
   for (const auto &entry : fs::directory_iterator(videos)) {
     const std::string ext = entry.path().extension().string();
