@@ -1,6 +1,10 @@
 // frame.cpp: frame validation, plane access and the reduction of frames to processing size.
 #include "frame.h"
 
+#ifdef HEATMAP_HAVE_FRAME_AVX2
+#include "frame-avx2.h"
+#endif
+
 #include <opencv2/core/hal/intrin.hpp>
 #include <opencv2/imgproc.hpp>
 
@@ -149,6 +153,9 @@ bool box_downscale(const cv::Mat &src, cv::Mat &dst, cv::Size size) {
     return false;
   }
   dst.create(size, CV_8UC1);
+#ifdef HEATMAP_HAVE_FRAME_AVX2
+  static const bool avx2 = __builtin_cpu_supports("avx2");
+#endif
   const unsigned half = static_cast<unsigned>(f * f / 2);
   const int shift = f == 4 ? 4 : 2;
   for (int oy = 0; oy < size.height; ++oy) {
@@ -160,6 +167,11 @@ bool box_downscale(const cv::Mat &src, cv::Mat &dst, cv::Size size) {
     }
     std::uint8_t *out = dst.ptr<std::uint8_t>(oy);
     int ox = 0;
+#ifdef HEATMAP_HAVE_FRAME_AVX2
+    if (avx2) {
+      ox = detail::box_downscale_row_avx2(r, f, out, size.width);
+    }
+#endif
 #if CV_SIMD128
     // One pass, 16 outputs at a time: the f rows' bytes widened and added (16-bit sums), then
     // neighbouring sums added by multiply-adds with 1 (pmaddwd: pairs into 32 bits, packed

@@ -1,0 +1,64 @@
+// frame-avx2.cpp: the box downscale's inner loop with 256-bit vectors (AVX2). Compiled on its own
+// with -mavx2 (gst-heatmap/core/meson.build) and called only when the CPU has AVX2 (frame.cpp).
+// Integer sums and the same rounding as the scalar code, (sum + f * f / 2) >> log2(f * f): the
+// same bytes.
+#include "frame-avx2.h"
+
+#include <immintrin.h>
+
+namespace heatmap {
+namespace detail {
+
+int box_downscale_row_avx2(const std::uint8_t *const rows[4], int f, std::uint8_t *out, int width) {
+  const __m256i ones8 = _mm256_set1_epi8(1);
+  int ox = 0;
+  if (f == 4) {
+    // 128 input columns -> 32 outputs. maddubs adds neighbouring bytes into 16 bits (pairs of
+    // columns), the four rows are added (at most 8 * 255), madd adds neighbouring pairs into
+    // 32 bits (the 4 x 4 block sums, at most 16 * 255).
+    const __m256i ones16 = _mm256_set1_epi16(1);
+    const __m256i round = _mm256_set1_epi32(8);
+    auto blocks = [&](int x) {
+      __m256i s = _mm256_maddubs_epi16(
+          _mm256_loadu_si256(reinterpret_cast<const __m256i *>(rows[0] + x)), ones8);
+      for (int k = 1; k < 4; ++k) {
+        s = _mm256_add_epi16(
+            s, _mm256_maddubs_epi16(
+                   _mm256_loadu_si256(reinterpret_cast<const __m256i *>(rows[k] + x)), ones8));
+      }
+      // 8 block sums (32-bit), rounded and shifted.
+      return _mm256_srli_epi32(_mm256_add_epi32(_mm256_madd_epi16(s, ones16), round), 4);
+    };
+    for (; ox + 32 <= width; ox += 32) {
+      const int x = ox * 4;
+      // packs work within 128-bit halves: a = [b0 lo, b1 lo | b0 hi, b1 hi] and so on; the
+      // final permute puts the 32 outputs back in order.
+      const __m256i a = _mm256_packs_epi32(blocks(x), blocks(x + 32));
+      const __m256i b = _mm256_packs_epi32(blocks(x + 64), blocks(x + 96));
+      const __m256i p = _mm256_packus_epi16(a, b);
+      const __m256i ordered =
+          _mm256_permutevar8x32_epi32(p, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+      _mm256_storeu_si256(reinterpret_cast<__m256i *>(out + ox), ordered);
+    }
+  } else if (f == 2) {
+    // 64 input columns -> 32 outputs: pairs of columns by maddubs, two rows added.
+    const __m256i round = _mm256_set1_epi16(2);
+    auto blocks = [&](int x) {
+      const __m256i s = _mm256_add_epi16(
+          _mm256_maddubs_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i *>(rows[0] + x)),
+                               ones8),
+          _mm256_maddubs_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i *>(rows[1] + x)),
+                               ones8));
+      return _mm256_srli_epi16(_mm256_add_epi16(s, round), 2);  // 16 block means
+    };
+    for (; ox + 32 <= width; ox += 32) {
+      const int x = ox * 2;
+      const __m256i p = _mm256_packus_epi16(blocks(x), blocks(x + 32));
+      _mm256_storeu_si256(reinterpret_cast<__m256i *>(out + ox), _mm256_permute4x64_epi64(p, 0xD8));
+    }
+  }
+  return ox;
+}
+
+}  // namespace detail
+}  // namespace heatmap
