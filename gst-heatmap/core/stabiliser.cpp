@@ -15,6 +15,7 @@ void Stabiliser::reset() {
   ref_.release();
   ref_small_.release();
   last_ = {0.0, 0.0};
+  still_ = 0;
 }
 
 double Stabiliser::residual(cv::Point2d d) {
@@ -209,6 +210,7 @@ void Stabiliser::set_reference(const cv::Mat &luma) {
     inner_ = cv::Rect(0, 0, small_.width, small_.height);
   }
   last_ = {0.0, 0.0};
+  still_ = 0;
 }
 
 cv::Point2d Stabiliser::estimate(const cv::Mat &luma, const cv::Mat &moving) {
@@ -216,6 +218,56 @@ cv::Point2d Stabiliser::estimate(const cv::Mat &luma, const cv::Mat &moving) {
     return {0.0, 0.0};
   }
   shrink(luma, cur_);
+  // Where the verdict is measured: away from anything that moved lately, by a margin for this
+  // frame's steps.
+  use_.release();
+  if (!moving.empty() && moving.size() == luma.size()) {
+    area_shrink(moving, moving_, small_, sums_);
+    cv::dilate(moving_, moving_, cv::Mat(), cv::Point(-1, -1), 2);
+    cv::compare(moving_(inner_), 0, use_, cv::CMP_EQ);
+    if (cv::countNonZero(use_) < inner_.area() / 5) {
+      use_.release();  // too crowded to tell: every pixel, truncated
+    }
+  }
+  const double ref_mean = cv::mean(ref_small_(inner_), use_)[0];
+  gain_ = ref_mean > 1.0 ? cv::mean(cur_(inner_), use_)[0] / ref_mean : 1.0;
+  const double at_zero = residual({0.0, 0.0});
+  // A camera that has stayed put (no shift believed for kStillFrames) is searched on every
+  // kSearchEvery-th frame only, and on any frame whose residual at zero rose by kMinDrop since
+  // the last one: a knock that a shift could explain by kMinDrop raises it by about as much.
+  const bool search =
+      still_ < kStillFrames || still_ % kSearchEvery == 0 || at_zero > last_zero_ + kMinDrop;
+  last_zero_ = at_zero;
+  cv::Point2d chosen(0.0, 0.0);
+  double at_chosen = at_zero;
+  auto consider = [&](cv::Point2d d) {
+    if (std::hypot(d.x, d.y) < 1e-3) {
+      return;
+    }
+    const double r = residual(d);
+    if (r < at_chosen) {
+      chosen = d, at_chosen = r;
+    }
+  };
+  if (search) {
+    const cv::Point2d peak = find_peak();
+    if (peak.x == peak.x) {  // NaN: no trustworthy peak
+      consider(peak);
+    }
+  }
+  // The verdict: zero, the peak or the last believed shift, whichever explains the frame best;
+  // anything but zero only when it is clearly better than zero.
+  consider(last_);
+  if (!(at_chosen <= kMinImprovement * at_zero && at_zero - at_chosen >= kMinDrop)) {
+    chosen = {0.0, 0.0};
+  }
+  last_ = chosen;
+  still_ = chosen.x == 0.0 && chosen.y == 0.0 ? still_ + 1 : 0;
+  return {chosen.x * scale_, chosen.y * (static_cast<double>(luma.rows) / small_.height)};
+}
+
+cv::Point2d Stabiliser::find_peak() {
+  ++searches_;
   spectrum(cur_, spec_);
   cv::mulSpectrums(spec_, ref_, cross_, 0, true);
   // Keep the phase only, weighting low frequencies up (noise and compression live high up).
@@ -235,7 +287,6 @@ cv::Point2d Stabiliser::estimate(const cv::Mat &luma, const cv::Mat &moving) {
       }
     }
   }
-  bool peak_ok = true;
   // Sub-pixel: a parabola through the peak and its neighbours, on each axis.
   auto at = [&](int dx, int dy) { return surface_.ptr<float>((dy + H) % H)[(dx + W) % W]; };
   auto vertex = [](float l, float c, float r) {
@@ -247,43 +298,10 @@ cv::Point2d Stabiliser::estimate(const cv::Mat &luma, const cv::Mat &moving) {
   // The peak's share of the surface's energy near it says how much to trust it.
   const double total = cv::norm(surface_, cv::NORM_L1);
   const double response = total > 0 ? best * (W * H) / total / 16.0 : 0.0;
-  peak_ok = peak_ok && response >= kMinResponse;
-
-  // The verdict: zero, the peak or the last believed shift, whichever explains the frame best;
-  // anything but zero only when it is clearly better than zero.
-  use_.release();
-  if (!moving.empty() && moving.size() == luma.size()) {
-    area_shrink(moving, moving_, small_, sums_);
-    // Away from anything that moved lately, by a margin for this frame's steps.
-    cv::dilate(moving_, moving_, cv::Mat(), cv::Point(-1, -1), 2);
-    cv::compare(moving_(inner_), 0, use_, cv::CMP_EQ);
-    if (cv::countNonZero(use_) < inner_.area() / 5) {
-      use_.release();  // too crowded to tell: every pixel, truncated
-    }
+  if (!(response >= kMinResponse)) {
+    return {std::nan(""), std::nan("")};
   }
-  const double ref_mean = cv::mean(ref_small_(inner_), use_)[0];
-  gain_ = ref_mean > 1.0 ? cv::mean(cur_(inner_), use_)[0] / ref_mean : 1.0;
-  const double at_zero = residual({0.0, 0.0});
-  cv::Point2d chosen(0.0, 0.0);
-  double at_chosen = at_zero;
-  auto consider = [&](cv::Point2d d) {
-    if (std::hypot(d.x, d.y) < 1e-3) {
-      return;
-    }
-    const double r = residual(d);
-    if (r < at_chosen) {
-      chosen = d, at_chosen = r;
-    }
-  };
-  if (peak_ok) {
-    consider(peak);
-  }
-  consider(last_);
-  if (!(at_chosen <= kMinImprovement * at_zero && at_zero - at_chosen >= kMinDrop)) {
-    chosen = {0.0, 0.0};
-  }
-  last_ = chosen;
-  return {chosen.x * scale_, chosen.y * (static_cast<double>(luma.rows) / small_.height)};
+  return peak;
 }
 
 void Stabiliser::align(const cv::Mat &src, cv::Mat &dst, cv::Point2d d) {

@@ -3,6 +3,7 @@
 
 #include <opencv2/core.hpp>
 
+#include <cstdint>
 #include <vector>
 
 namespace heatmap {
@@ -38,6 +39,8 @@ class Stabiliser {
   // left untouched when d is zero.
   static void align(const cv::Mat &src, cv::Mat &dst, cv::Point2d d);
   static void valid_area(cv::Size size, cv::Point2d d, cv::Mat &valid);
+  // How many estimates ran the phase correlation (the others found the camera still).
+  std::uint64_t searches() const { return searches_; }
 
   static constexpr double kMinResponse = 0.08;
   // A shift must lower the residual to this share of the residual at zero...
@@ -46,6 +49,11 @@ class Stabiliser {
   static constexpr double kMinDrop = 0.4;
   // Differences are truncated here: a person costs the same wherever the reference is.
   static constexpr float kTruncate = 24.0f;
+  // After this many frames in a row without a believed shift, the camera counts as still: the
+  // phase correlation (two DFTs, most of the cost) then runs on every kSearchEvery-th frame, or
+  // when the residual at zero rises by kMinDrop from one frame to the next.
+  static constexpr int kStillFrames = 25;
+  static constexpr int kSearchEvery = 4;
 
  private:
   void shrink(const cv::Mat &src, cv::Mat &dst);
@@ -54,6 +62,9 @@ class Stabiliser {
   // Mean truncated |cur_ - gain * reference(x - d)| over the inner part of the small frame,
   // d in correlation pixels.
   double residual(cv::Point2d d);
+  // The phase correlation's candidate shift (correlation pixels) of cur_ against the reference;
+  // NaN when its peak is too weak to trust.
+  cv::Point2d find_peak();
   // Keeps the phase of each frequency of cross_ (packed), weighted by weight_.
   void normalise_cross();
   double scale_ = 1.0;  // processing pixels per correlation pixel
@@ -63,9 +74,12 @@ class Stabiliser {
   cv::Mat ref_small_;           // the reference itself at small_ (CV_32F)
   cv::Rect inner_;              // where residuals are measured (a search radius from the edges)
   cv::Point2d last_{0.0, 0.0};  // the shift believed last, correlation pixels
-  double gain_ = 1.0;           // mean(frame) / mean(reference) of the current frame
-  cv::Mat window_;              // Hanning window at small_
-  cv::Mat weight_;              // low-frequency weight of the cross-power spectrum, at padded_
+  int still_ = 0;               // frames in a row without a believed shift
+  double last_zero_ = 0.0;      // the residual at zero of the frame before
+  std::uint64_t searches_ = 0;
+  double gain_ = 1.0;  // mean(frame) / mean(reference) of the current frame
+  cv::Mat window_;     // Hanning window at small_
+  cv::Mat weight_;     // low-frequency weight of the cross-power spectrum, at padded_
   cv::Mat cur_, spec_, cross_, surface_, pad_, moved_, diff_;
   cv::Mat shrunk_, moving_;  // scratch kept between frames
   std::vector<int> sums_;

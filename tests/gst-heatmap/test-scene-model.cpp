@@ -89,6 +89,38 @@ void test_stabiliser_no_shift_for_a_fixed_camera() {
   }
 }
 
+// A camera that stays put is searched (phase correlation, most of the stabiliser's cost) on
+// every kSearchEvery-th frame only once it has been still for kStillFrames; a knock after that
+// raises the residual at zero and is searched for, and found, on the frame it happens.
+void test_stabiliser_still_camera_is_searched_less() {
+  const cv::Mat world = textured_world(5, 8);
+  cv::RNG rng(6);
+  Stabiliser s;
+  s.set_reference(view(world, {0, 0}, rng));
+  const int still = Stabiliser::kStillFrames + 8 * Stabiliser::kSearchEvery;
+  for (int t = 0; t < still; ++t) {
+    const cv::Point2d e = s.estimate(view(world, {0, 0}, rng));
+    g_assert_cmpfloat(std::hypot(e.x, e.y), <, 0.2);
+  }
+  g_test_message("searched %d of %d still frames", static_cast<int>(s.searches()), still);
+  g_assert_cmpint(static_cast<int>(s.searches()), <, still);
+  g_assert_cmpint(static_cast<int>(s.searches()), <=,
+                  Stabiliser::kStillFrames + still / Stabiliser::kSearchEvery + 2);
+  // A knock on each frame of a search cycle (after as many still frames as before each).
+  for (int k = 0; k < Stabiliser::kSearchEvery; ++k) {
+    for (int t = 0; t < k; ++t) {
+      s.estimate(view(world, {0, 0}, rng));
+    }
+    const cv::Point2d d(2.0, -1.0);
+    const cv::Point2d e = s.estimate(view(world, d, rng));
+    g_test_message("knock %d: estimated (%.2f, %.2f)", k, e.x, e.y);
+    g_assert_cmpfloat(std::hypot(e.x - d.x, e.y - d.y), <, 0.35);
+    for (int t = 0; t < still; ++t) {
+      s.estimate(view(world, {0, 0}, rng));  // back, and still again
+    }
+  }
+}
+
 // After the camera moved by d, a pixel of the scene is seen when its source x + d lies inside
 // the frame: every such pixel counts (a knock that stays must not give up a strip more along
 // two edges of the scene for the rest of the stream), and none outside.
@@ -631,6 +663,8 @@ int main(int argc, char **argv) {
                   test_stabiliser_finds_a_shift_of_a_textured_floor);
   g_test_add_func("/scene-model/stabiliser/no-shift-for-a-fixed-camera",
                   test_stabiliser_no_shift_for_a_fixed_camera);
+  g_test_add_func("/scene-model/stabiliser/still-camera-is-searched-less",
+                  test_stabiliser_still_camera_is_searched_less);
   g_test_add_func("/scene-model/stabiliser/valid-area-is-exact",
                   test_stabiliser_valid_area_is_exact);
   g_test_add_func("/scene-model/fixed-camera-crowd-walking-one-way",
