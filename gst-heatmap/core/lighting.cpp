@@ -212,9 +212,12 @@ ChannelGains estimate_channel_gains(const cv::Mat &y, const cv::Mat &u, const cv
   PhotometricScratch local;
   PhotometricScratch &s = scratch != nullptr ? *scratch : local;
   std::vector<float> *ratios[3] = {&s.ratio, &s.eu, &s.ev};
+  // Written by index into buffers sized for the grid, then cut to what was taken.
+  const std::size_t most = sample_count(y, kFitSamples);
   for (std::vector<float> *r : ratios) {
-    r->clear();
+    r->resize(most);
   }
+  std::size_t taken = 0;
   for_each_sample(y, use, kFitSamples, [&](int r, int c) {
     float f[3], m[3];
     to_rgb(y.ptr<std::uint8_t>(r)[c], u.ptr<std::uint8_t>(r)[c] - 128.f,
@@ -226,9 +229,13 @@ ChannelGains estimate_channel_gains(const cv::Mat &y, const cv::Mat &u, const cv
       }
     }
     for (int ch = 0; ch < 3; ++ch) {
-      ratios[ch]->push_back(f[ch] / m[ch]);
+      (*ratios[ch])[taken] = f[ch] / m[ch];
     }
+    ++taken;
   });
+  for (std::vector<float> *r : ratios) {
+    r->resize(taken);
+  }
   if (s.ratio.size() < kMinSamples) {
     return gains;
   }
@@ -243,15 +250,20 @@ double estimate_luma_offset(const cv::Mat &y, const cv::Mat &my, const cv::Mat &
   PhotometricScratch local;
   PhotometricScratch &s = scratch != nullptr ? *scratch : local;
   std::vector<float> &f = s.ratio, &m = s.eu, &half = s.ev;
-  f.clear();
-  m.clear();
+  const std::size_t most = sample_count(y, kFitSamples);
+  f.resize(most);
+  m.resize(most);
+  std::size_t taken = 0;
   for_each_sample(y, use, kFitSamples, [&](int r, int c) {
     const float fy = y.ptr<std::uint8_t>(r)[c], my_c = my.ptr<float>(r)[c];
     if (usable_level(fy) && usable_level(my_c)) {
-      f.push_back(fy);
-      m.push_back(my_c);
+      f[taken] = fy;
+      m[taken] = my_c;
+      ++taken;
     }
   });
+  f.resize(taken);
+  m.resize(taken);
   if (f.size() < kMinSamples) {
     return 0.0;
   }
@@ -260,12 +272,14 @@ double estimate_luma_offset(const cv::Mat &y, const cv::Mat &my, const cv::Mat &
   double med[2][2];  // [darker, brighter half][frame, scene]
   for (int h = 0; h < 2; ++h) {
     for (int which = 0; which < 2; ++which) {
-      half.clear();
+      half.resize(f.size());
+      std::size_t n = 0;
       for (std::size_t i = 0; i < f.size(); ++i) {
         if ((m[i] >= split) == (h == 1)) {
-          half.push_back(which == 0 ? f[i] : m[i]);
+          half[n++] = which == 0 ? f[i] : m[i];
         }
       }
+      half.resize(n);
       if (half.size() < kMinSamples / 4) {
         return 0.0;
       }
@@ -276,24 +290,24 @@ double estimate_luma_offset(const cv::Mat &y, const cv::Mat &my, const cv::Mat &
     return 0.0;
   }
   const double gain = (med[1][0] - med[0][0]) / (med[1][1] - med[0][1]);
-  half.clear();
+  half.resize(f.size());
   for (std::size_t i = 0; i < f.size(); ++i) {
-    half.push_back(static_cast<float>(f[i] - gain * m[i]));
+    half[i] = static_cast<float>(f[i] - gain * m[i]);
   }
   const double offset = median(half, s.bin, s.bins);
   // Believed only when it explains the frame clearly better than a gain alone (the median
   // absolute residual of each): a few busy pixels in one half (a screen, people) tilt the
   // two-point fit, and a tilted fit's offset is no offset at all.
   auto residual = [&](double g, double b) {
-    half.clear();
+    half.resize(f.size());
     for (std::size_t i = 0; i < f.size(); ++i) {
-      half.push_back(static_cast<float>(std::fabs(f[i] - g * m[i] - b)));
+      half[i] = static_cast<float>(std::fabs(f[i] - g * m[i] - b));
     }
     return median(half, s.bin, s.bins);
   };
-  half.clear();
+  half.resize(f.size());
   for (std::size_t i = 0; i < f.size(); ++i) {
-    half.push_back(f[i] / m[i]);
+    half[i] = f[i] / m[i];
   }
   const double gain_only = median(half, s.bin, s.bins);
   return residual(gain, offset) < kOffsetGain * residual(gain_only, 0.0) ? offset : 0.0;
