@@ -1,4 +1,5 @@
 // test-scene-model.cpp: unit tests of the stabiliser and the scene model on synthesised frames.
+#include "lighting.h"
 #include "scene-classify.h"
 #include "scene-model.h"
 #include "stabiliser.h"
@@ -87,6 +88,24 @@ void test_stabiliser_no_shift_for_a_fixed_camera() {
     const cv::Point2d e = s.estimate(view(world, {0, 0}, rng, 3.0));
     g_assert_cmpfloat(std::hypot(e.x, e.y), <, 0.2);
   }
+}
+
+// The gain is the median over a grid of about 2,000 points (every 8th pixel of every 8th row at
+// 480x270, from (4, 4)): a frame brighter by 1.2 on exactly those points and unchanged elsewhere
+// reads 1.2. (With 8,000 points, before session 13, the grid was every 4th pixel from (2, 2),
+// none of which is on this one: it read 1.0.)
+void test_photometric_grid_of_2000_points() {
+  const cv::Mat scene(270, 480, CV_32F, cv::Scalar(100));
+  cv::Mat frame(270, 480, CV_8UC1, cv::Scalar(100));
+  for (int r = 4; r < frame.rows; r += 8) {
+    for (int c = 4; c < frame.cols; c += 8) {
+      frame.at<std::uint8_t>(r, c) = 120;
+    }
+  }
+  const heatmap::Photometric p = heatmap::estimate_photometric(frame, cv::Mat(), cv::Mat(), scene,
+                                                               cv::Mat(), cv::Mat(), cv::Mat());
+  g_test_message("gain %.3f", p.gain);
+  g_assert_cmpfloat(std::fabs(p.gain - 1.2), <, 1e-4);
 }
 
 // A camera that stays put is searched (phase correlation, most of the stabiliser's cost) on
@@ -663,6 +682,8 @@ int main(int argc, char **argv) {
                   test_stabiliser_finds_a_shift_of_a_textured_floor);
   g_test_add_func("/scene-model/stabiliser/no-shift-for-a-fixed-camera",
                   test_stabiliser_no_shift_for_a_fixed_camera);
+  g_test_add_func("/scene-model/lighting/photometric-grid-of-2000-points",
+                  test_photometric_grid_of_2000_points);
   g_test_add_func("/scene-model/stabiliser/still-camera-is-searched-less",
                   test_stabiliser_still_camera_is_searched_less);
   g_test_add_func("/scene-model/stabiliser/valid-area-is-exact",
