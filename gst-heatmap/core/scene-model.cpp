@@ -587,7 +587,10 @@ std::size_t SceneModel::settle_ghosts(const cv::Mat &ay, const cv::Mat &au, cons
         continue;
       }
 #endif
-      settled += settle(r, c);
+      // (The candidate test again before the call: most pixels of a block with one are none.)
+      if (out[c] == 255 && st[c] >= kGhostStreak) {
+        settled += settle(r, c);
+      }
     }
   }
   if (settled == 0) {
@@ -610,7 +613,9 @@ std::size_t SceneModel::settle_ghosts(const cv::Mat &ay, const cv::Mat &au, cons
         continue;
       }
 #endif
-      settled += settle(r, c);
+      if (out[c] == 255 && st[c] >= kGhostStreak) {
+        settled += settle(r, c);
+      }
     }
   }
   return settled;
