@@ -569,8 +569,10 @@ std::size_t SceneModel::settle_ghosts(const cv::Mat &ay, const cv::Mat &au, cons
     fresh_.ptr<std::uint8_t>(r)[c] = kFreshFrames;
     out[c] = 0;
     st[c] = 0;
+    settled_rows_[r] = 1;
     return true;
   };
+  settled_rows_.assign(h, 0);
   std::size_t settled = 0;
   for (int r = 0; r < h; ++r) {
     if (!ghost_rows_[r]) {
@@ -600,8 +602,23 @@ std::size_t SceneModel::settle_ghosts(const cv::Mat &ay, const cv::Mat &au, cons
   // frame, from the pixels this frame settled too. (Alone, with settled pixels witnessing
   // in the next frame, it lost shadows seed 2 0.974 -> 0.952; with kFreshNoWitness it keeps
   // the stander's ghost as quick as before.)
+  // A candidate the forward pass left has the same witnesses now unless a neighbour settled in
+  // this frame (fresh_ is kFreshFrames only there, or outside the frame, where it witnesses
+  // nothing): only those are tried again, which gives the same result as trying all.
+  auto near_settled = [&](int r, int c) {
+    for (int rr = std::max(r - 1, 0); rr <= std::min(r + 1, h - 1); ++rr) {
+      const std::uint8_t *fr = fresh_.ptr<std::uint8_t>(rr);
+      for (int x = std::max(c - 1, 0); x <= std::min(c + 1, w - 1); ++x) {
+        if (fr[x] == kFreshFrames && (rr != r || x != c)) {
+          return true;
+        }
+      }
+    }
+    return false;
+  };
   for (int r = h - 1; r >= 0; --r) {
-    if (!ghost_rows_[r]) {
+    if (!ghost_rows_[r] || !(settled_rows_[r] || (r > 0 && settled_rows_[r - 1]) ||
+                             (r + 1 < h && settled_rows_[r + 1]))) {
       continue;
     }
     const std::uint8_t *out = mask_.ptr<std::uint8_t>(r);
@@ -613,7 +630,7 @@ std::size_t SceneModel::settle_ghosts(const cv::Mat &ay, const cv::Mat &au, cons
         continue;
       }
 #endif
-      if (out[c] == 255 && st[c] >= kGhostStreak) {
+      if (out[c] == 255 && st[c] >= kGhostStreak && near_settled(r, c)) {
         settled += settle(r, c);
       }
     }

@@ -110,6 +110,7 @@ class SceneModel {
   cv::Mat fresh_;   // CV_8U: frames left for a pixel that took a neighbour's scene to settle
   // Per row of the latest frame: whether it holds shadow candidates, and possible ghosts.
   std::vector<std::uint8_t> shadow_rows_, ghost_rows_;
+  std::vector<std::uint8_t> settled_rows_;  // rows where the ghost pass settled a pixel
   bool all_valid_ = true;
   cv::Mat ay_, au_, av_;        // aligned frame
   cv::Mat wb_y_, wb_u_, wb_v_;  // the frame at the scene's white balance
