@@ -53,6 +53,17 @@ constexpr float kGhostVarC = 4.0f * 4.0f;
 // part-person scene and became ghosts when they left; with 24 a start-up shadow's ghost
 // counted too long: false heat 0.048 on the small shadows scene).
 constexpr std::uint16_t kStartupGhostStreak = 16;
+// A scene that a pixel took from a neighbour in the ghost pass (within the last history frames)
+// is handed on again only to a pixel that it explains as the background test does (one distance
+// over luma and chroma within the threshold), except to a start-up ghost, whose floor may be
+// crossed ring by ring. The first ring of a ghost is found loosely (luma within the threshold and
+// chroma within twice it, each on its own: a pixel's own floor differs from its neighbour's by the
+// floor's texture), but along a chain that evidence weakens: the blurred edge of a paused person
+// (part floor) matched a floor neighbour, took its scene, settled onto the person's edge (within
+// kFreshSlack thresholds, at kFreshRate), and then witnessed loosely for the next pixel inwards
+// (in the same frame, too, from the backward pass); the person was eaten edge by edge within a
+// second of stopping (pause seed 2: 1052 of the 2268 pixel-frames of a walker's pause missed as
+// background).
 // A pixel that took a neighbour's scene settles on its own floor for this many frames (within
 // kFreshSlack times the threshold it is background and learns at kFreshRate).
 constexpr std::uint8_t kFreshFrames = 8;
@@ -132,8 +143,10 @@ void SceneModel::release() {
   mask_.release();
   streak_.release();
   fresh_.release();
+  borrowed_.release();
   stabiliser_.reset();
   frames_ = 0;
+  learned_at_ = kWarmup;
   gain_ = 1.0;
   coverage_ = 0.0;
   in_event_ = false;
@@ -389,6 +402,7 @@ void SceneModel::classify(const cv::Mat &frame_y, const cv::Mat &frame_u, const 
   if (streak_.size() != size) {
     streak_ = cv::Mat::zeros(size, CV_16UC1);
     fresh_ = cv::Mat::zeros(size, CV_8UC1);
+    borrowed_ = cv::Mat::zeros(size, CV_32SC1);
   }
   ratio_.create(size, CV_32F);
   scene::ClassifyParams cp;
@@ -458,6 +472,7 @@ void SceneModel::classify(const cv::Mat &frame_y, const cv::Mat &frame_u, const 
     // lighting) on each of a few frames. None of those frames counts.
     if (relearn_ > 0) {
       --relearn_;
+      learned_at_ = frames_;
       cv::Mat obs;
       fy.convertTo(obs, CV_32F, ig, -offset * ig);
       cv::addWeighted(my_, 0.5, obs, 0.5, 0.0, my_);
@@ -490,6 +505,9 @@ std::size_t SceneModel::settle_ghosts(const cv::Mat &ay, const cv::Mat &au, cons
   const float du = static_cast<float>(p.du), dv = static_cast<float>(p.dv);
   const float b = static_cast<float>(offset_);
   const float k = static_cast<float>(threshold_), kc = 2.0f * k;
+  // This frame's stamp for borrowed_ (0: never took a neighbour's scene).
+  const std::uint32_t stamp = static_cast<std::uint32_t>(frames_) + 1;
+  const auto history = static_cast<std::uint32_t>(history_);
   // One pixel: whether it took a neighbour's scene.
   auto settle = [&](int r, int c) {
     std::uint8_t *out = mask_.ptr<std::uint8_t>(r);
@@ -510,9 +528,10 @@ std::size_t SceneModel::settle_ghosts(const cv::Mat &ay, const cv::Mat &au, cons
     const float fy = std::min<float>(y[c], kClip);
     const float fu = colour ? au.ptr<std::uint8_t>(r)[c] - 128.f : 0.f;
     const float fv = colour ? av.ptr<std::uint8_t>(r)[c] - 128.f : 0.f;
-    // Foreground without a break since the look-ahead (possibly learned wrong there).
-    const bool startup = st[c] >= kStartupGhostStreak &&
-                         static_cast<std::uint64_t>(st[c]) + SceneModel::kWarmup >= frames_;
+    // Foreground without a break since the scene was last learned whole (the look-ahead, or
+    // the re-learn after a lighting event): possibly learned with someone in it.
+    const bool startup =
+        st[c] >= kStartupGhostStreak && static_cast<std::uint64_t>(st[c]) + learned_at_ >= frames_;
     int best_r = -1, best_c = -1;
     float best = 1e30f;
     for (int dy = -1; dy <= 1; ++dy) {
@@ -525,6 +544,7 @@ std::size_t SceneModel::settle_ghosts(const cv::Mat &ay, const cv::Mat &au, cons
       const float *nvy = vy_.ptr<float>(rr);
       const float *nvc = colour ? vc_.ptr<float>(rr) : nullptr;
       const std::uint8_t *fr = fresh_.ptr<std::uint8_t>(rr);
+      const std::uint32_t *nb = borrowed_.ptr<std::uint32_t>(rr);
       for (int dx = -1; dx <= 1; ++dx) {
         const int x = c + dx;
         if (x < 0 || x >= w || m[x] != 0 || (dx == 0 && dy == 0) ||
@@ -533,6 +553,8 @@ std::size_t SceneModel::settle_ghosts(const cv::Mat &ay, const cv::Mat &au, cons
             (fr[x] < kFreshFrames && fr[x] >= kFreshFrames - kFreshNoWitness)) {
           continue;
         }
+        // A scene taken in the ghost pass lately is handed on strictly.
+        const bool strict = !startup && nb[x] != 0 && stamp - nb[x] < history;
         const float ry = fy - std::min(g * my_.ptr<float>(rr)[x] + b, kClip);
         float e = ry * ry / (k * g2 * std::min(vy_.ptr<float>(rr)[x], kGhostVarY));
         if (e > 1.f) {
@@ -541,12 +563,15 @@ std::size_t SceneModel::settle_ghosts(const cv::Mat &ay, const cv::Mat &au, cons
         if (colour) {
           const float eu = fu - (g * (mu_.ptr<float>(rr)[x] - 128.f) + du);
           const float ev = fv - (g * (mv_.ptr<float>(rr)[x] - 128.f) + dv);
-          const float ec =
-              (eu * eu + ev * ev) / (kc * g2 * std::min(vc_.ptr<float>(rr)[x], kGhostVarC));
+          const float ec = (eu * eu + ev * ev) /
+                           ((strict ? k : kc) * g2 * std::min(vc_.ptr<float>(rr)[x], kGhostVarC));
           if (ec > 1.f) {
             continue;
           }
           e += ec;
+        }
+        if (strict && e > 1.f) {
+          continue;
         }
         if (e < best) {
           best = e, best_r = rr, best_c = x;
@@ -567,6 +592,7 @@ std::size_t SceneModel::settle_ghosts(const cv::Mat &ay, const cv::Mat &au, cons
       vc_.ptr<float>(r)[c] = std::min(vc_.ptr<float>(best_r)[best_c], kGhostVarC);
     }
     fresh_.ptr<std::uint8_t>(r)[c] = kFreshFrames;
+    borrowed_.ptr<std::uint32_t>(r)[c] = stamp;
     out[c] = 0;
     st[c] = 0;
     settled_rows_[r] = 1;

@@ -104,10 +104,12 @@ class SceneModel {
   cv::Mat ignored_;  // scratch: moving or excluded, for the stabiliser
   cv::Mat use_;      // scratch: where the lighting is measured
   PhotometricScratch photometric_scratch_;
-  cv::Mat ratio_;   // CV_32F: frame / predicted luma (shadow smoothness)
-  cv::Mat streak_;  // CV_16U: frames each pixel has been foreground in a row
-  cv::Mat valid_;   // CV_8U: 255 where the aligned frame has pixels
-  cv::Mat fresh_;   // CV_8U: frames left for a pixel that took a neighbour's scene to settle
+  cv::Mat ratio_;     // CV_32F: frame / predicted luma (shadow smoothness)
+  cv::Mat streak_;    // CV_16U: frames each pixel has been foreground in a row
+  cv::Mat valid_;     // CV_8U: 255 where the aligned frame has pixels
+  cv::Mat fresh_;     // CV_8U: frames left for a pixel that took a neighbour's scene to settle
+  cv::Mat borrowed_;  // CV_32S read as uint32: the frame (frames_ + 1, wrapping) in which a pixel
+                      // last took a neighbour's scene in the ghost pass; 0: never
   // Per row of the latest frame: whether it holds shadow candidates, and possible ghosts.
   std::vector<std::uint8_t> shadow_rows_, ghost_rows_;
   std::vector<std::uint8_t> settled_rows_;  // rows where the ghost pass settled a pixel
@@ -116,9 +118,12 @@ class SceneModel {
   cv::Mat wb_y_, wb_u_, wb_v_;  // the frame at the scene's white balance
   Stabiliser stabiliser_;
   std::uint64_t frames_ = 0;  // classified frames since the start
-  double gain_ = 1.0;         // gain of the last frame that was not a lighting event
-  double offset_ = 0.0;       // luma offset of the latest frame (frame ~ gain * scene + offset)
-  double coverage_ = 0.0;     // running mean of the foreground share
+  // frames_ when the scene was last learned whole (the look-ahead, the re-learn after a lighting
+  // event): pixels foreground without a break since then may be ghosts of what stood there.
+  std::uint64_t learned_at_ = kWarmup;
+  double gain_ = 1.0;      // gain of the last frame that was not a lighting event
+  double offset_ = 0.0;    // luma offset of the latest frame (frame ~ gain * scene + offset)
+  double coverage_ = 0.0;  // running mean of the foreground share
   bool in_event_ = false;
   int relearn_ = 0;              // frames left in a re-learn after a lighting event
   cv::Point2d drift_{0.0, 0.0};  // running mean of the camera offset
