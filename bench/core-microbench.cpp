@@ -1,10 +1,6 @@
 // core-microbench.cpp: per-frame cost of the heatmap core on 1080p I420 (not a test; prints ms).
 //
-// Build (it is deliberately not part of meson test), from the repository root, after
-// `ninja -C build` (it links the core library meson built):
-//   g++ -std=c++17 -O2 -I gst-heatmap/core bench/core-microbench.cpp
-//       build/gst-heatmap/core/libheatmap_core.a -o /tmp/core-microbench
-//       $(pkg-config --cflags --libs opencv4 libjpeg libpng json-glib-1.0) -lpthread
+// Built by meson with everything else (bench/meson.build; not a test): build/bench/core-microbench.
 // Usage: core-microbench VIDEO [FRAMES] [THREADS] [METHODS]
 // Decodes VIDEO with cv::VideoCapture, scales each frame to 1920x1080 I420 outside the timed
 // region, then times the core's stages (the same calls Accumulator makes: downscale to the

@@ -3,10 +3,7 @@
 // size and whether the frame counts, as the element runs it at its defaults (downscale 0.25,
 // history 500, var-threshold 16, shadows detected; another downscale as the last argument).
 //
-// Build, from the repository root, after `ninja -C build`:
-//   g++ -std=c++17 -O2 -I gst-heatmap/core bench/scene-masks.cpp
-//       build/gst-heatmap/core/libheatmap_core.a -o /tmp/scene-masks
-//       $(pkg-config --cflags --libs opencv4 libjpeg libpng json-glib-1.0) -lpthread
+// Built by meson with everything else (bench/meson.build): build/bench/scene-masks.
 // Usage: scene-masks RAW.i420 WIDTH HEIGHT OUT.bin [DOWNSCALE (default 0.25)]
 //   (RAW from: gst-launch-1.0 filesrc location=X.mp4 ! qtdemux ! h264parse ! avdec_h264 !
 //    video/x-raw,format=I420 ! filesink location=RAW.i420)
