@@ -43,6 +43,14 @@ cv::Mat view(const cv::Mat &world, cv::Point2d d, cv::RNG &rng, double noise = 1
   return out;
 }
 
+// A plain floor at `level` with sensor noise of `noise` levels (one frame, 8-bit).
+cv::Mat plain_floor(cv::RNG &rng, double level, double noise) {
+  cv::Mat noisy(kH, kW, CV_32F), out;
+  rng.fill(noisy, cv::RNG::NORMAL, level, noise);
+  noisy.convertTo(out, CV_8U);
+  return out;
+}
+
 struct Person {
   cv::Point2d at, step;
   double value;
@@ -257,9 +265,7 @@ void test_scene_ghost_in_a_corner_goes_at_once() {
   std::vector<cv::Mat> masks;
   auto sink = [&](const cv::Mat &mask, bool) { masks.push_back(mask.clone()); };
   for (int t = 0; t < 60; ++t) {
-    cv::Mat noisy(kH, kW, CV_32F), f;
-    rng.fill(noisy, cv::RNG::NORMAL, 120, 1.5);
-    noisy.convertTo(f, CV_8U);
+    cv::Mat f = plain_floor(rng, 120, 1.5);
     if (t < 40) {
       f(spot).setTo(35);
     }
@@ -293,9 +299,7 @@ void test_scene_soft_edged_person_is_not_eaten_a_column_a_frame() {
   for (int t = 0; t < 80; ++t) {
     // A plain grey floor (luma 100 with sensor noise); from frame 30 the person, whose U rises
     // by 2 levels a column from 8 above the floor's at its left edge.
-    cv::Mat noisy(kH, kW, CV_32F), y;
-    rng.fill(noisy, cv::RNG::NORMAL, 100, 1.0);
-    noisy.convertTo(y, CV_8U);
+    cv::Mat y = plain_floor(rng, 100, 1.0);
     cv::Mat u(kH, kW, CV_8U, cv::Scalar(128)), v(kH, kW, CV_8U, cv::Scalar(128));
     if (t >= 30) {
       for (int c = 0; c < person.width; ++c) {
