@@ -500,32 +500,6 @@ void test_downscale_matches_inter_area() {
   g_assert_cmpuint(one.at<std::uint8_t>(0, 0), ==, 8);
 }
 
-// The 2x and 4x box downscale (baseline vectors, and AVX2 where the CPU has it) gives exactly the
-// rounded block mean, (sum + f * f / 2) / (f * f), on widths with and without a tail after the
-// 32- and 16-output steps.
-void test_downscale_box_is_exact() {
-  for (const cv::Size &out : {cv::Size(480, 270), cv::Size(250, 7), cv::Size(33, 3)}) {
-    for (int f : {2, 4}) {
-      cv::Mat src(out.height * f, out.width * f + 40, CV_8UC1);
-      cv::RNG(static_cast<std::uint64_t>(out.width * 10 + f)).fill(src, cv::RNG::UNIFORM, 0, 256);
-      const cv::Mat view = src(cv::Rect(0, 0, out.width * f, out.height * f));
-      cv::Mat ours;
-      heatmap::downscale_plane(view, ours, out);
-      for (int y = 0; y < out.height; ++y) {
-        for (int x = 0; x < out.width; ++x) {
-          int sum = 0;
-          for (int k = 0; k < f; ++k) {
-            for (int j = 0; j < f; ++j) {
-              sum += view.at<std::uint8_t>(y * f + k, x * f + j);
-            }
-          }
-          g_assert_cmpint(ours.at<std::uint8_t>(y, x), ==, (sum + f * f / 2) / (f * f));
-        }
-      }
-    }
-  }
-}
-
 // Odd sizes: 4:2:0 chroma planes are (w+1)/2 x (h+1)/2, and the processing size rounds.
 void test_odd_sizes() {
   const int w = 161, h = 91;
@@ -916,7 +890,6 @@ int main(int argc, char **argv) {
   g_test_add_func("/heatmap-core/formats/odd-sizes", test_odd_sizes);
   g_test_add_func("/heatmap-core/formats/downscale-matches-inter-area",
                   test_downscale_matches_inter_area);
-  g_test_add_func("/heatmap-core/downscale/box-is-exact", test_downscale_box_is_exact);
   g_test_add_func("/heatmap-core/reset/size-change-and-reset", test_size_change_and_reset);
   g_test_add_func("/heatmap-core/render", test_render);
   g_test_add_func("/heatmap-core/writers", test_writers);

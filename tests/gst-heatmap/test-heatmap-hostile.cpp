@@ -258,20 +258,34 @@ void test_zero_sizes_throw() {
   }
 }
 
-// The 2x and 4x fast paths of the luma downscale are exactly the rounded block mean (a
-// truncating version differs by one on about half the pixels).
+// The 2x and 4x fast paths of the luma downscale (baseline vectors, and AVX2 where the CPU has
+// it) are exactly the rounded block mean (a truncating version differs by one on about half the
+// pixels), on widths with and without a tail after the 32- and 16-output steps, and on a view
+// whose rows are longer than the picture.
 void test_downscale_exact_block_mean() {
+  struct Case {
+    cv::Mat src;
+    int factor;
+  };
   cv::RNG rng(6);
   cv::Mat src1080(1080, 1920, CV_8UC1), wide(1080, 1932, CV_8UC1);
   rng.fill(src1080, cv::RNG::UNIFORM, 0, 256);
   rng.fill(wide, cv::RNG::UNIFORM, 0, 256);
-  // 1080p -> 480x270 (4x) and 960x540 (2x); 1932 -> 483 also runs the scalar tail after the
-  // 8-pixel SIMD blocks.
-  for (auto [factor, width] : {std::pair{4, 1920}, std::pair{2, 1920}, std::pair{4, 1932}}) {
-    const cv::Mat src = width == 1920 ? src1080 : wide;
-    const cv::Size size(width / factor, 1080 / factor);
+  // 1080p -> 480x270 (4x) and 960x540 (2x); 1932 -> 483 also runs the scalar tail.
+  std::vector<Case> cases = {{src1080, 4}, {src1080, 2}, {wide, 4}};
+  for (const cv::Size &out : {cv::Size(480, 270), cv::Size(250, 7), cv::Size(33, 3)}) {
+    for (int f : {2, 4}) {
+      cv::Mat padded(out.height * f, out.width * f + 40, CV_8UC1);
+      cv::RNG(static_cast<std::uint64_t>(out.width * 10 + f))
+          .fill(padded, cv::RNG::UNIFORM, 0, 256);
+      cases.push_back({padded(cv::Rect(0, 0, out.width * f, out.height * f)), f});
+    }
+  }
+  for (const Case &c : cases) {
+    const int factor = c.factor, width = c.src.cols;
+    const cv::Size size(width / factor, c.src.rows / factor);
     cv::Mat dst;
-    heatmap::downscale_plane(src, dst, size);
+    heatmap::downscale_plane(c.src, dst, size);
     g_assert_cmpint(dst.type(), ==, CV_8UC1);
     g_assert_true(dst.size() == size);
     const int n = factor * factor;
@@ -281,7 +295,7 @@ void test_downscale_exact_block_mean() {
         int sum = 0;
         for (int dy = 0; dy < factor; ++dy) {
           for (int dx = 0; dx < factor; ++dx) {
-            sum += src.at<std::uint8_t>(y * factor + dy, x * factor + dx);
+            sum += c.src.at<std::uint8_t>(y * factor + dy, x * factor + dx);
           }
         }
         const int expected = (sum + n / 2) / n;  // round half up
