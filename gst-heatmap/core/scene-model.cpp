@@ -508,14 +508,12 @@ std::size_t SceneModel::settle_ghosts(const cv::Mat &ay, const cv::Mat &au, cons
   // This frame's stamp for borrowed_ (0: never took a neighbour's scene).
   const std::uint32_t stamp = static_cast<std::uint32_t>(frames_) + 1;
   const auto history = static_cast<std::uint32_t>(history_);
-  // One pixel: whether it took a neighbour's scene.
+  // One candidate pixel (motion, foreground for kGhostStreak frames; the callers test that):
+  // whether it took a neighbour's scene.
   auto settle = [&](int r, int c) {
     std::uint8_t *out = mask_.ptr<std::uint8_t>(r);
     const std::uint8_t *y = ay.ptr<std::uint8_t>(r);
     std::uint16_t *st = streak_.ptr<std::uint16_t>(r);
-    if (out[c] != 255 || st[c] < kGhostStreak) {
-      return false;
-    }
     // Inside a blob (all 8 neighbours foreground now) no neighbour can witness: the loop
     // below would skip each of them on its mask, so skip them all at once.
     if (r > 0 && r + 1 < h && c > 0 && c + 1 < w) {
@@ -615,7 +613,6 @@ std::size_t SceneModel::settle_ghosts(const cv::Mat &ay, const cv::Mat &au, cons
         continue;
       }
 #endif
-      // (The candidate test again before the call: most pixels of a block with one are none.)
       if (out[c] == 255 && st[c] >= kGhostStreak) {
         settled += settle(r, c);
       }
