@@ -8,6 +8,7 @@
 //   (RAW from: gst-launch-1.0 filesrc location=X.mp4 ! qtdemux ! h264parse ! avdec_h264 !
 //    video/x-raw,format=I420 ! filesink location=RAW.i420)
 // OUT.bin: per frame one byte (1 = counts) and the mask, rows of the processing width.
+#include "accumulator.h"
 #include "frame.h"
 #include "scene-model.h"
 
@@ -30,11 +31,12 @@ int main(int argc, char **argv) {
   }
   const std::size_t ysz = static_cast<std::size_t>(w) * h, csz = ysz / 4;
   std::vector<std::uint8_t> buf(ysz + 2 * csz);
-  const double downscale = argc == 6 ? std::atof(argv[5]) : 0.25;
+  const heatmap::Settings defaults;  // the element's defaults, as the core has them
+  const double downscale = argc == 6 ? std::atof(argv[5]) : defaults.downscale;
   const cv::Size size(static_cast<int>(std::lround(w * downscale)),
                       static_cast<int>(std::lround(h * downscale)));
   heatmap::SceneModel model;
-  model.start(500, 16.0, true);
+  model.start(defaults.history, defaults.var_threshold, defaults.detect_shadows);
   heatmap::FrameScaler scaler;
   cv::Mat grey, u, v;
   int frames = 0;
@@ -74,6 +76,10 @@ int main(int argc, char **argv) {
   }
   model.flush(sink);
   std::fprintf(stderr, "%d frames, %dx%d\n", frames, size.width, size.height);
+  std::fclose(in);
   std::fclose(out);
+  if (bg != nullptr) {
+    std::fclose(bg);
+  }
   return 0;
 }
