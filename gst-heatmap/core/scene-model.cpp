@@ -2,6 +2,7 @@
 // classification with shadow suppression, selective learning, lighting events).
 #include "scene-model.h"
 
+#include "byte-rank.h"
 #include "motion-model.h"
 #include "scene-classify.h"
 
@@ -9,6 +10,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstring>
 
@@ -107,6 +109,24 @@ inline bool any_ghost_candidate(const std::uint8_t *mask, const std::uint16_t *s
 float median_of(std::vector<float> &v, std::size_t k) {
   std::nth_element(v.begin(), v.begin() + k, v.end());
   return v[k];
+}
+
+// A scene's spread from the median absolute deviation of the look-ahead (robust to people passing
+// up to half of the time), and the variances it gives: luma's, and chroma's (one for U and V:
+// the larger of U's and V's).
+float spread_sigma(float mad) {
+  return 1.4826f * mad;
+}
+float luma_variance(float sigma) {
+  const float s = std::clamp(sigma, kMinSigmaY, kMaxSigma);
+  return s * s;
+}
+float u_variance(float sigma) {
+  const float s = std::clamp(sigma, kMinSigmaC, kMaxSigma);
+  return s * s;
+}
+float v_variance(float sigma) {
+  return std::min(sigma * sigma, kMaxSigma * kMaxSigma);
 }
 
 // Whether a lighting correction moves no level by as much as half a level (8-bit rounding).
@@ -276,6 +296,12 @@ void SceneModel::learn_look_ahead(const std::vector<cv::Matx33f> &to_scene, bool
                                   bool spreads) {
   const cv::Size size = held_.front().y.size();
   const std::size_t n = held_.size();
+  if (n <= static_cast<std::size_t>(kMaxRankPlanes) &&
+      std::all_of(to_scene.begin(), to_scene.end(),
+                  [](const cv::Matx33f &t) { return t == cv::Matx33f::eye(); })) {
+    learn_look_ahead_bytes(colour, spreads);
+    return;
+  }
   std::vector<float> s[3];
   for (auto &v : s) {
     v.resize(n);
@@ -308,21 +334,70 @@ void SceneModel::learn_look_ahead(const std::vector<cv::Matx33f> &to_scene, bool
         if (!spreads) {
           continue;
         }
-        // Spread from the median absolute deviation (robust to people passing up to half of
-        // the time): sigma = 1.4826 MAD.
         for (std::size_t k = 0; k < n; ++k) {
           x[k] = std::fabs(x[k] - med);
         }
-        const float sigma = 1.4826f * median_of(x, q2);
+        const float sigma = spread_sigma(median_of(x, q2));
         if (ch == 0) {
-          vy[c] = std::clamp(sigma, kMinSigmaY, kMaxSigma);
-          vy[c] *= vy[c];
+          vy[c] = luma_variance(sigma);
         } else if (ch == 1) {
-          vc[c] = std::clamp(sigma, kMinSigmaC, kMaxSigma);
-          vc[c] *= vc[c];
+          vc[c] = u_variance(sigma);
         } else {
-          vc[c] = std::max(vc[c], std::min(sigma * sigma, kMaxSigma * kMaxSigma));
+          vc[c] = std::max(vc[c], v_variance(sigma));
         }
+      }
+    }
+  }
+}
+
+void SceneModel::learn_look_ahead_bytes(bool colour, bool spreads) {
+  // The samples are the bytes themselves: so are their median and their median absolute
+  // deviation, found exactly on the bytes (select_rank_bytes). The floats are then those the
+  // general path makes of the same values: a byte's float, and the variances of each spread
+  // by the same functions (tabled by spread).
+  const cv::Size size = held_.front().y.size();
+  const int n = static_cast<int>(held_.size());
+  const int channels = colour ? 3 : 1;
+  std::array<std::array<float, 256>, 3> variance;
+  if (spreads) {
+    for (int d = 0; d < 256; ++d) {
+      const float sigma = spread_sigma(static_cast<float>(d));
+      variance[0][d] = luma_variance(sigma);
+      variance[1][d] = u_variance(sigma);
+      variance[2][d] = v_variance(sigma);
+    }
+  }
+  std::vector<const std::uint8_t *> rows(held_.size());
+  std::vector<std::uint8_t> med(3 * static_cast<std::size_t>(size.width));
+  std::vector<std::uint8_t> mad(med.size());
+  for (int r = 0; r < size.height; ++r) {
+    for (int ch = 0; ch < channels; ++ch) {
+      for (int k = 0; k < n; ++k) {
+        const Held &h = held_[k];
+        rows[k] = (ch == 0 ? h.y : ch == 1 ? h.u : h.v).ptr<std::uint8_t>(r);
+      }
+      select_rank_bytes(rows.data(), n, n / 2, size.width, &med[ch * size.width],
+                        spreads ? &mad[ch * size.width] : nullptr);
+    }
+    for (int ch = 0; ch < channels; ++ch) {
+      float *m = (ch == 0 ? my_ : ch == 1 ? mu_ : mv_).ptr<float>(r);
+      const std::uint8_t *from = &med[ch * size.width];
+      for (int c = 0; c < size.width; ++c) {
+        m[c] = from[c];
+      }
+    }
+    if (!spreads) {
+      continue;
+    }
+    float *vy = vy_.ptr<float>(r);
+    for (int c = 0; c < size.width; ++c) {
+      vy[c] = variance[0][mad[c]];
+    }
+    if (colour) {
+      float *vc = vc_.ptr<float>(r);
+      const std::uint8_t *du = &mad[size.width], *dv = &mad[2 * size.width];
+      for (int c = 0; c < size.width; ++c) {
+        vc[c] = std::max(variance[1][du[c]], variance[2][dv[c]]);
       }
     }
   }

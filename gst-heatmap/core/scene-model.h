@@ -77,6 +77,9 @@ class SceneModel {
   // The scene's means (and, with `spreads`, its spreads) from the held frames, each taken to
   // the scene's lighting by its matrix on (Y, U - 128, V - 128) first.
   void learn_look_ahead(const std::vector<cv::Matx33f> &to_scene, bool colour, bool spreads);
+  // learn_look_ahead when every matrix is the identity (a steady camera): the same floats, found
+  // on the bytes, many pixels at once.
+  void learn_look_ahead_bytes(bool colour, bool spreads);
   void classify(const cv::Mat &y, const cv::Mat &u, const cv::Mat &v, double rate,
                 const MaskSink &sink);
   // Takes the frame back to the scene's white balance (into wb_y_, wb_u_, wb_v_) when its

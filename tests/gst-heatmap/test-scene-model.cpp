@@ -1,4 +1,5 @@
 // test-scene-model.cpp: unit tests of the stabiliser and the scene model on synthesised frames.
+#include "byte-rank.h"
 #include "lighting.h"
 #include "scene-classify.h"
 #include "scene-model.h"
@@ -735,6 +736,87 @@ void test_scene_paused_person_is_not_eaten_from_the_edges() {
   g_assert_cmpint(seen, >=, area * 9 / 10);
 }
 
+// The look-ahead's byte path (select_rank_bytes) against what the float path does: the value
+// std::nth_element puts at the rank, then the same of the absolute deviations from it. Every
+// rank of n = 1..kWarmup planes (odd and even n, and larger n up to the limit), widths below,
+// at and off the SIMD lane count, on random values and on hostile ones: all equal, ties, only
+// 0 and 255, values either side of 128 (the flipped top bit), a few distinct levels.
+void test_look_ahead_byte_rank_matches_nth_element() {
+  cv::RNG rng(2026);
+  const int widths[] = {1, 2, 15, 16, 17, 31, 32, 47, 61, 480};
+  enum Kind { kRandom, kNarrow, kEqual, kExtremes, kMidline, kLevels, kKinds };
+  std::size_t checked = 0;
+  std::vector<int> counts;  // of planes: every count the look-ahead holds, then a few more
+  for (int n = 1; n <= SceneModel::kWarmup; ++n) {
+    counts.push_back(n);
+  }
+  counts.insert(counts.end(), {SceneModel::kWarmup + 1, 64, heatmap::kMaxRankPlanes});
+  for (const int n : counts) {
+    for (int kind = 0; kind < kKinds; ++kind) {
+      const int width = widths[(n + kind) % (sizeof(widths) / sizeof(widths[0]))];
+      const int same = rng.uniform(0, 256);
+      std::vector<std::vector<std::uint8_t>> planes(static_cast<std::size_t>(n),
+                                                    std::vector<std::uint8_t>(width));
+      for (auto &p : planes) {
+        for (std::uint8_t &x : p) {
+          switch (kind) {
+            case kRandom:
+              x = static_cast<std::uint8_t>(rng.uniform(0, 256));
+              break;
+            case kNarrow:
+              x = static_cast<std::uint8_t>(rng.uniform(100, 104));
+              break;
+            case kEqual:
+              x = static_cast<std::uint8_t>(same);
+              break;
+            case kExtremes:
+              x = rng.uniform(0, 2) ? 255 : 0;
+              break;
+            case kMidline:
+              x = static_cast<std::uint8_t>(rng.uniform(126, 130));
+              break;
+            default:
+              x = static_cast<std::uint8_t>(rng.uniform(0, 4) * 85);
+              break;
+          }
+        }
+      }
+      std::vector<const std::uint8_t *> rows;
+      for (const auto &p : planes) {
+        rows.push_back(p.data());
+      }
+      // Every rank up to kWarmup planes; beyond, the ends and the median.
+      for (int rank = 0; rank < n; rank = n <= SceneModel::kWarmup || rank == n - 1 ? rank + 1
+                                          : rank == 0                               ? n / 2
+                                                                                    : n - 1) {
+        std::vector<std::uint8_t> med(width), mad(width), med_only(width);
+        heatmap::select_rank_bytes(rows.data(), n, rank, width, med.data(), mad.data());
+        heatmap::select_rank_bytes(rows.data(), n, rank, width, med_only.data(), nullptr);
+        for (int c = 0; c < width; ++c) {
+          std::vector<float> x;
+          for (const auto &p : planes) {
+            x.push_back(p[c]);
+          }
+          std::nth_element(x.begin(), x.begin() + rank, x.end());
+          const float want_med = x[rank];
+          for (float &v : x) {
+            v = std::fabs(v - want_med);
+          }
+          std::nth_element(x.begin(), x.begin() + rank, x.end());
+          if (med[c] != want_med || med_only[c] != want_med || mad[c] != x[rank]) {
+            g_error(
+                "n %d rank %d width %d kind %d column %d: median %d (alone %d), want %g; "
+                "deviation %d, want %g",
+                n, rank, width, kind, c, med[c], med_only[c], want_med, mad[c], x[rank]);
+          }
+          ++checked;
+        }
+      }
+    }
+  }
+  g_test_message("%zu columns checked", checked);
+}
+
 }  // namespace
 
 int main(int argc, char **argv) {
@@ -774,5 +856,7 @@ int main(int argc, char **argv) {
                   test_classify_settling_pixel_does_not_take_in_a_person);
   g_test_add_func("/scene-model/classify/vectorised-matches-scalar",
                   test_classify_vectorised_matches_scalar);
+  g_test_add_func("/scene-model/look-ahead/byte-rank-matches-nth-element",
+                  test_look_ahead_byte_rank_matches_nth_element);
   return g_test_run();
 }
