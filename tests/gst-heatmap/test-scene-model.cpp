@@ -10,6 +10,7 @@
 
 #include <cmath>
 #include <algorithm>
+#include <array>
 #include <cstdint>
 #include <cstring>
 #include <vector>
@@ -736,6 +737,59 @@ void test_scene_paused_person_is_not_eaten_from_the_edges() {
   g_assert_cmpint(seen, >=, area * 9 / 10);
 }
 
+// The scene the look-ahead learns is, per pixel and channel, the median (rank n / 2, as
+// std::nth_element puts it) of the held frames: a full look-ahead and short streams (odd and even
+// counts, flushed). A still textured floor (so the lighting is measured as unchanged) with a
+// patch of strong noise and a dark object in fewer than half of the frames; classified at rate 0,
+// so the scene read back is the look-ahead's own.
+void test_look_ahead_scene_is_the_median() {
+  cv::RNG floor_rng(6);
+  const std::array<cv::Mat, 3> floor = {plain_floor(floor_rng, 120, 6),
+                                        plain_floor(floor_rng, 110, 3),
+                                        plain_floor(floor_rng, 140, 3)};
+  const cv::Rect patch(40, 20, 60, 40);
+  for (const int n : {SceneModel::kWarmup, 1, 2, 5, 8, 13}) {
+    cv::RNG rng(7000 + n);
+    std::vector<std::array<cv::Mat, 3>> frames;
+    SceneModel m;
+    m.start(500, 16, true);
+    auto ignore = [](const cv::Mat &, bool) {};
+    for (int t = 0; t < n; ++t) {
+      std::array<cv::Mat, 3> f;
+      for (int ch = 0; ch < 3; ++ch) {
+        f[ch] = floor[ch].clone();
+        cv::Mat noise(patch.size(), CV_8U);
+        rng.fill(noise, cv::RNG::UNIFORM, 0, 256);
+        noise.copyTo(f[ch](patch));
+      }
+      if (2 * t + 2 < n) {  // an object in fewer than half of the frames
+        cv::rectangle(f[0], cv::Rect(30 + 3 * t, 20, 24, 30), cv::Scalar(30), cv::FILLED);
+      }
+      m.apply(f[0], f[1], f[2], 0.0, ignore);
+      frames.push_back(f);
+    }
+    m.flush(ignore);
+    cv::Mat scene[3];
+    m.background(scene[0], scene[1], scene[2]);
+    std::vector<std::uint8_t> x(static_cast<std::size_t>(n));
+    for (int ch = 0; ch < 3; ++ch) {
+      for (int r = 0; r < kH; ++r) {
+        for (int c = 0; c < kW; ++c) {
+          for (int t = 0; t < n; ++t) {
+            x[static_cast<std::size_t>(t)] =
+                frames[static_cast<std::size_t>(t)][ch].at<std::uint8_t>(r, c);
+          }
+          std::nth_element(x.begin(), x.begin() + n / 2, x.end());
+          if (scene[ch].at<std::uint8_t>(r, c) != x[static_cast<std::size_t>(n / 2)]) {
+            g_error("n %d channel %d at (%d, %d): scene %d, median %d", n, ch, c, r,
+                    scene[ch].at<std::uint8_t>(r, c), x[static_cast<std::size_t>(n / 2)]);
+          }
+        }
+      }
+    }
+  }
+}
+
 // The look-ahead's byte path (select_rank_bytes) against what the float path does: the value
 // std::nth_element puts at the rank, then the same of the absolute deviations from it. Every
 // rank of n = 1..kWarmup planes (odd and even n, and larger n up to the limit), widths below,
@@ -856,6 +910,8 @@ int main(int argc, char **argv) {
                   test_classify_settling_pixel_does_not_take_in_a_person);
   g_test_add_func("/scene-model/classify/vectorised-matches-scalar",
                   test_classify_vectorised_matches_scalar);
+  g_test_add_func("/scene-model/look-ahead/scene-is-the-median",
+                  test_look_ahead_scene_is_the_median);
   g_test_add_func("/scene-model/look-ahead/byte-rank-matches-nth-element",
                   test_look_ahead_byte_rank_matches_nth_element);
   return g_test_run();
