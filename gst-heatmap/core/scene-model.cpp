@@ -5,14 +5,13 @@
 #include "byte-rank.h"
 #include "motion-model.h"
 #include "scene-classify.h"
+#include "scene-settle.h"
 
-#include <opencv2/core/hal/intrin.hpp>
 #include <opencv2/imgproc.hpp>
 
 #include <algorithm>
 #include <array>
 #include <cmath>
-#include <cstring>
 
 namespace heatmap {
 
@@ -20,20 +19,6 @@ namespace {
 
 using namespace scene;  // the per-pixel constants (scene-classify.h)
 
-#if CV_SIMD128
-// cv::v_load_expand_q reads its 4 bytes through an int pointer (SSE: *(const int *)ptr), which
-// is a misaligned load at an odd column (UBSan stops there); a copy is the same single load.
-inline cv::v_uint32x4 load_expand_q(const std::uint8_t *p) {
-  alignas(4) std::uint8_t bytes[4];
-  std::memcpy(bytes, p, sizeof bytes);
-  return cv::v_load_expand_q(bytes);
-}
-#endif
-
-// A shadow darkens smoothly: a candidate's ratio to the scene is within kShadowSmooth of the
-// mean ratio of its candidate neighbours (a soft edge is a slope, which cancels). A person's
-// clothes do not follow the floor's texture, so their ratio jumps from pixel to pixel.
-constexpr float kShadowSmooth = 0.05f;
 // Foreground pixels learn this much slower than background ones: a person who stops for a
 // few seconds stays foreground, something left for good fades in after ~4 histories.
 constexpr float kForegroundSlowdown = 4.0f;
@@ -94,17 +79,6 @@ constexpr double kMinLumaOffset = 3.0;
 constexpr double kMinShift = 0.2;
 constexpr double kMovedShift = 1.0;
 constexpr int kMovedFrames = 25;
-
-#if CV_SIMD128
-// Whether any of 16 pixels is a ghost candidate (motion, foreground for kGhostStreak frames).
-inline bool any_ghost_candidate(const std::uint8_t *mask, const std::uint16_t *streak) {
-  const cv::v_uint8x16 motion = cv::v_load(mask) == cv::v_setall_u8(255);
-  const cv::v_uint16x8 least = cv::v_setall_u16(kGhostStreak);
-  const cv::v_uint8x16 lasting =
-      cv::v_pack(cv::v_load(streak) >= least, cv::v_load(streak + 8) >= least);
-  return cv::v_check_any(motion & lasting);
-}
-#endif
 
 float median_of(std::vector<float> &v, std::size_t k) {
   std::nth_element(v.begin(), v.begin() + k, v.end());
@@ -583,22 +557,20 @@ std::size_t SceneModel::settle_ghosts(const cv::Mat &ay, const cv::Mat &au, cons
   // This frame's stamp for borrowed_ (0: never took a neighbour's scene).
   const std::uint32_t stamp = static_cast<std::uint32_t>(frames_) + 1;
   const auto history = static_cast<std::uint32_t>(history_);
-  // One candidate pixel (motion, foreground for kGhostStreak frames; the callers test that):
-  // whether it took a neighbour's scene.
-  auto settle = [&](int r, int c) {
-    std::uint8_t *out = mask_.ptr<std::uint8_t>(r);
-    const std::uint8_t *y = ay.ptr<std::uint8_t>(r);
-    std::uint16_t *st = streak_.ptr<std::uint16_t>(r);
-    // Inside a blob (all 8 neighbours foreground now) no neighbour can witness: the loop
-    // below would skip each of them on its mask, so skip them all at once.
-    if (r > 0 && r + 1 < h && c > 0 && c + 1 < w) {
-      const std::uint8_t *up = mask_.ptr<std::uint8_t>(r - 1) + c;
-      const std::uint8_t *down = mask_.ptr<std::uint8_t>(r + 1) + c;
-      if (up[-1] && up[0] && up[1] && out[c - 1] && out[c + 1] && down[-1] && down[0] && down[1]) {
-        return false;
-      }
+  // Neighbour j of scene::neighbours_equal's bits, as (dy, dx).
+  static constexpr int kDy[8] = {-1, -1, -1, 0, 0, 1, 1, 1};
+  static constexpr int kDx[8] = {-1, 0, 1, -1, 1, -1, 0, 1};
+  // One candidate pixel (motion, foreground for kGhostStreak frames; the callers test that)
+  // and its background neighbours now (mask 0; scene::neighbours_equal's bits): whether it took
+  // a neighbour's scene. Only those neighbours can witness (inside a blob none); they are tried
+  // in raster order, as the best match keeps the first of equals.
+  auto settle = [&](int r, int c, unsigned around) {
+    if (around == 0) {
+      return false;
     }
-    const float fy = std::min<float>(y[c], kClip);
+    std::uint8_t *out = mask_.ptr<std::uint8_t>(r);
+    std::uint16_t *st = streak_.ptr<std::uint16_t>(r);
+    const float fy = std::min<float>(ay.ptr<std::uint8_t>(r)[c], kClip);
     const float fu = colour ? au.ptr<std::uint8_t>(r)[c] - 128.f : 0.f;
     const float fv = colour ? av.ptr<std::uint8_t>(r)[c] - 128.f : 0.f;
     // Foreground without a break since the scene was last learned whole (the look-ahead, or
@@ -607,48 +579,46 @@ std::size_t SceneModel::settle_ghosts(const cv::Mat &ay, const cv::Mat &au, cons
         st[c] >= kStartupGhostStreak && static_cast<std::uint64_t>(st[c]) + learned_at_ >= frames_;
     int best_r = -1, best_c = -1;
     float best = 1e30f;
-    for (int dy = -1; dy <= 1; ++dy) {
-      const int rr = r + dy;
-      if (rr < 0 || rr >= h) {
+    for (; around != 0; around &= around - 1) {
+      const int j = __builtin_ctz(around);
+      const int rr = r + kDy[j], x = c + kDx[j];
+      if (!all_valid_ && valid_.ptr<std::uint8_t>(rr)[x] == 0) {
         continue;
       }
-      const std::uint8_t *m = mask_.ptr<std::uint8_t>(rr);
-      const std::uint8_t *okn = all_valid_ ? nullptr : valid_.ptr<std::uint8_t>(rr);
-      const float *nvy = vy_.ptr<float>(rr);
-      const float *nvc = colour ? vc_.ptr<float>(rr) : nullptr;
-      const std::uint8_t *fr = fresh_.ptr<std::uint8_t>(rr);
-      const std::uint32_t *nb = borrowed_.ptr<std::uint32_t>(rr);
-      for (int dx = -1; dx <= 1; ++dx) {
-        const int x = c + dx;
-        if (x < 0 || x >= w || m[x] != 0 || (dx == 0 && dy == 0) ||
-            (okn != nullptr && okn[x] == 0) ||
-            (!startup && (nvy[x] > kGhostVarY || (nvc != nullptr && nvc[x] > kGhostVarC))) ||
-            (fr[x] < kFreshFrames && fr[x] >= kFreshFrames - kFreshNoWitness)) {
+      const float vy = vy_.ptr<float>(rr)[x];
+      const float vc = colour ? vc_.ptr<float>(rr)[x] : 0.f;
+      if (!startup && (vy > kGhostVarY || (colour && vc > kGhostVarC))) {
+        continue;
+      }
+      const std::uint8_t fr = fresh_.ptr<std::uint8_t>(rr)[x];
+      if (fr < kFreshFrames && fr >= kFreshFrames - kFreshNoWitness) {
+        continue;
+      }
+      // A scene taken in the ghost pass lately is handed on strictly.
+      const std::uint32_t lent = borrowed_.ptr<std::uint32_t>(rr)[x];
+      const bool strict = !startup && lent != 0 && stamp - lent < history;
+      const float ry = fy - std::min(g * my_.ptr<float>(rr)[x] + b, kClip);
+      // (n / d > 1 exactly when n > d, for the positive spreads: no division for a refusal.)
+      const float num_y = ry * ry, den_y = k * g2 * std::min(vy, kGhostVarY);
+      if (num_y > den_y) {
+        continue;
+      }
+      float e = num_y / den_y;
+      if (colour) {
+        const float eu = fu - (g * (mu_.ptr<float>(rr)[x] - 128.f) + du);
+        const float ev = fv - (g * (mv_.ptr<float>(rr)[x] - 128.f) + dv);
+        const float num_c = eu * eu + ev * ev;
+        const float den_c = (strict ? k : kc) * g2 * std::min(vc, kGhostVarC);
+        if (num_c > den_c) {
           continue;
         }
-        // A scene taken in the ghost pass lately is handed on strictly.
-        const bool strict = !startup && nb[x] != 0 && stamp - nb[x] < history;
-        const float ry = fy - std::min(g * my_.ptr<float>(rr)[x] + b, kClip);
-        float e = ry * ry / (k * g2 * std::min(vy_.ptr<float>(rr)[x], kGhostVarY));
-        if (e > 1.f) {
-          continue;
-        }
-        if (colour) {
-          const float eu = fu - (g * (mu_.ptr<float>(rr)[x] - 128.f) + du);
-          const float ev = fv - (g * (mv_.ptr<float>(rr)[x] - 128.f) + dv);
-          const float ec = (eu * eu + ev * ev) /
-                           ((strict ? k : kc) * g2 * std::min(vc_.ptr<float>(rr)[x], kGhostVarC));
-          if (ec > 1.f) {
-            continue;
-          }
-          e += ec;
-        }
-        if (strict && e > 1.f) {
-          continue;
-        }
-        if (e < best) {
-          best = e, best_r = rr, best_c = x;
-        }
+        e += num_c / den_c;
+      }
+      if (strict && e > 1.f) {
+        continue;
+      }
+      if (e < best) {
+        best = e, best_r = rr, best_c = x;
       }
     }
     if (best_r < 0) {
@@ -671,25 +641,48 @@ std::size_t SceneModel::settle_ghosts(const cv::Mat &ay, const cv::Mat &au, cons
     settled_rows_[r] = 1;
     return true;
   };
+  // A row's candidates, 16 at a time (bit i: column c + i), and one at a time past the last 16.
+  auto candidates = [&](int r, int c) {
+    const std::uint8_t *out = mask_.ptr<std::uint8_t>(r) + c;
+    const std::uint16_t *st = streak_.ptr<std::uint16_t>(r) + c;
+    if (c + 16 <= w) {
+      return scene::ghost_candidates16(out, st);
+    }
+    unsigned bits = 0;
+    for (int i = 0; c + i < w; ++i) {
+      bits |= static_cast<unsigned>(out[i] == 255 && st[i] >= kGhostStreak) << i;
+    }
+    return bits;
+  };
   settled_rows_.assign(h, 0);
   std::size_t settled = 0;
+  // Per 16 pixels inside the frame, the neighbours of all of them at once (nb). A pixel that
+  // settles changes only itself: out of the candidates (the 16 bits stay true) and background,
+  // for its neighbours, of which only the next one in the pass is still to come in these 16
+  // (its left neighbour, bit 3; backwards its right one, bit 4, which is also fresh).
+  alignas(16) std::uint8_t nb[16], near[16];
   for (int r = 0; r < h; ++r) {
     if (!ghost_rows_[r]) {
       continue;  // no pixel foreground for kGhostStreak frames here
     }
-    const std::uint8_t *out = mask_.ptr<std::uint8_t>(r);
-    const std::uint16_t *st = streak_.ptr<std::uint16_t>(r);
-    for (int c = 0; c < w; ++c) {
-#if CV_SIMD128
-      // Skip 16 pixels at a time where none is a candidate (settling only removes candidates,
-      // so what is skipped would have been skipped one by one).
-      if ((c & 15) == 0 && c + 16 <= w && !any_ghost_candidate(out + c, st + c)) {
-        c += 15;
+    for (int c = 0; c < w; c += 16) {
+      unsigned bits = candidates(r, c);
+      if (bits == 0) {
         continue;
       }
-#endif
-      if (out[c] == 255 && st[c] >= kGhostStreak) {
-        settled += settle(r, c);
+      const bool inside = r > 0 && r + 1 < h && c > 0 && c + 16 < w;
+      if (inside) {
+        scene::neighbours_equal16(mask_, r, c, 0, nb);
+      }
+      int last = -2;  // the latest pixel of these 16 that settled
+      for (; bits != 0; bits &= bits - 1) {
+        const int i = __builtin_ctz(bits);
+        const unsigned around =
+            inside ? nb[i] | (last == i - 1 ? 8u : 0u) : scene::neighbours_equal(mask_, r, c + i);
+        if (settle(r, c + i, around)) {
+          ++settled;
+          last = i;
+        }
       }
     }
   }
@@ -703,153 +696,44 @@ std::size_t SceneModel::settle_ghosts(const cv::Mat &ay, const cv::Mat &au, cons
   // A candidate the forward pass left has the same witnesses now unless a neighbour settled in
   // this frame (fresh_ is kFreshFrames only there, or outside the frame, where it witnesses
   // nothing): only those are tried again, which gives the same result as trying all.
-  auto near_settled = [&](int r, int c) {
-    for (int rr = std::max(r - 1, 0); rr <= std::min(r + 1, h - 1); ++rr) {
-      const std::uint8_t *fr = fresh_.ptr<std::uint8_t>(rr);
-      for (int x = std::max(c - 1, 0); x <= std::min(c + 1, w - 1); ++x) {
-        if (fr[x] == kFreshFrames && (rr != r || x != c)) {
-          return true;
-        }
-      }
-    }
-    return false;
-  };
   for (int r = h - 1; r >= 0; --r) {
     if (!ghost_rows_[r] || !(settled_rows_[r] || (r > 0 && settled_rows_[r - 1]) ||
                              (r + 1 < h && settled_rows_[r + 1]))) {
       continue;
     }
-    const std::uint8_t *out = mask_.ptr<std::uint8_t>(r);
-    const std::uint16_t *st = streak_.ptr<std::uint16_t>(r);
-    for (int c = w - 1; c >= 0; --c) {
-#if CV_SIMD128
-      if ((c & 15) == 15 && !any_ghost_candidate(out + c - 15, st + c - 15)) {
-        c -= 15;
+    for (int c = (w - 1) & ~15; c >= 0; c -= 16) {
+      unsigned bits = candidates(r, c);
+      if (bits == 0) {
         continue;
       }
-#endif
-      if (out[c] == 255 && st[c] >= kGhostStreak && near_settled(r, c)) {
-        settled += settle(r, c);
+      const bool inside = r > 0 && r + 1 < h && c > 0 && c + 16 < w;
+      if (inside) {
+        scene::neighbours_equal16(fresh_, r, c, kFreshFrames, near);
+        scene::neighbours_equal16(mask_, r, c, 0, nb);
+      }
+      int last = -2;
+      while (bits != 0) {
+        const int i = 31 - __builtin_clz(bits);
+        bits &= ~(1u << i);
+        const bool right = last == i + 1;
+        if (inside ? near[i] == 0 && !right
+                   : scene::neighbours_equal(fresh_, r, c + i, kFreshFrames) == 0) {
+          continue;
+        }
+        const unsigned around =
+            inside ? nb[i] | (right ? 16u : 0u) : scene::neighbours_equal(mask_, r, c + i);
+        if (settle(r, c + i, around)) {
+          ++settled;
+          last = i;
+        }
       }
     }
   }
   return settled;
 }
 
-namespace {
-
-// Whether a shadow candidate at (r, c) darkens unlike its candidate neighbours (127, or 254 when
-// already judged in this pass): its ratio to the scene is off their mean by more than
-// kShadowSmooth, with at least 4 of them.
-bool textured(const cv::Mat &mask, const cv::Mat &ratio, int r, int c) {
-  const int w = mask.cols, h = mask.rows;
-  float sum = 0.f;
-  int n = 0;
-  for (int dy = -1; dy <= 1; ++dy) {
-    const int rr = r + dy;
-    if (rr < 0 || rr >= h) {
-      continue;
-    }
-    const std::uint8_t *m = mask.ptr<std::uint8_t>(rr);
-    const float *q = ratio.ptr<float>(rr);
-    for (int dx = -1; dx <= 1; ++dx) {
-      const int cc = c + dx;
-      if (cc < 0 || cc >= w || (m[cc] != kShadowValue && m[cc] != 254)) {
-        continue;
-      }
-      if (dx != 0 || dy != 0) {
-        sum += q[cc];
-        ++n;
-      }
-    }
-  }
-  return n >= 4 && std::fabs(ratio.ptr<float>(r)[c] - sum / n) > kShadowSmooth;
-}
-
-}  // namespace
-
 void SceneModel::settle_shadows() {
-  const int w = mask_.cols, h = mask_.rows;
-  for (int r = 0; r < h; ++r) {
-    if (!shadow_rows_[r]) {
-      continue;
-    }
-    std::uint8_t *out = mask_.ptr<std::uint8_t>(r);
-    int c = 0;
-#if CV_SIMD128
-    // Inside the frame, four candidates at a time: the same sums in the same order (a
-    // neighbour that is no candidate adds 0, which leaves a float sum as it was).
-    if (r > 0 && r + 1 < h && w >= 6) {
-      const std::uint8_t *rows[3] = {mask_.ptr<std::uint8_t>(r - 1), out,
-                                     mask_.ptr<std::uint8_t>(r + 1)};
-      const float *ratios[3] = {ratio_.ptr<float>(r - 1), ratio_.ptr<float>(r),
-                                ratio_.ptr<float>(r + 1)};
-      const cv::v_uint32x4 shadow = cv::v_setall_u32(kShadowValue), judged = cv::v_setall_u32(254);
-      const cv::v_uint32x4 one = cv::v_setall_u32(1), four = cv::v_setall_u32(4);
-      const cv::v_float32x4 zero = cv::v_setzero_f32(), smooth = cv::v_setall_f32(kShadowSmooth);
-      if (out[0] == kShadowValue && textured(mask_, ratio_, r, 0)) {
-        out[0] = 254;
-      }
-      for (c = 1; c + 4 < w; c += 4) {
-        // Skip 16 pixels at once where none is a candidate (the marks this pass leaves are
-        // 254, never 127, so what is skipped would have been skipped 4 at a time).
-        if ((c & 15) == 1 && c + 16 < w &&
-            !cv::v_check_any(cv::v_load(out + c) == cv::v_setall_u8(kShadowValue))) {
-          c += 12;
-          continue;
-        }
-        const cv::v_uint32x4 centre = load_expand_q(out + c) == shadow;
-        if (!cv::v_check_any(centre)) {
-          continue;
-        }
-        cv::v_float32x4 sum = zero;
-        cv::v_uint32x4 n = cv::v_setzero_u32();
-        for (int dy = 0; dy < 3; ++dy) {
-          for (int dx = -1; dx <= 1; ++dx) {
-            if (dy == 1 && dx == 0) {
-              continue;
-            }
-            const cv::v_uint32x4 m = load_expand_q(rows[dy] + c + dx);
-            const cv::v_uint32x4 is = (m == shadow) | (m == judged);
-            sum +=
-                cv::v_select(cv::v_reinterpret_as_f32(is), cv::v_load(ratios[dy] + c + dx), zero);
-            n += is & one;
-          }
-        }
-        const cv::v_float32x4 mean = sum / cv::v_cvt_f32(cv::v_reinterpret_as_s32(n));
-        const cv::v_float32x4 off = cv::v_abs(cv::v_load(ratios[1] + c) - mean);
-        const cv::v_uint32x4 mark = centre & (n >= four) & cv::v_reinterpret_as_u32(off > smooth);
-        const int bits = cv::v_signmask(mark);
-        for (int i = 0; i < 4; ++i) {
-          if (bits & (1 << i)) {
-            out[c + i] = 254;
-          }
-        }
-      }
-    }
-#endif
-    for (; c < w; ++c) {
-      if (out[c] == kShadowValue && textured(mask_, ratio_, r, c)) {
-        out[c] = 254;  // textured like an object: motion (254 until the pass ends)
-      }
-    }
-  }
-  for (int r = 0; r < h; ++r) {
-    if (!shadow_rows_[r]) {
-      continue;
-    }
-    std::uint8_t *out = mask_.ptr<std::uint8_t>(r);
-    int c = 0;
-#if CV_SIMD128
-    for (; c + 16 <= w; c += 16) {
-      const cv::v_uint8x16 m = cv::v_load(out + c);
-      cv::v_store(out + c, m | ((m == cv::v_setall_u8(254)) & cv::v_setall_u8(1)));
-    }
-#endif
-    for (; c < w; ++c) {
-      out[c] = out[c] == 254 ? 255 : out[c];
-    }
-  }
+  scene::settle_textured_shadows(mask_, ratio_, shadow_rows_, shadow_scratch_);
 }
 
 void SceneModel::background(cv::Mat &y, cv::Mat &u, cv::Mat &v) const {

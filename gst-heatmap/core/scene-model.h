@@ -3,6 +3,7 @@
 #pragma once
 
 #include "lighting.h"
+#include "scene-settle.h"
 #include "stabiliser.h"
 
 #include <opencv2/core.hpp>
@@ -116,6 +117,7 @@ class SceneModel {
   // Per row of the latest frame: whether it holds shadow candidates, and possible ghosts.
   std::vector<std::uint8_t> shadow_rows_, ghost_rows_;
   std::vector<std::uint8_t> settled_rows_;  // rows where the ghost pass settled a pixel
+  scene::ShadowScratch shadow_scratch_;
   bool all_valid_ = true;
   cv::Mat ay_, au_, av_;        // aligned frame
   cv::Mat wb_y_, wb_u_, wb_v_;  // the frame at the scene's white balance

@@ -3,6 +3,7 @@
 #include "lighting.h"
 #include "scene-classify.h"
 #include "scene-model.h"
+#include "scene-settle.h"
 #include "stabiliser.h"
 
 #include <glib.h>
@@ -871,6 +872,118 @@ void test_look_ahead_byte_rank_matches_nth_element() {
   g_test_message("%zu columns checked", checked);
 }
 
+// The shadow texture pass, vectorised, against its scalar twin (the rule as it was written): masks
+// of every width from 1 (no whole vector, tails of every length) and of 1 to 8 rows, candidates
+// alone, in runs and in blocks, ratios from a coarse ladder (so that means land exactly on and
+// beside kShadowSmooth) and at random; rows flagged where they hold candidates, and some more.
+void test_settle_textured_shadows_vectorised_matches_scalar() {
+  namespace sc = heatmap::scene;
+  cv::RNG rng(20261202);
+  std::size_t judged = 0, marked = 0, differing = 0;
+  sc::ShadowScratch scratch;
+  for (int round = 0; round < 3000; ++round) {
+    // Each size twice in a row: the second reuses the scratch the first left.
+    const int w = 1 + round / 2 % 53, h = 1 + (round / 106) % 8;
+    cv::Mat mask(h, w, CV_8UC1), ratio(h, w, CV_32FC1);
+    const int density = rng.uniform(0, 4);  // candidates: rare .. most pixels
+    for (int r = 0; r < h; ++r) {
+      for (int c = 0; c < w; ++c) {
+        const int d = rng.uniform(0, 8);
+        mask.at<std::uint8_t>(r, c) = d < 2 * density ? sc::kShadow : d % 2 ? sc::kMotion : 0;
+        ratio.at<float>(r, c) = rng.uniform(0, 3) == 0 ? static_cast<float>(rng.uniform(0.f, 2.f))
+                                                       : 0.5f + 0.05f * rng.uniform(0, 5);
+      }
+    }
+    std::vector<std::uint8_t> rows(h, 0);
+    for (int r = 0; r < h; ++r) {
+      rows[r] = cv::countNonZero(mask.row(r) == sc::kShadow) > 0 || rng.uniform(0, 4) == 0;
+      judged += static_cast<std::size_t>(cv::countNonZero(mask.row(r) == sc::kShadow));
+    }
+    cv::Mat scalar = mask.clone(), vector = mask.clone();
+    // Scratch reused across sizes, as the model reuses it across frames.
+    sc::settle_textured_shadows(scalar, ratio, rows, scratch, sc::Simd::kNone);
+    sc::settle_textured_shadows(vector, ratio, rows, scratch, sc::Simd::kBaseline);
+    marked += static_cast<std::size_t>(cv::countNonZero(scalar != mask));
+    differing += static_cast<std::size_t>(cv::countNonZero(scalar != vector));
+  }
+  g_test_message("%zu candidates judged, %zu textured, %zu differing", judged, marked, differing);
+  g_assert_cmpuint(differing, ==, 0);
+  g_assert_cmpuint(marked, >, judged / 10);
+  g_assert_cmpuint(marked, <, judged * 9 / 10);
+}
+
+// The ghost pass's neighbour bits and candidates, 16 at a time and by the 32-bit fast path,
+// against a plain loop over the 8 neighbours and the candidate rule, at every position of
+// masks with values near each other (0, 1, 8, 127, 255) and streaks around kGhostStreak.
+void test_settle_ghost_bits_match_the_rule() {
+  namespace sc = heatmap::scene;
+  cv::RNG rng(8);
+  const std::uint8_t values[] = {0, 1, 7, 8, 9, 127, 128, 255};
+  std::size_t differing = 0, set = 0, candidates = 0;
+  for (int round = 0; round < 400; ++round) {
+    const int w = 1 + round % 41, h = 1 + round % 5;
+    cv::Mat m(h, w, CV_8UC1);
+    const int spread = 1 + round % 8;  // how many of the values appear
+    for (int r = 0; r < h; ++r) {
+      for (int c = 0; c < w; ++c) {
+        m.at<std::uint8_t>(r, c) = values[rng.uniform(0, spread)];
+      }
+    }
+    for (const std::uint8_t value : {std::uint8_t{0}, std::uint8_t{8}, std::uint8_t{255}}) {
+      for (int r = 0; r < h; ++r) {
+        for (int c = 0; c < w; ++c) {
+          unsigned expected = 0;
+          for (int j = 0, dy = -1; dy <= 1; ++dy) {
+            for (int dx = -1; dx <= 1; ++dx) {
+              if (dy == 0 && dx == 0) {
+                continue;
+              }
+              const int rr = r + dy, x = c + dx;
+              expected |= static_cast<unsigned>(rr >= 0 && rr < h && x >= 0 && x < w &&
+                                                m.at<std::uint8_t>(rr, x) == value)
+                          << j++;
+            }
+          }
+          set += expected != 0;
+          differing += sc::neighbours_equal(m, r, c, value) != expected;
+          if (r > 0 && r + 1 < h && c > 0 && c + 16 < w) {
+            for (sc::Simd simd : {sc::Simd::kNone, sc::Simd::kBaseline}) {
+              std::uint8_t bits[16];
+              sc::neighbours_equal16(m, r, c, value, bits, simd);
+              differing += bits[0] != expected;
+              for (int i = 1; i < 16; ++i) {
+                differing += bits[i] != sc::neighbours_equal(m, r, c + i, value);
+              }
+            }
+          }
+        }
+      }
+    }
+    std::uint8_t mask[16];
+    std::uint16_t streak[16];
+    for (int i = 0; i < 16; ++i) {
+      mask[i] = values[rng.uniform(0, 8)];
+      const int s = rng.uniform(0, 4);
+      streak[i] = static_cast<std::uint16_t>(s == 0   ? sc::kGhostStreak - 1 + rng.uniform(0, 3)
+                                             : s == 1 ? rng.uniform(0, 20)
+                                             : s == 2 ? 0xFFFF - rng.uniform(0, 2)
+                                                      : rng.uniform(0, 0x10000));
+    }
+    unsigned expected = 0;
+    for (int i = 0; i < 16; ++i) {
+      expected |= static_cast<unsigned>(mask[i] == 255 && streak[i] >= sc::kGhostStreak) << i;
+    }
+    candidates += static_cast<std::size_t>(__builtin_popcount(expected));
+    differing += sc::ghost_candidates16(mask, streak, sc::Simd::kNone) != expected;
+    differing += sc::ghost_candidates16(mask, streak, sc::Simd::kBaseline) != expected;
+  }
+  g_test_message("%zu neighbourhoods with a match, %zu candidates, %zu differing", set, candidates,
+                 differing);
+  g_assert_cmpuint(differing, ==, 0);
+  g_assert_cmpuint(set, >, 0);
+  g_assert_cmpuint(candidates, >, 0);
+}
+
 }  // namespace
 
 int main(int argc, char **argv) {
@@ -914,5 +1027,9 @@ int main(int argc, char **argv) {
                   test_look_ahead_scene_is_the_median);
   g_test_add_func("/scene-model/look-ahead/byte-rank-matches-nth-element",
                   test_look_ahead_byte_rank_matches_nth_element);
+  g_test_add_func("/scene-model/settle/textured-shadows-vectorised-matches-scalar",
+                  test_settle_textured_shadows_vectorised_matches_scalar);
+  g_test_add_func("/scene-model/settle/ghost-bits-match-the-rule",
+                  test_settle_ghost_bits_match_the_rule);
   return g_test_run();
 }
