@@ -642,15 +642,14 @@ std::size_t SceneModel::settle_ghosts(const cv::Mat &ay, const cv::Mat &au, cons
     return true;
   };
   // A row's candidates, 16 at a time (bit i: column c + i), and one at a time past the last 16.
-  auto candidates = [&](int r, int c) {
-    const std::uint8_t *out = mask_.ptr<std::uint8_t>(r) + c;
-    const std::uint16_t *st = streak_.ptr<std::uint16_t>(r) + c;
+  // (out, st: the row's mask and streaks.)
+  auto candidates = [w](const std::uint8_t *out, const std::uint16_t *st, int c) {
     if (c + 16 <= w) {
-      return scene::ghost_candidates16(out, st);
+      return scene::ghost_candidates16(out + c, st + c);
     }
     unsigned bits = 0;
     for (int i = 0; c + i < w; ++i) {
-      bits |= static_cast<unsigned>(out[i] == 255 && st[i] >= kGhostStreak) << i;
+      bits |= static_cast<unsigned>(out[c + i] == 255 && st[c + i] >= kGhostStreak) << i;
     }
     return bits;
   };
@@ -665,8 +664,10 @@ std::size_t SceneModel::settle_ghosts(const cv::Mat &ay, const cv::Mat &au, cons
     if (!ghost_rows_[r]) {
       continue;  // no pixel foreground for kGhostStreak frames here
     }
+    const std::uint8_t *out = mask_.ptr<std::uint8_t>(r);
+    const std::uint16_t *st = streak_.ptr<std::uint16_t>(r);
     for (int c = 0; c < w; c += 16) {
-      unsigned bits = candidates(r, c);
+      unsigned bits = candidates(out, st, c);
       if (bits == 0) {
         continue;
       }
@@ -679,7 +680,7 @@ std::size_t SceneModel::settle_ghosts(const cv::Mat &ay, const cv::Mat &au, cons
         const int i = __builtin_ctz(bits);
         const unsigned around =
             inside ? nb[i] | (last == i - 1 ? 8u : 0u) : scene::neighbours_equal(mask_, r, c + i);
-        if (settle(r, c + i, around)) {
+        if (around != 0 && settle(r, c + i, around)) {
           ++settled;
           last = i;
         }
@@ -701,8 +702,10 @@ std::size_t SceneModel::settle_ghosts(const cv::Mat &ay, const cv::Mat &au, cons
                              (r + 1 < h && settled_rows_[r + 1]))) {
       continue;
     }
+    const std::uint8_t *out = mask_.ptr<std::uint8_t>(r);
+    const std::uint16_t *st = streak_.ptr<std::uint16_t>(r);
     for (int c = (w - 1) & ~15; c >= 0; c -= 16) {
-      unsigned bits = candidates(r, c);
+      unsigned bits = candidates(out, st, c);
       if (bits == 0) {
         continue;
       }
