@@ -711,7 +711,10 @@ std::size_t SceneModel::settle_ghosts(const cv::Mat &ay, const cv::Mat &au, cons
       }
       const bool inside = r > 0 && r + 1 < h && c > 0 && c + 16 < w;
       if (inside) {
-        scene::neighbours_equal16(fresh_, r, c, kFreshFrames, near);
+        // The first pixel of these 16 to settle is near a settled one now: none, none settles.
+        if ((scene::neighbours_equal16(fresh_, r, c, kFreshFrames, near) & bits) == 0) {
+          continue;
+        }
         scene::neighbours_equal16(mask_, r, c, 0, nb);
       }
       int last = -2;

@@ -105,9 +105,10 @@ inline unsigned neighbours_equal(const cv::Mat &m, int r, int c, std::uint8_t va
 }
 
 // neighbours_equal for 16 pixels at once: bits[i] = neighbours_equal(m, r, c + i, value), for
-// 0 < r < m.rows - 1 and 0 < c, c + 16 < m.cols. The scalar twin with Simd::kNone.
-inline void neighbours_equal16(const cv::Mat &m, int r, int c, std::uint8_t value,
-                               std::uint8_t bits[16], Simd simd = Simd::kBaseline) {
+// 0 < r < m.rows - 1 and 0 < c, c + 16 < m.cols; returns which bits[i] are not 0 (bit i). The
+// scalar twin with Simd::kNone.
+inline unsigned neighbours_equal16(const cv::Mat &m, int r, int c, std::uint8_t value,
+                                   std::uint8_t bits[16], Simd simd = Simd::kBaseline) {
 #if CV_SIMD128
   if (simd != Simd::kNone) {
     const std::uint8_t *up = m.ptr<std::uint8_t>(r - 1) + c, *row = m.ptr<std::uint8_t>(r) + c;
@@ -122,13 +123,16 @@ inline void neighbours_equal16(const cv::Mat &m, int r, int c, std::uint8_t valu
     acc = acc | ((cv::v_load(down) == v) & cv::v_setall_u8(64));
     acc = acc | ((cv::v_load(down + 1) == v) & cv::v_setall_u8(128));
     cv::v_store(bits, acc);
-    return;
+    return static_cast<unsigned>(cv::v_signmask(acc != cv::v_setzero_u8()));
   }
 #endif
   (void)simd;
+  unsigned any = 0;
   for (int i = 0; i < 16; ++i) {
     bits[i] = static_cast<std::uint8_t>(neighbours_equal(m, r, c + i, value));
+    any |= static_cast<unsigned>(bits[i] != 0) << i;
   }
+  return any;
 }
 
 }  // namespace scene
