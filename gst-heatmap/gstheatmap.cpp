@@ -1051,6 +1051,11 @@ static void advance_window(GstHeatmap *self, GstBuffer *buffer, GstClockTime rt,
       gst_query_parse_latency(query, &live, NULL, NULL);
     gst_query_unref(query);
     s.live = live;
+    // A live stream's map must not lag behind: its model queues only a few frames (a file's
+    // queues deep, so that the decoder runs on while the model catches up).
+    heatmap::Settings model = s.accumulator->settings();
+    model.queue_bytes = live ? 0 : heatmap::Settings().queue_bytes;
+    s.accumulator->set_settings(model);
     self->priv.output.writer->submit([self, rt]() { start_image_stream(self, rt); });
     open_window(self, buffer, rt, rt, true);
     return;

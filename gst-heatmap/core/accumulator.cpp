@@ -11,11 +11,13 @@
 #include <condition_variable>
 #include <deque>
 #include <exception>
+#include <memory>
 #include <mutex>
 #include <stdexcept>
 #include <string>
 #include <thread>
 #include <utility>
+#include <vector>
 
 #ifdef __linux__
 #include <pthread.h>
@@ -68,7 +70,20 @@ struct Accumulator::Impl {
     int open_kernel = 0;
     std::int64_t tag = -1;
   };
-  static constexpr int kQueue = 3;
+  // The queue between the caller and the model: Settings::queue_bytes of small frames (Y, U, V
+  // at processing size, so a larger picture queues fewer), at least kLiveQueue frames and at most
+  // kMaxQueue. Jobs are made only when the queue first grows that deep, and the one freed last
+  // is filled next (its buffers are still in the cache): a model that keeps up costs no more
+  // memory than a shallow queue. try_add_frame() (live video) calls the model busy at
+  // kLiveQueue frames whatever the depth: a live picture must not lag behind.
+  static constexpr int kLiveQueue = 3;
+  static constexpr int kMaxQueue = 16;
+  int queue_depth() const {
+    // (MOG2's jobs, grey and now and then a BGR sample, weigh about as much as Y, U and V.)
+    const std::size_t job_bytes = 3 * static_cast<std::size_t>(std::max(size.area(), 1));
+    return static_cast<int>(
+        std::clamp<std::size_t>(settings.queue_bytes / job_bytes, kLiveQueue, kMaxQueue));
+  }
   // try_add_frame(): frames of a new size or kind skipped in a row while the model is busy.
   static constexpr int kRestartSkips = 25;
   int restart_skips = 0;
@@ -108,9 +123,11 @@ struct Accumulator::Impl {
   YuvMatrix done_matrix = YuvMatrix::kBt601;
   bool done_full_range = false;
 
-  // The queue between the two, a ring of preallocated jobs.
-  Job jobs[kQueue];
-  int head = 0;     // next job for the model
+  // The queue between the two: jobs made so far, those queued or being processed (in order),
+  // and the free ones (the last freed at the back).
+  std::vector<std::unique_ptr<Job>> jobs;
+  std::deque<Job *> queued;
+  std::vector<Job *> spare;
   int pending = 0;  // jobs queued or being processed
   // Tasks posted between frames: each runs once the model has processed `after` frames (all
   // the frames given before it), before the next frame. The front one stays queued while it
@@ -166,7 +183,7 @@ struct Accumulator::Impl {
       if (pending == 0) {
         return;  // stopping, nothing left (a task waits only for frames still queued)
       }
-      Job &job = jobs[head];
+      Job &job = *queued.front();
       guard.unlock();
       std::exception_ptr error;
       try {
@@ -178,7 +195,8 @@ struct Accumulator::Impl {
       if (error && !failure) {
         failure = error;
       }
-      head = (head + 1) % kQueue;
+      queued.pop_front();
+      spare.push_back(&job);
       --pending;
       ++processed;
       job_done.notify_all();
@@ -199,14 +217,19 @@ struct Accumulator::Impl {
 
   // Returns the job to fill next, waiting while the queue is full.
   Job &free_job() {
+    const int depth = queue_depth();
     std::unique_lock<std::mutex> guard(lock);
-    job_done.wait(guard, [this] { return pending < kQueue; });
+    job_done.wait(guard, [this, depth] { return pending < depth; });
     if (failure) {
       std::exception_ptr error = failure;
       failure = nullptr;
       std::rethrow_exception(error);
     }
-    return jobs[(head + pending) % kQueue];
+    if (spare.empty()) {
+      jobs.push_back(std::make_unique<Job>());
+      spare.push_back(jobs.back().get());
+    }
+    return *spare.back();  // submit() takes it off the spare list
   }
 
   void submit(Job &job) {
@@ -218,6 +241,9 @@ struct Accumulator::Impl {
     start_worker();
     {
       std::lock_guard<std::mutex> guard(lock);
+      // (The worker may have freed another job since free_job(): find this one.)
+      spare.erase(std::find(spare.begin(), spare.end(), &job));
+      queued.push_back(&job);
       ++pending;
       ++enqueued;
     }
@@ -260,10 +286,10 @@ struct Accumulator::Impl {
     job_added.notify_one();
   }
 
-  // True when add() would wait for the model to finish a queued frame.
+  // True when the model has kLiveQueue frames or more still to do (a live caller skips).
   bool busy() {
     std::lock_guard<std::mutex> guard(lock);
-    return pending >= kQueue;
+    return pending >= kLiveQueue;
   }
 
   // True when the model has no frame or task left (a drain() would not wait).

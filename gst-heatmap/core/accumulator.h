@@ -25,14 +25,20 @@ struct Settings {
   int open_kernel = 3;          // morphological opening size in processing pixels, 0 = off
   // Run the model on a worker thread owned by the Accumulator, so that add_frame() only costs
   // the caller the downscale (the streaming thread goes back to the decoder sooner). Results are
-  // identical either way for MOG2: frames are processed in order (at most 3 queued; add_frame
-  // waits when the model falls behind, it never drops a frame) and every query (counts(),
-  // background(), stats(), reset()) first waits for the queued frames. A failure on the worker
-  // is rethrown by the next call. OpenCV's own thread pool is left as the application set it
-  // (cv::setNumThreads is process-wide): measured, it neither saves nor costs CPU here.
-  // (KNN draws on OpenCV's per-thread RNG, so its counts can differ slightly from run to run
-  // when threaded is false and the calling thread has used that RNG before.)
+  // identical either way for MOG2: frames are processed in order (queue_bytes of them queued at
+  // most; add_frame waits when the model falls behind, it never drops a frame) and every query
+  // (counts(), background(), stats(), reset()) first waits for the queued frames. A failure on the
+  // worker is rethrown by the next call. OpenCV's own thread pool is left as the application set it
+  // (cv::setNumThreads is process-wide): measured, it neither saves nor costs CPU here. (KNN draws
+  // on OpenCV's per-thread RNG, so its counts can differ slightly from run to run when threaded is
+  // false and the calling thread has used that RNG before.)
   bool threaded = true;
+  // How much add_frame() may queue for the worker: this many bytes of small frames (Y, U and V
+  // at processing size), at least 3 frames and at most 16 (16 at 480x270 by default). A file's
+  // decoder then runs on while the model catches up (the model's cost per frame is uneven: the
+  // look-ahead, a search for the camera), where a shallow queue would stall it at every
+  // hiccup. A live stream wants 0 (3 frames), so that its map never lags. From the next frame.
+  std::size_t queue_bytes = std::size_t{6} << 20;
 };
 
 // Summary of an accumulation, as posted in the element's `heatmap` message.
@@ -74,13 +80,14 @@ class Accumulator {
   void add_frame(const FrameView &frame);
   // The same with a caller's tag (e.g. the frame's stream time), handed to the motion observer.
   void add_frame(const FrameView &frame, std::int64_t tag);
-  // Like add_frame(), but never waits for a busy model: when the worker still has all its
-  // frames queued, the frame is dropped (not counted, not in frames_processed) and false is
-  // returned, before any work is spent on it. A live camera prefers a slightly sparser heatmap
-  // to a stalled picture. A frame of a new size or grey/colour kind, which restarts the model,
-  // is dropped the same way while the model still has any frame or task to finish (the
-  // restart would wait for them); the first one that finds it idle restarts it (after 25
-  // such frames in a row the next one waits instead, so the restart always comes).
+  // Like add_frame(), but never waits for a busy model: when the worker still has 3 frames or
+  // more to do (add_frame would queue more, a live picture must not lag), the frame is dropped (not
+  // counted, not in frames_processed) and false is returned, before any work is spent on it. A live
+  // camera prefers a slightly sparser heatmap to a stalled picture. A frame of a new size or
+  // grey/colour kind, which restarts the model, is dropped the same way while the model still has
+  // any frame or task to finish (the restart would wait for them); the first one that finds it idle
+  // restarts it (after 25 such frames in a row the next one waits instead, so the restart always
+  // comes).
   bool try_add_frame(const FrameView &frame, std::int64_t tag);
   // Feeds a cv::Mat: CV_8UC1 (grey), CV_8UC3 (BGR) or CV_8UC4 (BGRx).
   void add_frame(const cv::Mat &frame, std::int64_t tag = -1);

@@ -544,6 +544,37 @@ void test_accumulator_posted_tasks_never_wait() {
   g_assert_true(reference.try_add_frame(bgr_view(f), 8));
 }
 
+// A file's frames queue deep while the model is busy (a look-ahead, a camera search): the
+// caller (the decoder's streaming thread) goes on for 16 small frames instead of 3, while a live
+// caller (try_add_frame) still calls the model busy at 3, so a live picture never lags by the
+// deep queue. Nothing is dropped: the counts are a synchronous accumulator's.
+void test_accumulator_file_frames_queue_deep() {
+  heatmap::Accumulator live(mog2_settings(true));
+  Gate gate;
+  feed_until_model_holds_frame_5(live, gate);
+  // Frames 6-20 (15) beside frame 5 in the model. With the old depth of 3 the caller would wait
+  // on frame 8 until the gate opens: the deadlock guard below would then fail the test.
+  auto caller = std::async(std::launch::async, [&] {
+    for (int i = 6; i <= 20; ++i)
+      live.add_frame(moving_square(i), i);
+  });
+  const bool went_on = caller.wait_for(std::chrono::seconds(60)) == std::future_status::ready;
+  const int queued = live.frames_queued();
+  const cv::Mat f = moving_square(21);
+  const bool live_taken = live.try_add_frame(bgr_view(f), 21);
+  gate.release();
+  caller.get();
+  g_assert_true(went_on);
+  g_assert_cmpint(queued, ==, 16);
+  g_assert_false(live_taken);
+  heatmap::Accumulator reference(mog2_settings(false));
+  for (int i = 0; i <= 20; ++i)
+    reference.add_frame(moving_square(i), i);
+  g_assert_cmpuint(live.stats().frames_processed, ==, 21);
+  g_assert_cmpint(cv::countNonZero(reference.counts()), >, 50);
+  g_assert_cmpfloat(cv::norm(live.counts(), reference.counts(), cv::NORM_INF), ==, 0);
+}
+
 // A frame of a new size restarts the model, which first drains it: while the model is busy,
 // try_add_frame() skips such frames instead of waiting (25 in a row at most; the next waits,
 // so the restart always comes), and the first one that finds the model idle restarts it.
@@ -623,6 +654,8 @@ int main(int argc, char **argv) {
   g_test_add_func("/live-core/serial-worker/drops-when-full", test_serial_worker_drops_when_full);
   g_test_add_func("/live-core/accumulator/posted-tasks-never-wait",
                   test_accumulator_posted_tasks_never_wait);
+  g_test_add_func("/live-core/accumulator/file-frames-queue-deep",
+                  test_accumulator_file_frames_queue_deep);
   g_test_add_func("/live-core/accumulator/new-size-never-waits",
                   test_accumulator_new_size_never_waits_for_a_busy_model);
   g_test_add_func("/live-core/accumulator/scene-capture-is-a-moment",
