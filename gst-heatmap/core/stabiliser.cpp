@@ -34,8 +34,6 @@ double Stabiliser::residual(cv::Point2d d) {
   return use_.empty() ? cv::mean(diff_)[0] : cv::mean(diff_, use_)[0];
 }
 
-namespace {
-
 // cv::resize(src, dst, size, 0, 0, INTER_AREA) for an 8-bit plane reduced by a whole factor of
 // 3 or more in both directions, to the bit: OpenCV takes such reductions through its generic
 // area-fast loop (int sum of each block, times the float 1 / area, rounded by saturate_cast),
@@ -82,7 +80,23 @@ void area_shrink(const cv::Mat &src, cv::Mat &dst, cv::Size size, std::vector<in
       acc[x] = v;
     }
     std::uint8_t *out = dst.ptr<std::uint8_t>(oy);
-    for (int ox = 0; ox < size.width; ++ox) {
+    int ox = 0;
+#if CV_SIMD128
+    // The 3x case (480 -> 160 wide, the default's), 8 outputs at a time: v_round rounds half to
+    // even as cvRound does, and the packs saturate as saturate_cast does.
+    if (f == 3) {
+      const cv::v_float32x4 vscale = cv::v_setall_f32(scale);
+      for (; ox + 8 <= size.width; ox += 8) {
+        cv::v_int32x4 a, b, c, d, e, g;
+        cv::v_load_deinterleave(acc + 3 * ox, a, b, c);
+        cv::v_load_deinterleave(acc + 3 * ox + 12, d, e, g);
+        const cv::v_int32x4 lo = cv::v_round(cv::v_cvt_f32(a + b + c) * vscale);
+        const cv::v_int32x4 hi = cv::v_round(cv::v_cvt_f32(d + e + g) * vscale);
+        cv::v_pack_u_store(out + ox, cv::v_pack(lo, hi));
+      }
+    }
+#endif
+    for (; ox < size.width; ++ox) {
       int sum = 0;
       for (int k = 0; k < f; ++k) {
         sum += acc[ox * f + k];
@@ -91,8 +105,6 @@ void area_shrink(const cv::Mat &src, cv::Mat &dst, cv::Size size, std::vector<in
     }
   }
 }
-
-}  // namespace
 
 void Stabiliser::shrink(const cv::Mat &src, cv::Mat &dst) {
   if (src.size() == small_) {

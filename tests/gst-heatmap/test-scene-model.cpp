@@ -172,6 +172,40 @@ void test_stabiliser_valid_area_is_exact() {
   }
 }
 
+// The stabiliser's shrink is OpenCV's INTER_AREA to the bit: random planes, the moving mask's
+// 0/255 (sums on the rounding's edge), strided views, factors 3-5, widths with vector tails.
+void test_stabiliser_area_shrink_is_opencv_area() {
+  cv::RNG rng(11);
+  std::vector<int> sums;
+  int cases = 0;
+  for (const cv::Size out : {cv::Size(160, 90), cv::Size(167, 5), cv::Size(7, 3), cv::Size(1, 1)}) {
+    for (int f : {3, 4, 5}) {
+      cv::Mat wide(out.height * f, out.width * f + 37, CV_8UC1);
+      for (int kind = 0; kind < 3; ++kind) {
+        if (kind == 0) {
+          rng.fill(wide, cv::RNG::UNIFORM, 0, 256);
+        } else if (kind == 1) {
+          rng.fill(wide, cv::RNG::UNIFORM, 0, 2);
+          wide *= 255;  // a mask
+        } else {
+          rng.fill(wide, cv::RNG::UNIFORM, 250, 256);  // near the top: saturation
+        }
+        const cv::Mat src = wide(cv::Rect(0, 0, out.width * f, out.height * f));
+        cv::Mat mine, theirs;
+        heatmap::area_shrink(src, mine, out, sums);
+        cv::resize(src, theirs, out, 0, 0, cv::INTER_AREA);
+        const int differ = cv::countNonZero(mine != theirs);
+        if (differ != 0) {
+          g_error("%dx shrink to %dx%d (kind %d): %d pixels differ from cv::resize", f, out.width,
+                  out.height, kind, differ);
+        }
+        ++cases;
+      }
+    }
+  }
+  g_test_message("%d shrinks equal to cv::resize INTER_AREA", cases);
+}
+
 // The real-clip failure: a plain floor, a crowd walking the same way. The people are most of the
 // texture, so the correlation peak follows them; a fixed camera must still read as fixed.
 void test_scene_fixed_camera_crowd_walking_one_way() {
@@ -999,6 +1033,8 @@ int main(int argc, char **argv) {
                   test_photometric_grid_of_2000_points);
   g_test_add_func("/scene-model/stabiliser/still-camera-is-searched-less",
                   test_stabiliser_still_camera_is_searched_less);
+  g_test_add_func("/scene-model/stabiliser/area-shrink-is-opencv-area",
+                  test_stabiliser_area_shrink_is_opencv_area);
   g_test_add_func("/scene-model/stabiliser/valid-area-is-exact",
                   test_stabiliser_valid_area_is_exact);
   g_test_add_func("/scene-model/fixed-camera-crowd-walking-one-way",
