@@ -108,9 +108,10 @@ class SceneModel {
   cv::Mat ignored_;  // scratch: moving or excluded, for the stabiliser
   cv::Mat use_;      // scratch: where the lighting is measured
   PhotometricScratch photometric_scratch_;
-  cv::Mat ratio_;     // CV_32F: frame / predicted luma (shadow smoothness)
-  cv::Mat streak_;    // CV_16U: frames each pixel has been foreground in a row
-  cv::Mat valid_;     // CV_8U: 255 where the aligned frame has pixels
+  cv::Mat ratio_;  // CV_32F: frame / predicted luma (shadow smoothness), rows with candidates
+  std::vector<float> ratio_row_;  // the row being classified's ratios
+  cv::Mat streak_;                // CV_16U: frames each pixel has been foreground in a row
+  cv::Mat valid_;                 // CV_8U: 255 where the aligned frame has pixels
   cv::Mat fresh_;     // CV_8U: frames left for a pixel that took a neighbour's scene to settle
   cv::Mat borrowed_;  // CV_32S read as uint32: the frame (frames_ + 1, wrapping) in which a pixel
                       // last took a neighbour's scene in the ghost pass; 0: never
