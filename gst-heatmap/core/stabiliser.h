@@ -58,7 +58,7 @@ class Stabiliser {
   // phase correlation (two DFTs, most of the cost) then runs on every kSearchEvery-th frame, or
   // when the residual at zero rises by kMinDrop from one frame to the next.
   static constexpr int kStillFrames = 25;
-  static constexpr int kSearchEvery = 4;
+  static constexpr int kSearchEvery = 8;
 
  private:
   void shrink(const cv::Mat &src, cv::Mat &dst);
