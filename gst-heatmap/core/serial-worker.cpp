@@ -11,22 +11,17 @@
 
 namespace heatmap {
 
-namespace {
-
-// Lowers the calling thread's scheduling priority (Linux: nice applies per thread) so that on a
-// busy machine the streaming thread, which must keep real time, wins the CPU over background
-// work that only has to be done eventually. Best effort: a failure leaves the priority alone.
-void lower_this_thread_priority() {
+void lower_this_thread_priority(int steps) {
 #ifdef __linux__
   const auto tid = static_cast<id_t>(syscall(SYS_gettid));
   errno = 0;
   const int now = getpriority(PRIO_PROCESS, tid);
   if (errno == 0)
-    setpriority(PRIO_PROCESS, tid, std::min(now + SerialWorker::kBackgroundNice, 19));
+    setpriority(PRIO_PROCESS, tid, std::min(now + steps, 19));
+#else
+  (void)steps;
 #endif
 }
-
-}  // namespace
 
 SerialWorker::SerialWorker(std::size_t capacity)
     : capacity_(std::max<std::size_t>(capacity, 1)), thread_([this] { run(); }) {}
@@ -71,7 +66,7 @@ std::size_t SerialWorker::pending() const {
 }
 
 void SerialWorker::run() {
-  lower_this_thread_priority();
+  lower_this_thread_priority(kBackgroundNice);
   std::unique_lock<std::mutex> guard(lock_);
   for (;;) {
     changed_.wait(guard, [this] { return stopping_ || !jobs_.empty(); });

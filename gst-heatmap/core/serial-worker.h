@@ -11,6 +11,12 @@
 
 namespace heatmap {
 
+// Lowers the calling thread's scheduling priority by `steps` of nice (Linux: nice applies per
+// thread; at most to 19) so that on a busy machine the streaming thread, which must keep real
+// time, wins the CPU over background work that only has to keep up on average. Best effort: a
+// failure leaves the priority alone.
+void lower_this_thread_priority(int steps);
+
 // The thread runs at a lower priority than its creator (kBackgroundNice steps of nice, on
 // Linux): on a loaded machine a live streaming thread must not lose the CPU to it.
 class SerialWorker {
