@@ -8,6 +8,11 @@
 
 namespace heatmap {
 
+// cv::resize(src, dst, size, 0, 0, cv::INTER_AREA) to the bit, faster for an 8-bit plane reduced
+// by a whole factor of 3 or more both ways (the stabiliser's shrinks: 480x270 -> 160x90);
+// anything else goes to cv::resize. `sums` is scratch kept by the caller.
+void area_shrink(const cv::Mat &src, cv::Mat &dst, cv::Size size, std::vector<int> &sums);
+
 // Estimates how far the camera has moved from where the scene model was learned, by phase
 // correlation of the small luma frame against the model's mean luma (our own, not
 // cv::phaseCorrelate: the peak is searched near zero only, so the period of floor tiles cannot
@@ -19,11 +24,6 @@ namespace heatmap {
 // believed only when moving the reference by it explains the frame clearly better than not
 // moving it (or than the shift believed last), measured as a truncated absolute residual in
 // which people cost the same at every shift.
-// cv::resize(src, dst, size, 0, 0, cv::INTER_AREA) to the bit, faster for an 8-bit plane reduced
-// by a whole factor of 3 or more both ways (the stabiliser's shrinks: 480x270 -> 160x90);
-// anything else goes to cv::resize. `sums` is scratch kept by the caller.
-void area_shrink(const cv::Mat &src, cv::Mat &dst, cv::Size size, std::vector<int> &sums);
-
 class Stabiliser {
  public:
   static constexpr int kWidth = 160;
