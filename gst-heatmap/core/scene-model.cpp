@@ -653,14 +653,8 @@ std::size_t SceneModel::settle_ghosts(const cv::Mat &ay, const cv::Mat &au, cons
   // A row's candidates, 16 at a time (bit i: column c + i), and one at a time past the last 16.
   // (out, st: the row's mask and streaks.)
   auto candidates = [w](const std::uint8_t *out, const std::uint16_t *st, int c) {
-    if (c + 16 <= w) {
-      return scene::ghost_candidates16(out + c, st + c);
-    }
-    unsigned bits = 0;
-    for (int i = 0; c + i < w; ++i) {
-      bits |= static_cast<unsigned>(out[c + i] == 255 && st[c + i] >= kGhostStreak) << i;
-    }
-    return bits;
+    return c + 16 <= w ? scene::ghost_candidates16(out + c, st + c)
+                       : scene::ghost_candidates(out + c, st + c, w - c);
   };
   settled_rows_.assign(h, 0);
   std::size_t settled = 0;

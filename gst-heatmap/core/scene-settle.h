@@ -37,8 +37,17 @@ void settle_textured_shadows(cv::Mat &mask, const cv::Mat &ratio,
                              const std::vector<std::uint8_t> &rows, ShadowScratch &scratch,
                              Simd simd = Simd::kBaseline);
 
-// The ghost pass's candidates among 16 pixels (kMotion, streak at least kGhostStreak): bit i set
-// for mask[i] and streak[i]. The scalar twin with Simd::kNone.
+// The ghost pass's candidates among the first n (at most 16) pixels (kMotion, streak at least
+// kGhostStreak): bit i set for mask[i] and streak[i]. The rule, one pixel at a time.
+inline unsigned ghost_candidates(const std::uint8_t *mask, const std::uint16_t *streak, int n) {
+  unsigned bits = 0;
+  for (int i = 0; i < n; ++i) {
+    bits |= static_cast<unsigned>(mask[i] == kMotion && streak[i] >= kGhostStreak) << i;
+  }
+  return bits;
+}
+
+// ghost_candidates of 16 pixels, with vectors; the scalar twin with Simd::kNone.
 inline unsigned ghost_candidates16(const std::uint8_t *mask, const std::uint16_t *streak,
                                    Simd simd = Simd::kBaseline) {
 #if CV_SIMD128
@@ -53,11 +62,7 @@ inline unsigned ghost_candidates16(const std::uint8_t *mask, const std::uint16_t
   }
 #endif
   (void)simd;
-  unsigned bits = 0;
-  for (int i = 0; i < 16; ++i) {
-    bits |= static_cast<unsigned>(mask[i] == kMotion && streak[i] >= kGhostStreak) << i;
-  }
-  return bits;
+  return ghost_candidates(mask, streak, 16);
 }
 
 namespace detail {
