@@ -239,8 +239,14 @@ void png_take(png_structp png, png_bytep data, png_size_t length) {
   src->at += length;
 }
 
-std::string png_decode_grey(const std::uint8_t *bytes, std::size_t length, std::size_t max_pixels,
-                            cv::Mat *counts, std::vector<png_bytep> *rows) {
+// What a decoded PNG becomes: a counts PNG must be 8- or 16-bit grey and keeps its samples; a
+// picture (a mask) of any colour type and depth becomes 8-bit grey, with its alpha, if any, as
+// a second channel.
+enum class PngAs { kCounts, kGrey8 };
+
+std::string png_decode(const std::uint8_t *bytes, std::size_t length, int max_side,
+                       std::size_t max_pixels, PngAs as, cv::Mat *image,
+                       std::vector<png_bytep> *rows) {
   if (length < 8 || png_sig_cmp(bytes, 0, 8) != 0) {
     return "not a PNG file";
   }
@@ -257,27 +263,46 @@ std::string png_decode_grey(const std::uint8_t *bytes, std::size_t length, std::
   PngSource source{bytes, length, 0};
   png_set_read_fn(png, &source, png_take);
   png_set_user_limits(png, kMaxDecodedSide, kMaxDecodedSide);
-  png_set_chunk_malloc_max(png, 8 * 1024 * 1024);  // text and other ancillary chunks
+  // Only IHDR, PLTE, tRNS, IDAT and IEND are read; every other chunk (text, ICC profiles,
+  // private chunks) is skipped unread. libpng allocates a text chunk's declared length before
+  // reading it, so a few bytes claiming a 2 GiB tEXt chunk would otherwise cost 2 GiB.
+  png_set_keep_unknown_chunks(png, PNG_HANDLE_CHUNK_NEVER, nullptr, -1);
   png_read_info(png, info);
   const std::uint64_t w = png_get_image_width(png, info), h = png_get_image_height(png, info);
   const int depth = png_get_bit_depth(png, info), colour = png_get_color_type(png, info);
-  if (w * h > max_pixels) {
+  if (w > static_cast<std::uint64_t>(max_side) || h > static_cast<std::uint64_t>(max_side) ||
+      w * h > max_pixels) {
     png_destroy_read_struct(&png, &info, nullptr);
-    return "PNG size " + std::to_string(w) + "x" + std::to_string(h) + " is out of range";
+    return "PNG size " + std::to_string(w) + "x" + std::to_string(h) + " is out of range (" +
+           std::to_string(max_side) + " pixels on a side at most)";
   }
-  if (colour != PNG_COLOR_TYPE_GRAY || (depth != 8 && depth != 16)) {
-    png_destroy_read_struct(&png, &info, nullptr);
-    return "not a grey 8- or 16-bit PNG (a counts PNG is 16-bit grey)";
-  }
-  if (depth == 16) {
-    png_set_swap(png);  // big-endian in the file, host (little) order in the Mat
+  if (as == PngAs::kCounts) {
+    if (colour != PNG_COLOR_TYPE_GRAY || (depth != 8 && depth != 16)) {
+      png_destroy_read_struct(&png, &info, nullptr);
+      return "not a grey 8- or 16-bit PNG (a counts PNG is 16-bit grey)";
+    }
+    if (depth == 16) {
+      png_set_swap(png);  // big-endian in the file, host (little) order in the Mat
+    }
+  } else {
+    png_set_expand(png);  // palette to RGB, grey below 8 bits to 8, tRNS to alpha
+    png_set_scale_16(png);
+    if ((colour & PNG_COLOR_MASK_COLOR) != 0) {
+      png_set_rgb_to_gray_fixed(png, PNG_ERROR_ACTION_NONE, -1, -1);  // Rec. 709 weights
+    }
   }
   png_set_interlace_handling(png);
   png_read_update_info(png, info);
-  counts->create(static_cast<int>(h), static_cast<int>(w), depth == 16 ? CV_16UC1 : CV_8UC1);
+  const int out_depth = png_get_bit_depth(png, info), channels = png_get_channels(png, info);
+  const int type = CV_MAKETYPE(out_depth == 16 ? CV_16U : CV_8U, channels);
+  image->create(static_cast<int>(h), static_cast<int>(w), type);
+  if (png_get_rowbytes(png, info) != image->step[0]) {
+    png_destroy_read_struct(&png, &info, nullptr);
+    return "unexpected PNG row layout";
+  }
   rows->resize(static_cast<std::size_t>(h));
   for (std::size_t y = 0; y < rows->size(); ++y) {
-    (*rows)[y] = counts->ptr<png_byte>(static_cast<int>(y));
+    (*rows)[y] = image->ptr<png_byte>(static_cast<int>(y));
   }
   png_read_image(png, rows->data());
   png_read_end(png, nullptr);
@@ -370,7 +395,8 @@ bool decode_grey_png(const std::uint8_t *bytes, std::size_t length, std::size_t 
                      cv::Mat *counts, std::string *error) {
   std::vector<png_bytep> rows;
   cv::Mat decoded;
-  const std::string why = png_decode_grey(bytes, length, max_pixels, &decoded, &rows);
+  const std::string why =
+      png_decode(bytes, length, kMaxDecodedSide, max_pixels, PngAs::kCounts, &decoded, &rows);
   if (!why.empty()) {
     counts->release();
     *error = why;
@@ -381,6 +407,28 @@ bool decode_grey_png(const std::uint8_t *bytes, std::size_t length, std::size_t 
   } else {
     *counts = decoded;
   }
+  return true;
+}
+
+bool decode_png_to_grey(const std::uint8_t *bytes, std::size_t length, int max_side, cv::Mat *grey,
+                        std::string *error) {
+  std::vector<png_bytep> rows;
+  cv::Mat decoded;
+  const std::size_t max_pixels = static_cast<std::size_t>(max_side) * max_side;
+  const std::string why =
+      png_decode(bytes, length, max_side, max_pixels, PngAs::kGrey8, &decoded, &rows);
+  if (!why.empty()) {
+    grey->release();
+    *error = why;
+    return false;
+  }
+  if (decoded.channels() == 1) {
+    *grey = decoded;
+    return true;
+  }
+  cv::Mat planes[2];
+  cv::split(decoded, planes);
+  cv::multiply(planes[0], planes[1], *grey, 1.0 / 255.0);  // composited on black
   return true;
 }
 

@@ -1,5 +1,6 @@
 // image-io.h: atomic JPEG and 16-bit PNG writers, and the decoders for images read back
-// (libjpeg/libpng, no OpenCV imgcodecs).
+// (libjpeg/libpng, no OpenCV imgcodecs). The PNG decoders read only the image's own chunks
+// (IHDR, PLTE, tRNS, IDAT, IEND) and skip every other chunk unread.
 #pragma once
 
 #include <opencv2/core.hpp>
@@ -32,6 +33,10 @@ bool decode_jpeg(const std::uint8_t *bytes, std::size_t length, std::size_t max_
 // A grey 8- or 16-bit PNG (a counts PNG) into CV_16UC1; 8-bit samples keep their values.
 bool decode_grey_png(const std::uint8_t *bytes, std::size_t length, std::size_t max_pixels,
                      cv::Mat *counts, std::string *error);
+// Any PNG (grey, colour, palette, any depth, alpha) into 8-bit grey (Rec. 709 weights), alpha
+// composited on black; refused from its header if wider or taller than max_side.
+bool decode_png_to_grey(const std::uint8_t *bytes, std::size_t length, int max_side, cv::Mat *grey,
+                        std::string *error);
 constexpr int kMaxDecodedSide = 65535;
 
 }  // namespace heatmap

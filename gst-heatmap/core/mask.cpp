@@ -1,8 +1,9 @@
-// mask.cpp: mask files (PNG via libpng's simplified API, JSON polygons) and their rasters.
+// mask.cpp: mask files (PNG via image-io's decoder, JSON polygons) and their rasters.
 #include "mask.h"
 
+#include "image-io.h"
+
 #include <opencv2/imgproc.hpp>
-#include <png.h>
 
 #include <cstring>
 
@@ -11,30 +12,12 @@ namespace heatmap {
 namespace {
 
 bool decode_png_grey(const std::string &bytes, cv::Mat *out, std::string *problem) {
-  png_image image;
-  std::memset(&image, 0, sizeof image);
-  image.version = PNG_IMAGE_VERSION;
-  if (!png_image_begin_read_from_memory(&image, bytes.data(), bytes.size())) {
-    *problem = std::string("not a readable PNG: ") + image.message;
+  std::string why;
+  if (!decode_png_to_grey(reinterpret_cast<const std::uint8_t *>(bytes.data()), bytes.size(),
+                          kMaxMaskSide, out, &why)) {
+    *problem = "not a readable PNG: " + why;
     return false;
   }
-  if (image.width == 0 || image.height == 0 || image.width > kMaxMaskSide ||
-      image.height > kMaxMaskSide) {
-    *problem = "PNG of " + std::to_string(image.width) + "x" + std::to_string(image.height) +
-               " pixels, more than " + std::to_string(kMaxMaskSide) + " on a side";
-    png_image_free(&image);
-    return false;
-  }
-  image.format = PNG_FORMAT_GRAY;
-  cv::Mat grey(static_cast<int>(image.height), static_cast<int>(image.width), CV_8UC1);
-  png_color black{0, 0, 0};
-  if (!png_image_finish_read(&image, &black, grey.data, static_cast<png_int_32>(grey.step),
-                             nullptr)) {
-    *problem = std::string("not a readable PNG: ") + image.message;
-    png_image_free(&image);
-    return false;
-  }
-  *out = grey;
   return true;
 }
 

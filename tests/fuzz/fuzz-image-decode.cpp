@@ -1,7 +1,7 @@
 // fuzz-image-decode.cpp: libFuzzer target for the JPEG and counts-PNG decoders
 // (gst-heatmap/core/image-io), which read scene pictures and counts back from a bucket for the
-// rollups: a decoded image is whole and within the pixel limit; a refusal is one line and
-// leaves no image.
+// rollups, and the any-PNG-to-grey decoder masks use: a decoded image is whole and within
+// the pixel limit; a refusal is one line and leaves no image.
 #include <cstdint>
 #include <cstdlib>
 #include <string>
@@ -32,5 +32,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size
   check(heatmap::decode_jpeg(data, size, kMaxPixels, &out, &error), out, error, CV_8UC3);
   error.clear();
   check(heatmap::decode_grey_png(data, size, kMaxPixels, &out, &error), out, error, CV_16UC1);
+  error.clear();
+  check(heatmap::decode_png_to_grey(data, size, 1024, &out, &error), out, error, CV_8UC1);
   return 0;
 }

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <cstdint>
 #include <filesystem>
 #include <stdexcept>
@@ -718,6 +719,118 @@ struct TempDir {
   }
 };
 
+// PNG bytes with one more chunk (`type`, `data`, its CRC) inserted at byte `at` (8 = right
+// after the signature is not allowed; 33 = right after IHDR). `declared`, if set, replaces
+// the length field, to make a chunk that claims more bytes than follow it.
+std::vector<std::uint8_t> with_png_chunk(const std::vector<std::uint8_t> &png, std::size_t at,
+                                         const char *type, const std::string &data,
+                                         std::uint32_t declared = 0) {
+  std::vector<std::uint8_t> chunk;
+  const std::uint32_t length = declared != 0 ? declared : static_cast<std::uint32_t>(data.size());
+  for (int shift = 24; shift >= 0; shift -= 8) {
+    chunk.push_back(static_cast<std::uint8_t>(length >> shift));
+  }
+  chunk.insert(chunk.end(), type, type + 4);
+  chunk.insert(chunk.end(), data.begin(), data.end());
+  std::uint32_t crc = 0xFFFFFFFFu;  // CRC-32 (ISO 3309) of type and data, as PNG wants
+  for (std::size_t i = 4; i < chunk.size(); ++i) {
+    crc ^= chunk[i];
+    for (int bit = 0; bit < 8; ++bit) {
+      crc = (crc >> 1) ^ (0xEDB88320u & (0u - (crc & 1u)));
+    }
+  }
+  crc ^= 0xFFFFFFFFu;
+  for (int shift = 24; shift >= 0; shift -= 8) {
+    chunk.push_back(static_cast<std::uint8_t>(crc >> shift));
+  }
+  std::vector<std::uint8_t> out(png.begin(), png.begin() + static_cast<std::ptrdiff_t>(at));
+  out.insert(out.end(), chunk.begin(), chunk.end());
+  out.insert(out.end(), png.begin() + static_cast<std::ptrdiff_t>(at), png.end());
+  return out;
+}
+
+// The PNG decoders read only the image's own chunks. Text, ICC profiles and private chunks,
+// before or after the pixels, change nothing; a chunk claiming 2 GiB in a small file is refused
+// in one line without being read (libpng would allocate the claimed size for a text chunk
+// first: the fuzzers' out-of-memory finding).
+void test_png_decoders_skip_other_chunks() {
+  std::string error;
+  cv::Mat counts(19, 23, CV_16UC1);
+  cv::RNG(21).fill(counts, cv::RNG::UNIFORM, 0, 65536);
+  std::vector<std::uint8_t> plain;
+  g_assert_true(cv::imencode(".png", counts, plain));
+  const std::size_t after_ihdr = 8 + 25, before_iend = plain.size() - 12;
+  std::vector<std::uint8_t> dressed =
+      with_png_chunk(plain, before_iend, "zTXt", std::string("Comment\0\0x\x9c\x03\0", 11));
+  dressed = with_png_chunk(dressed, after_ihdr, "tEXt", std::string("Title\0a camera", 15));
+  dressed = with_png_chunk(dressed, after_ihdr, "iCCP", std::string("p\0\0junk", 8));
+  dressed = with_png_chunk(dressed, after_ihdr, "prVt", std::string(5000, 'x'));
+  cv::Mat out;
+  g_assert_true(heatmap::decode_grey_png(dressed.data(), dressed.size(), 1 << 20, &out, &error));
+  g_assert_cmpfloat(cv::norm(out, counts, cv::NORM_INF), ==, 0);
+  cv::Mat grey8;
+  cv::Mat small(19, 23, CV_8UC1);
+  cv::RNG(22).fill(small, cv::RNG::UNIFORM, 0, 256);
+  g_assert_true(cv::imencode(".png", small, plain));
+  dressed = with_png_chunk(plain, after_ihdr, "tEXt", std::string("Title\0a camera", 15));
+  g_assert_true(heatmap::decode_png_to_grey(dressed.data(), dressed.size(), 64, &grey8, &error));
+  g_assert_cmpfloat(cv::norm(grey8, small, cv::NORM_INF), ==, 0);
+
+  // A tEXt chunk claiming 0x7FFFFF00 bytes, then the file ends.
+  g_assert_true(cv::imencode(".png", counts, plain));
+  std::vector<std::uint8_t> bomb = with_png_chunk(plain, after_ihdr, "tEXt", "k", 0x7FFFFF00u);
+  bomb.resize(after_ihdr + 12 + 1);
+  g_assert_false(heatmap::decode_grey_png(bomb.data(), bomb.size(), 1 << 20, &out, &error));
+  g_test_message("2 GiB text chunk, counts decoder: %s", error.c_str());
+  g_assert_true(out.empty() && !error.empty() && error.find('\n') == std::string::npos);
+  g_assert_false(heatmap::decode_png_to_grey(bomb.data(), bomb.size(), 64, &grey8, &error));
+  g_assert_true(grey8.empty() && !error.empty() && error.find('\n') == std::string::npos);
+}
+
+// decode_png_to_grey (masks): every colour type and depth becomes 8-bit grey, alpha composited
+// on black; larger than max_side on either side is refused from the header.
+void test_png_to_grey() {
+  std::string error;
+  std::vector<std::uint8_t> bytes;
+  cv::Mat out;
+  cv::Mat bgr(6, 9, CV_8UC3);
+  cv::RNG(31).fill(bgr, cv::RNG::UNIFORM, 0, 256);
+  bgr.at<cv::Vec3b>(0, 0) = cv::Vec3b(255, 255, 255);
+  bgr.at<cv::Vec3b>(0, 1) = cv::Vec3b(0, 0, 0);
+  g_assert_true(cv::imencode(".png", bgr, bytes));
+  g_assert_true(heatmap::decode_png_to_grey(bytes.data(), bytes.size(), 64, &out, &error));
+  g_assert_cmpint(out.type(), ==, CV_8UC1);
+  for (int y = 0; y < bgr.rows; ++y) {
+    for (int x = 0; x < bgr.cols; ++x) {
+      const cv::Vec3b p = bgr.at<cv::Vec3b>(y, x);
+      const double want = 0.2126 * p[2] + 0.7152 * p[1] + 0.0722 * p[0];
+      g_assert_cmpfloat(std::abs(out.at<std::uint8_t>(y, x) - want), <=, 1.0);
+    }
+  }
+  g_assert_cmpint(out.at<std::uint8_t>(0, 0), ==, 255);
+  g_assert_cmpint(out.at<std::uint8_t>(0, 1), ==, 0);
+  // 16-bit colour with alpha: white opaque stays 255, white transparent becomes 0 (black).
+  cv::Mat bgra(4, 5, CV_16UC4, cv::Scalar(65535, 65535, 65535, 65535));
+  bgra.at<cv::Vec4w>(1, 2) = cv::Vec4w(65535, 65535, 65535, 0);
+  bgra.at<cv::Vec4w>(2, 3) = cv::Vec4w(65535, 65535, 65535, 32768);
+  g_assert_true(cv::imencode(".png", bgra, bytes));
+  g_assert_true(heatmap::decode_png_to_grey(bytes.data(), bytes.size(), 64, &out, &error));
+  g_assert_cmpint(out.type(), ==, CV_8UC1);
+  g_assert_cmpint(out.at<std::uint8_t>(0, 0), ==, 255);
+  g_assert_cmpint(out.at<std::uint8_t>(1, 2), ==, 0);
+  g_assert_cmpint(std::abs(out.at<std::uint8_t>(2, 3) - 128), <=, 1);
+  // 1-bit grey (OpenCV writes it with IMWRITE_PNG_BILEVEL) expands to 0 / 255.
+  cv::Mat bits(7, 13, CV_8UC1, cv::Scalar(0));
+  bits(cv::Rect(0, 0, 6, 7)).setTo(255);
+  g_assert_true(cv::imencode(".png", bits, bytes, {cv::IMWRITE_PNG_BILEVEL, 1}));
+  g_assert_true(heatmap::decode_png_to_grey(bytes.data(), bytes.size(), 64, &out, &error));
+  g_assert_cmpfloat(cv::norm(out, bits, cv::NORM_INF), ==, 0);
+  // Too wide for max_side.
+  g_assert_false(heatmap::decode_png_to_grey(bytes.data(), bytes.size(), 12, &out, &error));
+  g_assert_true(error == "PNG size 13x7 is out of range (12 pixels on a side at most)");
+  g_assert_true(out.empty());
+}
+
 // The decoders read what the writers wrote, and what OpenCV's codecs write, exactly; they
 // refuse what is not a counts PNG or a JPEG, and a huge image from its header alone.
 void test_decoders() {
@@ -735,6 +848,7 @@ void test_decoders() {
   // Too many pixels for the caller's limit.
   g_assert_false(heatmap::decode_grey_png(bytes.data(), bytes.size(), 48 * 27 - 1, &out, &error));
   g_assert_true(error.find("PNG size 48x27 is out of range") != std::string::npos);
+  g_assert_true(error.find('\n') == std::string::npos);
   g_assert_true(out.empty());
   // 8-bit grey keeps its values.
   cv::Mat grey(9, 11, CV_8UC1);
@@ -894,5 +1008,8 @@ int main(int argc, char **argv) {
   g_test_add_func("/heatmap-core/render", test_render);
   g_test_add_func("/heatmap-core/writers", test_writers);
   g_test_add_func("/heatmap-core/decoders", test_decoders);
+  g_test_add_func("/heatmap-core/decoders/png-skips-other-chunks",
+                  test_png_decoders_skip_other_chunks);
+  g_test_add_func("/heatmap-core/decoders/png-to-grey", test_png_to_grey);
   return g_test_run();
 }
