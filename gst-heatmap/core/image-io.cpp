@@ -187,6 +187,22 @@ std::string png_encode_counts(const cv::Mat &counts, std::vector<std::uint8_t> *
 
 void jpeg_quiet(j_common_ptr) {}  // warnings (e.g. a few corrupt bytes) are not errors
 
+// A progressive JPEG may hold any number of scans, each a pass over the whole image: a few
+// bytes per scan make a small file that keeps the decoder busy for hours. Encoders write ten
+// or so (libjpeg's progressive script: 10; mozjpeg's: under 20); libjpeg-turbo's own tools
+// stop at a limit the same way (djpeg -maxscan).
+constexpr int kMaxJpegScans = 100;
+
+void jpeg_count_scans(j_common_ptr cinfo) {
+  auto *d = reinterpret_cast<j_decompress_ptr>(cinfo);
+  if (d->input_scan_number > kMaxJpegScans) {
+    auto *err = reinterpret_cast<JpegError *>(cinfo->err);
+    std::snprintf(err->message, sizeof err->message, "more than %d progressive scans",
+                  kMaxJpegScans);
+    std::longjmp(err->jump, 1);
+  }
+}
+
 std::string jpeg_decode(const std::uint8_t *bytes, std::size_t length, std::size_t max_pixels,
                         cv::Mat *bgr) {
   jpeg_decompress_struct cinfo;
@@ -200,6 +216,9 @@ std::string jpeg_decode(const std::uint8_t *bytes, std::size_t length, std::size
     return err.message[0] != '\0' ? err.message : "JPEG decoder failed";
   }
   jpeg_create_decompress(&cinfo);
+  jpeg_progress_mgr progress{};
+  progress.progress_monitor = jpeg_count_scans;
+  cinfo.progress = &progress;
   jpeg_mem_src(&cinfo, bytes, static_cast<unsigned long>(length));
   jpeg_read_header(&cinfo, TRUE);
   const std::uint64_t w = cinfo.image_width, h = cinfo.image_height;

@@ -910,6 +910,33 @@ void test_decoders() {
   g_assert_false(heatmap::decode_jpeg(bytes.data() + 2, bytes.size() - 2, 1 << 20, &out, &error));
   g_test_message("not a JPEG: %s", error.c_str());
   g_assert_true(!error.empty() && error.find('\n') == std::string::npos && out.empty());
+
+  // Progressive: OpenCV's encoder writes libjpeg's 10 scans, which decode; the same file with
+  // its last scan repeated until it holds 101 is refused (each scan is one more pass over the
+  // image: a small file of many scans would keep the decoder busy for hours).
+  g_assert_true(cv::imencode(".jpg", image, bytes, {cv::IMWRITE_JPEG_PROGRESSIVE, 1}));
+  g_assert_true(heatmap::decode_jpeg(bytes.data(), bytes.size(), 1 << 20, &out, &error));
+  g_assert_cmpfloat(cv::norm(out, cv::imdecode(bytes, cv::IMREAD_COLOR), cv::NORM_INF), ==, 0);
+  std::size_t last_sos = 0, scans = 0;
+  for (std::size_t i = 0; i + 1 < bytes.size(); ++i) {
+    if (bytes[i] == 0xFF && bytes[i + 1] == 0xDA) {
+      last_sos = i;
+      ++scans;
+    }
+  }
+  g_assert_cmpuint(scans, ==, 10);
+  const std::vector<std::uint8_t> last(bytes.begin() + static_cast<std::ptrdiff_t>(last_sos),
+                                       bytes.end() - 2);  // up to the EOI marker
+  std::vector<std::uint8_t> many(bytes.begin(), bytes.end() - 2);
+  for (std::size_t n = scans; n < 100; ++n) {
+    many.insert(many.end(), last.begin(), last.end());
+  }
+  many.push_back(0xFF);
+  many.push_back(0xD9);
+  g_assert_true(heatmap::decode_jpeg(many.data(), many.size(), 1 << 20, &out, &error));
+  many.insert(many.end() - 2, last.begin(), last.end());
+  g_assert_false(heatmap::decode_jpeg(many.data(), many.size(), 1 << 20, &out, &error));
+  g_assert_true(error == "more than 100 progressive scans" && out.empty());
 }
 
 void test_writers() {
