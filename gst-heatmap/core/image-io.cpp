@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <csetjmp>
 #include <cstdint>
@@ -258,14 +259,9 @@ void png_take(png_structp png, png_bytep data, png_size_t length) {
   src->at += length;
 }
 
-// What a decoded PNG becomes: a counts PNG must be 8- or 16-bit grey and keeps its samples; a
-// picture (a mask) of any colour type and depth becomes 8-bit grey, with its alpha, if any, as
-// a second channel.
-enum class PngAs { kCounts, kGrey8 };
-
-std::string png_decode(const std::uint8_t *bytes, std::size_t length, int max_side,
-                       std::size_t max_pixels, PngAs as, cv::Mat *image,
-                       std::vector<png_bytep> *rows) {
+// A counts PNG (8- or 16-bit grey) into *image, samples kept.
+std::string png_decode_counts(const std::uint8_t *bytes, std::size_t length, std::size_t max_pixels,
+                              cv::Mat *image, std::vector<png_bytep> *rows) {
   if (length < 8 || png_sig_cmp(bytes, 0, 8) != 0) {
     return "not a PNG file";
   }
@@ -289,32 +285,21 @@ std::string png_decode(const std::uint8_t *bytes, std::size_t length, int max_si
   png_read_info(png, info);
   const std::uint64_t w = png_get_image_width(png, info), h = png_get_image_height(png, info);
   const int depth = png_get_bit_depth(png, info), colour = png_get_color_type(png, info);
-  if (w > static_cast<std::uint64_t>(max_side) || h > static_cast<std::uint64_t>(max_side) ||
-      w * h > max_pixels) {
+  if (w * h > max_pixels) {
     png_destroy_read_struct(&png, &info, nullptr);
     return "PNG size " + std::to_string(w) + "x" + std::to_string(h) + " is out of range (" +
-           std::to_string(max_side) + " pixels on a side at most)";
+           std::to_string(max_pixels) + " pixels at most)";
   }
-  if (as == PngAs::kCounts) {
-    if (colour != PNG_COLOR_TYPE_GRAY || (depth != 8 && depth != 16)) {
-      png_destroy_read_struct(&png, &info, nullptr);
-      return "not a grey 8- or 16-bit PNG (a counts PNG is 16-bit grey)";
-    }
-    if (depth == 16) {
-      png_set_swap(png);  // big-endian in the file, host (little) order in the Mat
-    }
-  } else {
-    png_set_expand(png);  // palette to RGB, grey below 8 bits to 8, tRNS to alpha
-    png_set_scale_16(png);
-    if ((colour & PNG_COLOR_MASK_COLOR) != 0) {
-      png_set_rgb_to_gray_fixed(png, PNG_ERROR_ACTION_NONE, -1, -1);  // Rec. 709 weights
-    }
+  if (colour != PNG_COLOR_TYPE_GRAY || (depth != 8 && depth != 16)) {
+    png_destroy_read_struct(&png, &info, nullptr);
+    return "not a grey 8- or 16-bit PNG (a counts PNG is 16-bit grey)";
+  }
+  if (depth == 16) {
+    png_set_swap(png);  // big-endian in the file, host (little) order in the Mat
   }
   png_set_interlace_handling(png);
   png_read_update_info(png, info);
-  const int out_depth = png_get_bit_depth(png, info), channels = png_get_channels(png, info);
-  const int type = CV_MAKETYPE(out_depth == 16 ? CV_16U : CV_8U, channels);
-  image->create(static_cast<int>(h), static_cast<int>(w), type);
+  image->create(static_cast<int>(h), static_cast<int>(w), depth == 16 ? CV_16UC1 : CV_8UC1);
   if (png_get_rowbytes(png, info) != image->step[0]) {
     png_destroy_read_struct(&png, &info, nullptr);
     return "unexpected PNG row layout";
@@ -327,6 +312,46 @@ std::string png_decode(const std::uint8_t *bytes, std::size_t length, int max_si
   png_read_end(png, nullptr);
   png_destroy_read_struct(&png, &info, nullptr);
   return std::string();
+}
+
+// The simplified API (png_image_*) cannot be told to skip chunks, so decode_png_to_grey hands it
+// a copy holding only the chunks that make the picture and its colours: a chunk that claims
+// more bytes than follow is refused here, before libpng could allocate what it claims. gAMA,
+// cHRM and sRGB stay (small, fixed-size; the simplified API converts colour through them).
+std::string picture_chunks_only(const std::uint8_t *bytes, std::size_t length, std::string *out) {
+  static const char *const kKept[] = {"IHDR", "PLTE", "tRNS", "gAMA",
+                                      "cHRM", "sRGB", "IDAT", "IEND"};
+  if (length < 8 || png_sig_cmp(bytes, 0, 8) != 0) {
+    return "not a PNG file";
+  }
+  out->assign(reinterpret_cast<const char *>(bytes), 8);
+  std::size_t at = 8;
+  for (;;) {
+    if (length - at < 12) {
+      return "the file ends early";
+    }
+    const std::size_t n = (std::size_t{bytes[at]} << 24) | (std::size_t{bytes[at + 1]} << 16) |
+                          (std::size_t{bytes[at + 2]} << 8) | bytes[at + 3];
+    const char *type = reinterpret_cast<const char *>(bytes + at + 4);
+    if (n > length - at - 12) {
+      std::string name;
+      for (int i = 0; i < 4; ++i) {
+        name += std::isalpha(static_cast<unsigned char>(type[i])) ? type[i] : '?';
+      }
+      return "chunk " + name + " claims " + std::to_string(n) + " bytes, only " +
+             std::to_string(length - at - 12) + " follow";
+    }
+    for (const char *kept : kKept) {
+      if (std::memcmp(type, kept, 4) == 0) {
+        out->append(reinterpret_cast<const char *>(bytes + at), n + 12);
+        break;
+      }
+    }
+    at += n + 12;
+    if (std::memcmp(type, "IEND", 4) == 0) {
+      return std::string();
+    }
+  }
 }
 
 }  // namespace
@@ -414,8 +439,7 @@ bool decode_grey_png(const std::uint8_t *bytes, std::size_t length, std::size_t 
                      cv::Mat *counts, std::string *error) {
   std::vector<png_bytep> rows;
   cv::Mat decoded;
-  const std::string why =
-      png_decode(bytes, length, kMaxDecodedSide, max_pixels, PngAs::kCounts, &decoded, &rows);
+  const std::string why = png_decode_counts(bytes, length, max_pixels, &decoded, &rows);
   if (!why.empty()) {
     counts->release();
     *error = why;
@@ -431,23 +455,37 @@ bool decode_grey_png(const std::uint8_t *bytes, std::size_t length, std::size_t 
 
 bool decode_png_to_grey(const std::uint8_t *bytes, std::size_t length, int max_side, cv::Mat *grey,
                         std::string *error) {
-  std::vector<png_bytep> rows;
-  cv::Mat decoded;
-  const std::size_t max_pixels = static_cast<std::size_t>(max_side) * max_side;
-  const std::string why =
-      png_decode(bytes, length, max_side, max_pixels, PngAs::kGrey8, &decoded, &rows);
+  grey->release();
+  std::string picture;
+  std::string why = picture_chunks_only(bytes, length, &picture);
   if (!why.empty()) {
-    grey->release();
     *error = why;
     return false;
   }
-  if (decoded.channels() == 1) {
-    *grey = decoded;
-    return true;
+  png_image image;
+  std::memset(&image, 0, sizeof image);
+  image.version = PNG_IMAGE_VERSION;
+  if (!png_image_begin_read_from_memory(&image, picture.data(), picture.size())) {
+    *error = image.message;
+    return false;
   }
-  cv::Mat planes[2];
-  cv::split(decoded, planes);
-  cv::multiply(planes[0], planes[1], *grey, 1.0 / 255.0);  // composited on black
+  if (image.width > static_cast<png_uint_32>(max_side) ||
+      image.height > static_cast<png_uint_32>(max_side)) {
+    *error = "PNG size " + std::to_string(image.width) + "x" + std::to_string(image.height) +
+             " is out of range (" + std::to_string(max_side) + " pixels on a side at most)";
+    png_image_free(&image);
+    return false;
+  }
+  image.format = PNG_FORMAT_GRAY;
+  cv::Mat out(static_cast<int>(image.height), static_cast<int>(image.width), CV_8UC1);
+  png_color black{0, 0, 0};
+  if (!png_image_finish_read(&image, &black, out.data, static_cast<png_int_32>(out.step),
+                             nullptr)) {
+    *error = image.message;
+    png_image_free(&image);
+    return false;
+  }
+  *grey = out;
   return true;
 }
 

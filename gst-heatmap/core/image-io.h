@@ -1,6 +1,6 @@
 // image-io.h: atomic JPEG and 16-bit PNG writers, and the decoders for images read back
-// (libjpeg/libpng, no OpenCV imgcodecs). The PNG decoders read only the image's own chunks
-// (IHDR, PLTE, tRNS, IDAT, IEND) and skip every other chunk unread.
+// (libjpeg/libpng, no OpenCV imgcodecs). The PNG decoders never read text, ICC profiles or
+// private chunks: libpng would allocate a text chunk's claimed size before reading it.
 #pragma once
 
 #include <opencv2/core.hpp>
@@ -33,8 +33,10 @@ bool decode_jpeg(const std::uint8_t *bytes, std::size_t length, std::size_t max_
 // A grey 8- or 16-bit PNG (a counts PNG) into CV_16UC1; 8-bit samples keep their values.
 bool decode_grey_png(const std::uint8_t *bytes, std::size_t length, std::size_t max_pixels,
                      cv::Mat *counts, std::string *error);
-// Any PNG (grey, colour, palette, any depth, alpha) into 8-bit grey (Rec. 709 weights), alpha
-// composited on black; refused from its header if wider or taller than max_side.
+// Any PNG (grey, colour, palette, any depth, alpha) into 8-bit grey as libpng's simplified API
+// makes it (colour weighed in linear light, alpha composited on black); refused from its header
+// if wider or taller than max_side. Only the picture's chunks reach libpng (see
+// picture_chunks_only in image-io.cpp).
 bool decode_png_to_grey(const std::uint8_t *bytes, std::size_t length, int max_side, cv::Mat *grey,
                         std::string *error);
 constexpr int kMaxDecodedSide = 65535;
