@@ -300,10 +300,6 @@ std::string png_decode_counts(const std::uint8_t *bytes, std::size_t length, std
   png_set_interlace_handling(png);
   png_read_update_info(png, info);
   image->create(static_cast<int>(h), static_cast<int>(w), depth == 16 ? CV_16UC1 : CV_8UC1);
-  if (png_get_rowbytes(png, info) != image->step[0]) {
-    png_destroy_read_struct(&png, &info, nullptr);
-    return "unexpected PNG row layout";
-  }
   rows->resize(static_cast<std::size_t>(h));
   for (std::size_t y = 0; y < rows->size(); ++y) {
     (*rows)[y] = image->ptr<png_byte>(static_cast<int>(y));
