@@ -1,14 +1,16 @@
 // core-microbench.cpp: per-frame cost of the heatmap core on 1080p I420 (not a test; prints ms).
 //
 // Built by meson with everything else (bench/meson.build; not a test): build/bench/core-microbench.
-// Usage: core-microbench VIDEO [FRAMES] [THREADS] [METHODS]
+// Usage: core-microbench VIDEO [FRAMES] [THREADS] [METHODS] [MAX_INPUT_PIXELS]
 // Decodes VIDEO with cv::VideoCapture, scales each frame to 1920x1080 I420 outside the timed
 // region, then times the core's stages (the same calls Accumulator makes: downscale to the
-// processing size 480x270, model, opening, count) and the whole Accumulator::add_frame,
+// processing size, model, opening, count) and the whole Accumulator::add_frame,
 // threaded and not, for the scene model (the default), MOG2 and KNN at the default settings,
 // as median wall ms per frame and as process CPU ms per frame (all threads, OpenCV's pool
 // included). METHODS: a comma-separated subset of scene,mog2,knn (default: all three).
-// THREADS (default: leave OpenCV's default) is passed to cv::setNumThreads.
+// THREADS (default: leave OpenCV's default) is passed to cv::setNumThreads. MAX_INPUT_PIXELS
+// (default: the element's, 1280x720's area, so 1080p is processed at 320x180; 0: 480x270, the
+// quarter of 1080p) is the max-input-pixels setting.
 #include "heatmap-core.h"
 #include "scene-model.h"
 
@@ -51,7 +53,8 @@ double median(std::vector<double> v) {
 
 int main(int argc, char **argv) {
   if (argc < 2 || std::string(argv[1]) == "--help") {
-    std::fprintf(stderr, "usage: %s VIDEO [FRAMES] [THREADS] [scene,mog2,knn]\n", argv[0]);
+    std::fprintf(stderr, "usage: %s VIDEO [FRAMES] [THREADS] [scene,mog2,knn] [MAX_INPUT_PIXELS]\n",
+                 argv[0]);
     return argc < 2 ? 2 : 0;
   }
   const int want = argc > 2 ? std::atoi(argv[2]) : 500;
@@ -95,6 +98,11 @@ int main(int argc, char **argv) {
   };
 
   const std::string wanted = argc > 4 ? argv[4] : "scene,mog2,knn";
+  const long max_input_pixels =
+      argc > 5 ? std::atol(argv[5]) : heatmap::Settings().max_input_pixels;
+  const cv::Size size =
+      heatmap::processing_size(1920, 1080, heatmap::Settings().downscale, max_input_pixels);
+  std::printf("processing size: %dx%d\n", size.width, size.height);
   for (heatmap::Method method :
        {heatmap::Method::kScene, heatmap::Method::kMog2, heatmap::Method::kKnn}) {
     const bool knn = method == heatmap::Method::kKnn;
@@ -105,6 +113,7 @@ int main(int argc, char **argv) {
     }
     heatmap::Settings s;
     s.method = method;
+    s.max_input_pixels = max_input_pixels;
     if (knn) {
       s.var_threshold = 400;
     }
@@ -119,7 +128,7 @@ int main(int argc, char **argv) {
     scene_model.start(s.history, s.var_threshold, s.detect_shadows);
     heatmap::FrameScaler scaler;
     cv::Mat kernel = cv::getStructuringElement(cv::MORPH_ELLIPSE, cv::Size(3, 3));
-    cv::Mat grey, u, v, mask, eroded, opened, counts(270, 480, CV_16UC1, cv::Scalar(0));
+    cv::Mat grey, u, v, mask, eroded, opened, counts(size, CV_16UC1, cv::Scalar(0));
     std::vector<double> t_resize, t_model, t_open, t_count, t_total;
     // The scene model hands out its masks through a callback (the first ones late, after its
     // look-ahead): the opening and the count are timed there.
@@ -139,10 +148,10 @@ int main(int argc, char **argv) {
       auto t0 = Clock::now();
       if (scene) {
         const heatmap::FrameView view = view_of(f);
-        scaler.luma(view, cv::Size(480, 270), grey);
-        scaler.chroma(view, cv::Size(480, 270), u, v);
+        scaler.luma(view, size, grey);
+        scaler.chroma(view, size, u, v);
       } else {
-        heatmap::downscale_plane(cv::Mat(1080, 1920, CV_8UC1, f.data), grey, cv::Size(480, 270));
+        heatmap::downscale_plane(cv::Mat(1080, 1920, CV_8UC1, f.data), grey, size);
       }
       t_resize.push_back(ms_since(t0));
       t0 = Clock::now();
@@ -189,10 +198,10 @@ int main(int argc, char **argv) {
     std::printf(
         "%s CPU ms/frame (all threads): stages %.3f  threaded add_frame %.3f (wall %.3f)  "
         "unthreaded add_frame %.3f\n",
-        name, cpu_stages / n, cpu_threaded / n, wall_threaded / n,
-        cpu_unthreaded / n);
+        name, cpu_stages / n, cpu_threaded / n, wall_threaded / n, cpu_unthreaded / n);
     // KNN draws on OpenCV's per-thread RNG, so only MOG2 is bit-reproducible across threads.
-    if (!knn && tacc.counts().size() == acc.counts().size() && cv::norm(tacc.counts(), acc.counts(), cv::NORM_INF) != 0) {
+    if (!knn && tacc.counts().size() == acc.counts().size() &&
+        cv::norm(tacc.counts(), acc.counts(), cv::NORM_INF) != 0) {
       cv::Mat d;
       cv::absdiff(tacc.counts(), acc.counts(), d);
       std::fprintf(stderr, "threaded and unthreaded counts differ at %d pixels (max %g)\n",
@@ -200,14 +209,12 @@ int main(int argc, char **argv) {
       return 1;
     }
     std::printf("%s threaded: median caller ms/frame %.3f (frames %llu, max %u, coverage %.3f)\n",
-                name, median(t_caller),
-                static_cast<unsigned long long>(tst.frames_processed), tst.max_count,
-                tst.motion_coverage);
+                name, median(t_caller), static_cast<unsigned long long>(tst.frames_processed),
+                tst.max_count, tst.motion_coverage);
     std::printf(
         "%s median ms/frame: resize %.3f  model %.3f  opening %.3f  count %.3f  | "
         "add_frame %.3f (mean %.3f)  coverage %.3f max %u\n",
-        name, median(t_resize), median(t_model), median(t_open), median(t_count),
-        median(t_total),
+        name, median(t_resize), median(t_model), median(t_open), median(t_count), median(t_total),
         [&] {
           double sum = 0;
           for (double t : t_total)

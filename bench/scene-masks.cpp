@@ -1,7 +1,8 @@
 // scene-masks.cpp: the scene model's per-frame masks of a raw I420 stream (not a test; a tracing
 // aid for the accuracy work). Writes, per frame, the model's mask (0, 127, 255) at processing
-// size and whether the frame counts, as the element runs it at its defaults (downscale 0.25,
-// history 500, var-threshold 16, shadows detected; another downscale as the last argument).
+// size and whether the frame counts, as the element runs it at its defaults (downscale 0.25 of at
+// most 1280x720's area, history 500, var-threshold 16, shadows detected; another downscale as the
+// last argument).
 //
 // Built by meson with everything else (bench/meson.build): build/bench/scene-masks.
 // Usage: scene-masks RAW.i420 WIDTH HEIGHT OUT.bin [DOWNSCALE (default 0.25)]
@@ -33,8 +34,7 @@ int main(int argc, char **argv) {
   std::vector<std::uint8_t> buf(ysz + 2 * csz);
   const heatmap::Settings defaults;  // the element's defaults, as the core has them
   const double downscale = argc == 6 ? std::atof(argv[5]) : defaults.downscale;
-  const cv::Size size(static_cast<int>(std::lround(w * downscale)),
-                      static_cast<int>(std::lround(h * downscale)));
+  const cv::Size size = heatmap::processing_size(w, h, downscale, defaults.max_input_pixels);
   heatmap::SceneModel model;
   model.start(defaults.history, defaults.var_threshold, defaults.detect_shadows);
   heatmap::FrameScaler scaler;

@@ -100,6 +100,7 @@ GST_DEBUG_CATEGORY_STATIC(gst_heatmap_debug);
 #define DEFAULT_RAW_LOCATION NULL
 #define DEFAULT_DOWNSCALE 0.25
 #define MIN_DOWNSCALE 0.01
+#define DEFAULT_MAX_INPUT_PIXELS (1280 * 720)
 #define DEFAULT_USE_BACKGROUND TRUE
 #define DEFAULT_ALPHA 0.6
 #define DEFAULT_COLORMAP GST_HEATMAP_COLORMAP_JET
@@ -147,6 +148,8 @@ namespace {
 constexpr heatmap::Settings kCoreSettings{};
 constexpr heatmap::RenderSettings kCoreRender{};
 static_assert(kCoreSettings.downscale == DEFAULT_DOWNSCALE, "downscale default differs from core");
+static_assert(kCoreSettings.max_input_pixels == DEFAULT_MAX_INPUT_PIXELS,
+              "max-input-pixels default");
 static_assert(kCoreSettings.history == DEFAULT_HISTORY, "history default differs from core");
 static_assert(kCoreSettings.var_threshold == MOG2_VAR_THRESHOLD, "var-threshold default");
 static_assert(kCoreSettings.detect_shadows == DEFAULT_DETECT_SHADOWS, "detect-shadows default");
@@ -168,6 +171,7 @@ enum {
   PROP_LOCATION,
   PROP_RAW_LOCATION,
   PROP_DOWNSCALE,
+  PROP_MAX_INPUT_PIXELS,
   PROP_USE_BACKGROUND,
   PROP_ALPHA,
   PROP_COLORMAP,
@@ -903,6 +907,7 @@ static heatmap::Sidecar describe_window(GstHeatmap *self, const heatmap::Snapsho
   heatmap::SidecarSettings &settings = sidecar.settings;
   settings.method = method_name(model.method);
   settings.downscale = model.downscale;
+  settings.max_input_pixels = model.max_input_pixels;
   settings.history = model.history;
   settings.var_threshold = model.var_threshold;
   settings.frame_step = frame_step;
@@ -1591,6 +1596,9 @@ static void gst_heatmap_set_property(GObject *object, guint prop_id, const GValu
     case PROP_DOWNSCALE:
       p.model.downscale = g_value_get_double(value);
       break;
+    case PROP_MAX_INPUT_PIXELS:
+      p.model.max_input_pixels = static_cast<long>(g_value_get_uint(value));
+      break;
     case PROP_USE_BACKGROUND:
       p.render.use_background = g_value_get_boolean(value);
       break;
@@ -1713,6 +1721,9 @@ static void gst_heatmap_get_property(GObject *object, guint prop_id, GValue *val
       break;
     case PROP_DOWNSCALE:
       g_value_set_double(value, p.model.downscale);
+      break;
+    case PROP_MAX_INPUT_PIXELS:
+      g_value_set_uint(value, static_cast<guint>(p.model.max_input_pixels));
       break;
     case PROP_USE_BACKGROUND:
       g_value_set_boolean(value, p.render.use_background);
@@ -1884,6 +1895,15 @@ static void gst_heatmap_class_init(GstHeatmapClass *klass) {
                           "allowed); the heatmap files have this size. Smaller is faster and "
                           "less noisy. Takes effect at the next stream or flush",
                           MIN_DOWNSCALE, 1.0, DEFAULT_DOWNSCALE, kLive));
+  g_object_class_install_property(
+      gobject_class, PROP_MAX_INPUT_PIXELS,
+      g_param_spec_uint("max-input-pixels", "Largest input area",
+                        "A picture of more pixels than this is processed as if it had this area "
+                        "(same aspect) before downscale applies: at the defaults 1080p, 1440p "
+                        "and 4K are processed at 320x180, as 720p is, so a larger camera costs "
+                        "no more. 0: no limit (downscale of the full picture). Takes effect at "
+                        "the next stream or flush",
+                        0, G_MAXUINT, DEFAULT_MAX_INPUT_PIXELS, kLive));
   g_object_class_install_property(
       gobject_class, PROP_USE_BACKGROUND,
       g_param_spec_boolean("use-background", "Blend over the scene",

@@ -310,9 +310,7 @@ struct Accumulator::Impl {
     drain();
     in_width = width;
     in_height = height;
-    const double d = std::clamp(settings.downscale, 1e-6, 1.0);
-    size = cv::Size(std::max(1, static_cast<int>(std::lround(width * d))),
-                    std::max(1, static_cast<int>(std::lround(height * d))));
+    size = processing_size(width, height, settings.downscale, settings.max_input_pixels);
     model.start(settings.method, settings.history, settings.var_threshold, settings.detect_shadows);
     counts.create(size, CV_16UC1);
     counts.setTo(0);

@@ -16,6 +16,9 @@ namespace heatmap {
 
 struct Settings {
   double downscale = 0.25;  // (0, 1]: processing size = round(size * downscale), at least 1
+  // A larger picture is taken, in effect, to this area first (frame.h, processing_size): at
+  // the defaults 1080p and 4K are processed at 320x180, as 720p is. 0: no limit.
+  long max_input_pixels = kDefaultMaxInputPixels;
   Method method = Method::kScene;
   int history = 500;            // frames the background model remembers
   double var_threshold = 16.0;  // MOG2 varThreshold / KNN dist2Threshold (KNN default is 400)

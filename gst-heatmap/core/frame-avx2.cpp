@@ -60,5 +60,41 @@ int box_downscale_row_avx2(const std::uint8_t *const rows[4], int f, std::uint8_
   return ox;
 }
 
+int pair_sums_avx2(const std::uint8_t *const *rows, int f, int n, std::uint16_t *out) {
+  // maddubs adds neighbouring bytes into 16 bits, in order (at most 2 * 255 each, 16 * 510
+  // over the rows).
+  const __m256i ones8 = _mm256_set1_epi8(1);
+  int x = 0;
+  for (; x + 32 <= n; x += 32) {
+    __m256i s = _mm256_maddubs_epi16(
+        _mm256_loadu_si256(reinterpret_cast<const __m256i *>(rows[0] + x)), ones8);
+    for (int k = 1; k < f; ++k) {
+      s = _mm256_add_epi16(
+          s, _mm256_maddubs_epi16(
+                 _mm256_loadu_si256(reinterpret_cast<const __m256i *>(rows[k] + x)), ones8));
+    }
+    _mm256_storeu_si256(reinterpret_cast<__m256i *>(out + x / 2), s);
+  }
+  return x;
+}
+
+int column_sums_avx2(const std::uint8_t *const *rows, int f, int n, std::uint16_t *out) {
+  int x = 0;
+  for (; x + 32 <= n; x += 32) {
+    auto widened = [&](int k, int half) {
+      return _mm256_cvtepu8_epi16(
+          _mm_loadu_si128(reinterpret_cast<const __m128i *>(rows[k] + x + 16 * half)));
+    };
+    __m256i lo = widened(0, 0), hi = widened(0, 1);
+    for (int k = 1; k < f; ++k) {
+      lo = _mm256_add_epi16(lo, widened(k, 0));
+      hi = _mm256_add_epi16(hi, widened(k, 1));
+    }
+    _mm256_storeu_si256(reinterpret_cast<__m256i *>(out + x), lo);
+    _mm256_storeu_si256(reinterpret_cast<__m256i *>(out + x + 16), hi);
+  }
+  return x;
+}
+
 }  // namespace detail
 }  // namespace heatmap

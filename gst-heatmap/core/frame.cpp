@@ -8,10 +8,29 @@
 #include <opencv2/core/hal/intrin.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include <algorithm>
+#include <cmath>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace heatmap {
+
+namespace {
+// The largest whole-number reduction with a fast path: a 16 x 16 block's sum still fits 16 bits.
+constexpr int kMaxBoxFactor = 16;
+}  // namespace
+
+cv::Size processing_size(int width, int height, double downscale, long max_input_pixels) {
+  double d = std::clamp(downscale, 1e-6, 1.0);
+  const double area = static_cast<double>(width) * height;
+  if (max_input_pixels > 0 && area > static_cast<double>(max_input_pixels)) {
+    d *= std::sqrt(static_cast<double>(max_input_pixels) / area);
+  }
+  // (1920 * 0.25 * sqrt(4 / 9) is 320 give or take the last bit: lround settles it.)
+  return cv::Size(std::max(1, static_cast<int>(std::lround(width * d))),
+                  std::max(1, static_cast<int>(std::lround(height * d))));
+}
 
 int planes_for(PixelFormat format) {
   switch (format) {
@@ -135,96 +154,289 @@ cv::Matx34f yuv_to_bgr_matrix(YuvMatrix matrix, bool full_range) {
 
 namespace {
 
-// Box-filter downscale of one 8-bit plane by an integer factor f in both directions (f = 2 or 4),
-// when the output is exactly the input / f: the same filter as INTER_AREA (mean of each f x f
-// block, rounded), about 4x faster than cv::resize for the 1080p -> 480x270 default, which
-// matters because it runs on the streaming thread for every frame.
-bool box_downscale(const cv::Mat &src, cv::Mat &dst, cv::Size size) {
-  if (src.type() != CV_8UC1) {
-    return false;
-  }
-  int f = 0;
-  for (int k : {2, 4}) {
-    if (size.width * k == src.cols && size.height * k == src.rows) {
-      f = k;
-    }
-  }
-  if (f == 0) {
-    return false;
-  }
-  dst.create(size, CV_8UC1);
+// Box means of f x f blocks (f = 2 or 4) of the rows r[0..f), outputs [0, width).
+void box_row_2_or_4(const std::uint8_t *const r[4], int f, std::uint8_t *out, int width) {
 #ifdef HEATMAP_HAVE_FRAME_AVX2
   static const bool avx2 = __builtin_cpu_supports("avx2");
 #endif
   const unsigned half = static_cast<unsigned>(f * f / 2);
   const int shift = f == 4 ? 4 : 2;
-  for (int oy = 0; oy < size.height; ++oy) {
-    const std::uint8_t *r[4] = {src.ptr<std::uint8_t>(oy * f), src.ptr<std::uint8_t>(oy * f + 1),
-                                nullptr, nullptr};
-    if (f == 4) {
-      r[2] = src.ptr<std::uint8_t>(oy * f + 2);
-      r[3] = src.ptr<std::uint8_t>(oy * f + 3);
-    }
-    std::uint8_t *out = dst.ptr<std::uint8_t>(oy);
-    int ox = 0;
+  int ox = 0;
 #ifdef HEATMAP_HAVE_FRAME_AVX2
-    if (avx2) {
-      ox = detail::box_downscale_row_avx2(r, f, out, size.width);
-    }
+  if (avx2) {
+    ox = detail::box_downscale_row_avx2(r, f, out, width);
+  }
 #endif
 #if CV_SIMD128
-    // One pass, 16 outputs at a time: the f rows' bytes widened and added (16-bit sums), then
-    // neighbouring sums added by multiply-adds with 1 (pmaddwd: pairs into 32 bits, packed
-    // back to 16 and paired again for f = 4), rounded and shifted as the scalar tail does.
-    const cv::v_int16x8 one = cv::v_setall_s16(1);
-    auto column_sums = [&](int x, cv::v_int16x8 &lo, cv::v_int16x8 &hi) {
-      cv::v_uint16x8 a, b, c, d;
-      cv::v_expand(cv::v_load(r[0] + x), a, b);
-      for (int k = 1; k < f; ++k) {
-        cv::v_expand(cv::v_load(r[k] + x), c, d);
-        a += c;
-        b += d;
-      }
-      lo = cv::v_reinterpret_as_s16(a);
-      hi = cv::v_reinterpret_as_s16(b);
+  // One pass, 16 outputs at a time: the f rows' bytes widened and added (16-bit sums), then
+  // neighbouring sums added by multiply-adds with 1 (pmaddwd: pairs into 32 bits, packed
+  // back to 16 and paired again for f = 4), rounded and shifted as the scalar tail does.
+  const cv::v_int16x8 one = cv::v_setall_s16(1);
+  auto column_sums = [&](int x, cv::v_int16x8 &lo, cv::v_int16x8 &hi) {
+    cv::v_uint16x8 a, b, c, d;
+    cv::v_expand(cv::v_load(r[0] + x), a, b);
+    for (int k = 1; k < f; ++k) {
+      cv::v_expand(cv::v_load(r[k] + x), c, d);
+      a += c;
+      b += d;
+    }
+    lo = cv::v_reinterpret_as_s16(a);
+    hi = cv::v_reinterpret_as_s16(b);
+  };
+  if (f == 4) {
+    // 64 input columns -> 16 outputs; a block's sums are at most 16 * 255, which 16 bits
+    // hold as signed.
+    auto quads = [&](int x) {
+      cv::v_int16x8 lo, hi;
+      column_sums(x, lo, hi);
+      const cv::v_int16x8 pairs = cv::v_pack(cv::v_dotprod(lo, one), cv::v_dotprod(hi, one));
+      return cv::v_dotprod(pairs, one);  // 4 block sums
     };
-    if (f == 4) {
-      // 64 input columns -> 16 outputs; a block's sums are at most 16 * 255, which 16 bits
-      // hold as signed.
-      auto quads = [&](int x) {
-        cv::v_int16x8 lo, hi;
-        column_sums(x, lo, hi);
-        const cv::v_int16x8 pairs = cv::v_pack(cv::v_dotprod(lo, one), cv::v_dotprod(hi, one));
-        return cv::v_dotprod(pairs, one);  // 4 block sums
-      };
-      for (; ox + 16 <= size.width; ox += 16) {
-        const int x = ox * 4;
-        const cv::v_int16x8 s0 = cv::v_pack(quads(x), quads(x + 16));
-        const cv::v_int16x8 s1 = cv::v_pack(quads(x + 32), quads(x + 48));
-        cv::v_store(out + ox, cv::v_rshr_pack_u<4>(s0, s1));
+    for (; ox + 16 <= width; ox += 16) {
+      const int x = ox * 4;
+      const cv::v_int16x8 s0 = cv::v_pack(quads(x), quads(x + 16));
+      const cv::v_int16x8 s1 = cv::v_pack(quads(x + 32), quads(x + 48));
+      cv::v_store(out + ox, cv::v_rshr_pack_u<4>(s0, s1));
+    }
+  } else {
+    // 32 input columns -> 16 outputs.
+    auto pairs = [&](int x) {
+      cv::v_int16x8 lo, hi;
+      column_sums(x, lo, hi);
+      return cv::v_pack(cv::v_dotprod(lo, one), cv::v_dotprod(hi, one));  // 8 block sums
+    };
+    for (; ox + 16 <= width; ox += 16) {
+      const int x = ox * 2;
+      cv::v_store(out + ox, cv::v_rshr_pack_u<2>(pairs(x), pairs(x + 16)));
+    }
+  }
+#endif
+  for (; ox < width; ++ox) {
+    unsigned v = 0;
+    for (int k = 0; k < f; ++k) {
+      for (int j = 0; j < f; ++j) {
+        v += r[k][ox * f + j];
       }
+    }
+    out[ox] = static_cast<std::uint8_t>((v + half) >> shift);
+  }
+}
+
+// out[i] = in[i * k] + ... + in[i * k + k - 1] for i < n (out may be in: it is written behind
+// what is read). The sums of a block of at most 16 x 16 bytes fit 16 bits.
+void add_neighbours(const std::uint16_t *in, int k, int n, std::uint16_t *out) {
+  int i = 0;
+#if CV_SIMD128
+  cv::v_uint16x8 a, b, c, d;
+  if (k == 2) {
+    for (; i + 8 <= n; i += 8) {
+      cv::v_load_deinterleave(in + i * 2, a, b);
+      cv::v_store(out + i, a + b);
+    }
+  } else if (k == 3) {
+    for (; i + 8 <= n; i += 8) {
+      cv::v_load_deinterleave(in + i * 3, a, b, c);
+      cv::v_store(out + i, a + b + c);
+    }
+  } else if (k == 4) {
+    for (; i + 8 <= n; i += 8) {
+      cv::v_load_deinterleave(in + i * 4, a, b, c, d);
+      cv::v_store(out + i, (a + b) + (c + d));
+    }
+  }
+#endif
+  for (; i < n; ++i) {
+    unsigned sum = 0;
+    for (int j = 0; j < k; ++j) {
+      sum += in[i * k + j];
+    }
+    out[i] = static_cast<std::uint16_t>(sum);
+  }
+}
+
+// s[x] = r[0][x] + ... + r[f - 1][x] for x < n.
+void add_rows(const std::uint8_t *const *r, int f, int n, std::uint16_t *s) {
+  int x = 0;
+#ifdef HEATMAP_HAVE_FRAME_AVX2
+  static const bool avx2 = __builtin_cpu_supports("avx2");
+  if (avx2) {
+    x = detail::column_sums_avx2(r, f, n, s);
+  }
+#endif
+#if CV_SIMD128
+  for (; x + 16 <= n; x += 16) {
+    cv::v_uint16x8 lo, hi, c, d;
+    cv::v_expand(cv::v_load(r[0] + x), lo, hi);
+    for (int k = 1; k < f; ++k) {
+      cv::v_expand(cv::v_load(r[k] + x), c, d);
+      lo += c;
+      hi += d;
+    }
+    cv::v_store(s + x, lo);
+    cv::v_store(s + x + 8, hi);
+  }
+#endif
+  for (; x < n; ++x) {
+    unsigned sum = 0;
+    for (int k = 0; k < f; ++k) {
+      sum += r[k][x];
+    }
+    s[x] = static_cast<std::uint16_t>(sum);
+  }
+}
+
+// s[j] = the sum over k < f of r[k][2j] + r[k][2j + 1], for j < n / 2 (n even): the column sums
+// of f rows with neighbouring columns already paired, half as many values to add up after.
+void add_pair_rows(const std::uint8_t *const *r, int f, int n, std::uint16_t *s) {
+  int x = 0;
+#ifdef HEATMAP_HAVE_FRAME_AVX2
+  static const bool avx2 = __builtin_cpu_supports("avx2");
+  if (avx2) {
+    x = detail::pair_sums_avx2(r, f, n, s);
+  }
+#endif
+#if CV_SIMD128
+  // The rows' bytes widened and added (16 bits), then neighbours added by a multiply-add with 1
+  // (pmaddwd: pairs into 32 bits, packed back to 16; at most 16 * 510).
+  const cv::v_int16x8 one = cv::v_setall_s16(1);
+  for (; x + 16 <= n; x += 16) {
+    cv::v_uint16x8 lo, hi, c, d;
+    cv::v_expand(cv::v_load(r[0] + x), lo, hi);
+    for (int k = 1; k < f; ++k) {
+      cv::v_expand(cv::v_load(r[k] + x), c, d);
+      lo += c;
+      hi += d;
+    }
+    cv::v_store(s + x / 2, cv::v_reinterpret_as_u16(
+                               cv::v_pack(cv::v_dotprod(cv::v_reinterpret_as_s16(lo), one),
+                                          cv::v_dotprod(cv::v_reinterpret_as_s16(hi), one))));
+  }
+#endif
+  for (; x + 1 < n; x += 2) {
+    unsigned sum = 0;
+    for (int k = 0; k < f; ++k) {
+      sum += r[k][x] + r[k][x + 1];
+    }
+    s[x / 2] = static_cast<std::uint16_t>(sum);
+  }
+}
+
+// From sums s of f rows with `left` neighbouring sums still to add per output (width * left of
+// them; overwritten), the width means of f x f blocks, rounded as cv::resize(INTER_AREA) rounds
+// for a whole-number reduction: the block sum times the float 1 / (f * f), to nearest even.
+// Neighbours are added in steps of 4, 3 and 2 (vectors), then of what is left (5, 7, ...: one
+// sum at a time).
+void block_means(std::uint16_t *s, int left, int f, int width, std::uint8_t *out) {
+  for (int k : {4, 3, 2}) {
+    while (left % k == 0) {
+      left /= k;
+      add_neighbours(s, k, width * left, s);
+    }
+  }
+  if (left > 1) {
+    add_neighbours(s, left, width, s);
+  }
+  const float scale = 1.f / static_cast<float>(f * f);
+  int ox = 0;
+#if CV_SIMD128
+  const cv::v_float32x4 vscale = cv::v_setall_f32(scale);
+  auto means = [&](const cv::v_uint16x8 &v) {
+    cv::v_uint32x4 a, b;
+    cv::v_expand(v, a, b);
+    return cv::v_pack(cv::v_round(cv::v_cvt_f32(cv::v_reinterpret_as_s32(a)) * vscale),
+                      cv::v_round(cv::v_cvt_f32(cv::v_reinterpret_as_s32(b)) * vscale));
+  };
+  for (; ox + 16 <= width; ox += 16) {
+    cv::v_store(out + ox, cv::v_pack_u(means(cv::v_load(s + ox)), means(cv::v_load(s + ox + 8))));
+  }
+#endif
+  for (; ox < width; ++ox) {
+    out[ox] = cv::saturate_cast<std::uint8_t>(static_cast<int>(s[ox]) * scale);
+  }
+}
+
+// The whole factor f (2 to kMaxBoxFactor) by which `src` reduces to exactly `size`; 0: none.
+int whole_factor(cv::Size src, cv::Size size) {
+  for (int k = 2; k <= kMaxBoxFactor; ++k) {
+    if (size.width * k == src.width && size.height * k == src.height) {
+      return k;
+    }
+  }
+  return 0;
+}
+
+// Box-filter downscale of one 8-bit plane by a whole factor f (2 to 16) in both directions,
+// when the output is exactly the input / f: the same filter as INTER_AREA (mean of each f x f
+// block, rounded), several times faster than cv::resize (1080p -> 480x270: about 4x; -> 320x180
+// about 5x), which matters because it runs on the streaming thread for every frame.
+bool box_downscale(const cv::Mat &src, cv::Mat &dst, cv::Size size) {
+  if (src.type() != CV_8UC1 || size.width < 1 || size.height < 1) {
+    return false;
+  }
+  const int f = whole_factor(src.size(), size);
+  if (f == 0) {
+    return false;
+  }
+  dst.create(size, CV_8UC1);
+  const std::uint8_t *r[kMaxBoxFactor];
+  thread_local std::vector<std::uint16_t> sums;
+  sums.resize(static_cast<std::size_t>(src.cols));
+  for (int oy = 0; oy < size.height; ++oy) {
+    for (int k = 0; k < f; ++k) {
+      r[k] = src.ptr<std::uint8_t>(oy * f + k);
+    }
+    std::uint8_t *out = dst.ptr<std::uint8_t>(oy);
+    if (f == 2 || f == 4) {
+      box_row_2_or_4(r, f, out, size.width);
+    } else if (f % 2 == 0) {
+      add_pair_rows(r, f, src.cols, sums.data());
+      block_means(sums.data(), f / 2, f, size.width, out);
     } else {
-      // 32 input columns -> 16 outputs.
-      auto pairs = [&](int x) {
-        cv::v_int16x8 lo, hi;
-        column_sums(x, lo, hi);
-        return cv::v_pack(cv::v_dotprod(lo, one), cv::v_dotprod(hi, one));  // 8 block sums
-      };
-      for (; ox + 16 <= size.width; ox += 16) {
-        const int x = ox * 2;
-        cv::v_store(out + ox, cv::v_rshr_pack_u<2>(pairs(x), pairs(x + 16)));
-      }
+      add_rows(r, f, src.cols, sums.data());
+      block_means(sums.data(), f, f, size.width, out);
+    }
+  }
+  return true;
+}
+
+// The same for an interleaved two-channel plane (NV12's UV) by a whole factor from 3 to 16,
+// straight into two planes; the same bytes as cv::resize(INTER_AREA) and cv::split. (2x is
+// left to OpenCV, whose own fast path rounds halves up.)
+bool box_downscale_pairs(const cv::Mat &src, cv::Mat &first, cv::Mat &second, cv::Size size) {
+  if (src.type() != CV_8UC2 || size.width < 1 || size.height < 1) {
+    return false;
+  }
+  const int f = whole_factor(src.size(), size);
+  if (f < 3) {
+    return false;
+  }
+  first.create(size, CV_8UC1);
+  second.create(size, CV_8UC1);
+  const std::uint8_t *r[kMaxBoxFactor];
+  const int n = src.cols;  // per channel
+  thread_local std::vector<std::uint16_t> sums;
+  sums.resize(static_cast<std::size_t>(n) * 4);
+  std::uint16_t *both = sums.data(), *a = both + 2 * n, *b = a + n;
+  for (int oy = 0; oy < size.height; ++oy) {
+    for (int k = 0; k < f; ++k) {
+      r[k] = src.ptr<std::uint8_t>(oy * f + k);
+    }
+    add_rows(r, f, 2 * n, both);
+    int x = 0;
+#if CV_SIMD128
+    for (; x + 8 <= n; x += 8) {
+      cv::v_uint16x8 p, q;
+      cv::v_load_deinterleave(both + 2 * x, p, q);
+      cv::v_store(a + x, p);
+      cv::v_store(b + x, q);
     }
 #endif
-    for (; ox < size.width; ++ox) {
-      unsigned v = 0;
-      for (int k = 0; k < f; ++k) {
-        for (int j = 0; j < f; ++j) {
-          v += r[k][ox * f + j];
-        }
-      }
-      out[ox] = static_cast<std::uint8_t>((v + half) >> shift);
+    for (; x < n; ++x) {
+      a[x] = both[2 * x];
+      b[x] = both[2 * x + 1];
     }
+    block_means(a, f, f, size.width, first.ptr<std::uint8_t>(oy));
+    block_means(b, f, f, size.width, second.ptr<std::uint8_t>(oy));
   }
   return true;
 }
@@ -311,11 +523,14 @@ void FrameScaler::chroma(const FrameView &f, cv::Size size, cv::Mat &u, cv::Mat 
   }
   const cv::Size c = chroma_size(f.format, f.width, f.height);
   if (f.format == PixelFormat::kNV12 || f.format == PixelFormat::kNV21) {
-    cv::resize(wrap(f.planes[1], c.height, c.width, CV_8UC2), chroma_[0], size, 0, 0,
-               cv::INTER_AREA);
+    const bool vu = f.format == PixelFormat::kNV21;
+    const cv::Mat interleaved = wrap(f.planes[1], c.height, c.width, CV_8UC2);
+    if (box_downscale_pairs(interleaved, vu ? v : u, vu ? u : v, size)) {
+      return;
+    }
+    cv::resize(interleaved, chroma_[0], size, 0, 0, cv::INTER_AREA);
     cv::Mat uv[2];
     cv::split(chroma_[0], uv);
-    const bool vu = f.format == PixelFormat::kNV21;
     u = uv[vu ? 1 : 0];
     v = uv[vu ? 0 : 1];
     return;

@@ -59,9 +59,21 @@ void validate(const FrameView &frame);
 // 3x4 matrix taking (Y, U, V, 1) to (B, G, R) for cv::transform.
 cv::Matx34f yuv_to_bgr_matrix(YuvMatrix matrix, bool full_range);
 
+// The default of Settings::max_input_pixels (the element's max-input-pixels): 1280x720's area.
+constexpr long kDefaultMaxInputPixels = 1280L * 720L;
+
+// The processing size of a width x height picture: round(size * downscale), at least 1 pixel a
+// side, downscale in (0, 1] (clamped there). A picture of more than max_input_pixels (> 0) is
+// first taken, in effect, to that area with its aspect kept: the downscale applies to
+// round(size * sqrt(max_input_pixels / area)). At the defaults (0.25, 1280x720's area) 1080p,
+// 1440p and 4K are all processed at 320x180 (1/6, 1/8, 1/12), the size 720p gets: motion is
+// decided on people a few processing pixels wide whatever the camera, so a large picture costs
+// the model no more than a 720p one. 0: no limit.
+cv::Size processing_size(int width, int height, double downscale, long max_input_pixels);
+
 // Downscales one 8-bit plane to `size` as cv::resize(INTER_AREA) does (mean over each source
-// area), with a faster path for exact 2x and 4x reductions. The accumulator's luma downscale,
-// public for benchmarks and tests.
+// area), with faster paths for exact whole-number reductions (2x to 16x). The accumulator's
+// luma downscale, public for benchmarks and tests.
 void downscale_plane(const cv::Mat &src, cv::Mat &dst, cv::Size size);
 
 // Reduces full-resolution frames to processing size, keeping its working buffers between

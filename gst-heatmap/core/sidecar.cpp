@@ -498,6 +498,9 @@ std::string sidecar_to_json(const Sidecar &s) {
   json_builder_set_member_name(b, "method");
   json_builder_add_string_value(b, c.method.c_str());
   add_double(b, "downscale", c.downscale);
+  if (c.max_input_pixels) {
+    add_int(b, "max_input_pixels", *c.max_input_pixels);
+  }
   add_int(b, "history", c.history);
   add_double(b, "var_threshold", c.var_threshold);
   add_int(b, "frame_step", c.frame_step);
@@ -648,6 +651,9 @@ bool parse_sidecar(const std::string &text, const std::string &label, Sidecar *o
   SidecarSettings &settings = s.settings;
   settings.method = c.string("method");
   settings.downscale = c.number("downscale");
+  settings.max_input_pixels = c.integer_or_null("max_input_pixels", false);
+  if (settings.max_input_pixels && *settings.max_input_pixels < 0)
+    c.fail("max_input_pixels", "is negative");
   settings.history = c.integer("history");
   settings.var_threshold = c.number("var_threshold");
   settings.frame_step = c.integer("frame_step");
@@ -662,9 +668,9 @@ bool parse_sidecar(const std::string &text, const std::string &label, Sidecar *o
   settings.zones_sha256 = c.string_or_null("zones_sha256", false);
   settings.window = c.string_or_null("window", false);
   s.settings_extra =
-      c.extra({"method", "downscale", "history", "var_threshold", "frame_step", "detect_shadows",
-               "keep_shadows", "learning_rate", "open_kernel", "mask", "mask_sha256",
-               "mask_coverage", "zones", "zones_sha256", "window"});
+      c.extra({"method", "downscale", "max_input_pixels", "history", "var_threshold", "frame_step",
+               "detect_shadows", "keep_shadows", "learning_rate", "open_kernel", "mask",
+               "mask_sha256", "mask_coverage", "zones", "zones_sha256", "window"});
 
   Reader st(r.object("stats"), "stats.", &problem);
   s.stats.max_count = st.integer("max_count");

@@ -18,6 +18,7 @@ constexpr int kSidecarVersion = 1;
 struct SidecarSettings {
   std::string method = "mog2";
   double downscale = 0.25;
+  std::optional<std::int64_t> max_input_pixels;  // 0: no limit; absent in older sidecars
   std::int64_t history = 500;
   double var_threshold = 16.0;
   std::int64_t frame_step = 1;

@@ -45,6 +45,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size
   settings.threaded = (mode & 4) != 0;
   settings.keep_shadows = (mode & 8) != 0;
   settings.open_kernel = (mode >> 4) % 4;
+  // The input-area limit: the default (above every fuzzed frame), none, or one most frames pass.
+  static constexpr long kLimits[] = {heatmap::kDefaultMaxInputPixels, 0, 600, 1};
+  settings.max_input_pixels = kLimits[mode >> 6];
   static constexpr double kDownscales[] = {1.0, 0.5, 0.25, 0.3, 0.125, 0.01};
   settings.downscale = kDownscales[in.byte() % 6];
   settings.history = 2 + in.byte() % 50;
@@ -96,7 +99,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size
     // at the same size included).
     if (same_size ? s.frames_processed != before.frames_processed + 1 : s.frames_processed != 1)
       std::abort();
-    const double want_w = view.width * settings.downscale, want_h = view.height * settings.downscale;
+    const double area = static_cast<double>(view.width) * view.height;
+    const double d = settings.max_input_pixels > 0 && area > settings.max_input_pixels
+                         ? settings.downscale * std::sqrt(settings.max_input_pixels / area)
+                         : settings.downscale;
+    const double want_w = view.width * d, want_h = view.height * d;
     if (s.width < 1 || s.height < 1 || std::abs(s.width - std::max(1.0, want_w)) > 1.0 ||
         std::abs(s.height - std::max(1.0, want_h)) > 1.0)
       std::abort();
@@ -105,8 +112,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size
       std::abort();
     double max_count = 0;
     cv::minMaxLoc(counts, nullptr, &max_count);
-    if (static_cast<std::uint16_t>(max_count) != s.max_count ||
-        s.max_count > s.frames_processed || s.motion_coverage < 0 || s.motion_coverage > 1)
+    if (static_cast<std::uint16_t>(max_count) != s.max_count || s.max_count > s.frames_processed ||
+        s.motion_coverage < 0 || s.motion_coverage > 1)
       std::abort();
     const cv::Mat background = acc.background();
     if (background.empty() || background.cols != s.width || background.rows != s.height)

@@ -475,13 +475,17 @@ void test_formats_give_the_scene_colour() {
   g_assert_cmpfloat(cv::norm(bg, cv::Mat(bg.size(), CV_8UC1, cv::Scalar(90)), cv::NORM_INF), <=, 1);
 }
 
-// The luma downscale (with its fast 2x/4x path) matches OpenCV's INTER_AREA to within a
-// rounding step, on sizes that take the fast path and on sizes that do not.
+// The luma downscale (with its fast whole-number paths) matches OpenCV's INTER_AREA to within a
+// rounding step (2x, 4x: rounded half up) or exactly (3x, 5x to 16x: OpenCV's own rounding), on
+// sizes that take a fast path and on sizes that do not.
 void test_downscale_matches_inter_area() {
   cv::Mat src(1080, 1920, CV_8UC1);
   cv::RNG(12).fill(src, cv::RNG::UNIFORM, 0, 256);
-  const cv::Size sizes[] = {{480, 270}, {960, 540}, {640, 360}, {37, 21}};
+  const cv::Size sizes[] = {{480, 270}, {960, 540}, {640, 360}, {320, 180},
+                            {384, 216}, {240, 135}, {160, 90},  {37, 21}};
   for (const cv::Size &size : sizes) {
+    const int f = src.cols / size.width;
+    const bool whole = size.width * f == src.cols && size.height * f == src.rows;
     // A view with padding, as video frames have.
     cv::Mat padded(src.rows, src.cols + 64, CV_8UC1, cv::Scalar(255));
     src.copyTo(padded(cv::Rect(0, 0, src.cols, src.rows)));
@@ -490,7 +494,54 @@ void test_downscale_matches_inter_area() {
     heatmap::downscale_plane(view, ours, size);
     cv::resize(src, reference, size, 0, 0, cv::INTER_AREA);
     g_assert_true(ours.size() == size);
-    g_assert_cmpfloat(cv::norm(ours, reference, cv::NORM_INF), <=, 1);
+    g_assert_cmpfloat(cv::norm(ours, reference, cv::NORM_INF), <=,
+                      whole && f != 2 && f != 4 ? 0 : 1);
+  }
+  // Every whole factor up to 16, on widths that end in a part vector and on bright blocks
+  // (16 x 16 x 255 is the largest sum): the same bytes as OpenCV.
+  cv::RNG rng(5);
+  for (int f = 3; f <= 16; ++f) {
+    if (f == 4) {
+      continue;
+    }
+    // (33 x 6: the AVX2 loop and the last pairs one at a time; 21 x 6 the 128-bit loop too.)
+    for (int w : {1, 7, 16, 21, 33}) {
+      cv::Mat plane(3 * f, w * f, CV_8UC1);
+      rng.fill(plane, cv::RNG::UNIFORM, 0, 256);
+      plane.rowRange(0, f).setTo(255);
+      cv::Mat ours, reference;
+      heatmap::downscale_plane(plane, ours, cv::Size(w, 3));
+      cv::resize(plane, reference, cv::Size(w, 3), 0, 0, cv::INTER_AREA);
+      g_assert_cmpfloat(cv::norm(ours, reference, cv::NORM_INF), ==, 0);
+      g_assert_cmpint(ours.at<std::uint8_t>(0, 0), ==, 255);
+    }
+  }
+  // NV12 and NV21 chroma (interleaved pairs) by whole factors: the same bytes as OpenCV's
+  // INTER_AREA on the pairs, split.
+  for (int f = 2; f <= 16; ++f) {
+    for (int w : {1, 9, 21}) {
+      cv::Mat uv(3 * f, w * f, CV_8UC2);
+      rng.fill(uv, cv::RNG::UNIFORM, 0, 256);
+      std::vector<std::uint8_t> y(static_cast<std::size_t>(uv.cols) * 2 * uv.rows * 2, 100);
+      for (PixelFormat format : {PixelFormat::kNV12, PixelFormat::kNV21}) {
+        FrameView view;
+        view.format = format;
+        view.width = uv.cols * 2;
+        view.height = uv.rows * 2;
+        view.planes[0] = {y.data(), static_cast<std::size_t>(view.width)};
+        view.planes[1] = {uv.data, uv.step[0]};
+        heatmap::FrameScaler scaler;
+        cv::Mat grey, u, v, reference, split[2];
+        const cv::Size size(w, 3);
+        scaler.luma(view, size, grey);
+        scaler.chroma(view, size, u, v);
+        cv::resize(uv, reference, size, 0, 0, cv::INTER_AREA);
+        cv::split(reference, split);
+        const bool vu = format == PixelFormat::kNV21;
+        g_assert_cmpfloat(cv::norm(u, split[vu ? 1 : 0], cv::NORM_INF), ==, 0);
+        g_assert_cmpfloat(cv::norm(v, split[vu ? 0 : 1], cv::NORM_INF), ==, 0);
+      }
+    }
   }
   // Exact on a known block: mean of 4x4 = (0+...+15)/16 = 7.5, rounded up.
   cv::Mat ramp(4, 4, CV_8UC1);
@@ -500,6 +551,43 @@ void test_downscale_matches_inter_area() {
   cv::Mat one;
   heatmap::downscale_plane(ramp, one, cv::Size(1, 1));
   g_assert_cmpuint(one.at<std::uint8_t>(0, 0), ==, 8);
+}
+
+// The processing size: downscale of the picture, or of its 1280x720-area equivalent when it
+// is larger (the default limit), or of the picture itself with no limit.
+void test_processing_size() {
+  struct Case {
+    int w, h;
+    double d;
+    long limit;
+    cv::Size want;
+  };
+  const long k720 = heatmap::kDefaultMaxInputPixels;
+  const Case cases[] = {
+      {1920, 1080, 0.25, k720, {320, 180}}, {1280, 720, 0.25, k720, {320, 180}},
+      {640, 360, 0.25, k720, {160, 90}},    {3840, 2160, 0.25, k720, {320, 180}},
+      {2560, 1440, 0.25, k720, {320, 180}}, {1920, 1080, 0.5, k720, {640, 360}},
+      {1920, 1080, 1, k720, {1280, 720}},   {1280, 1024, 0.25, k720, {268, 215}},
+      {320, 240, 1, k720, {320, 240}},      {1920, 1080, 0.25, 0, {480, 270}},
+      {1920, 1080, 1, 0, {1920, 1080}},     {1920, 1080, 2, 0, {1920, 1080}},
+      {3, 3, 0.25, k720, {1, 1}},           {65535, 65535, 0.25, k720, {240, 240}},
+      {1920, 1080, 0.25, 1, {1, 1}},
+  };
+  for (const Case &c : cases) {
+    const cv::Size got = heatmap::processing_size(c.w, c.h, c.d, c.limit);
+    if (got != c.want) {
+      g_error("%dx%d at %g, limit %ld: %dx%d, want %dx%d", c.w, c.h, c.d, c.limit, got.width,
+              got.height, c.want.width, c.want.height);
+    }
+  }
+  // The accumulator's counts have that size.
+  Settings s;
+  s.threaded = false;
+  Accumulator acc(s);
+  cv::Mat big(1080, 1920, CV_8UC1, cv::Scalar(80));
+  acc.add_frame(big);
+  g_assert_cmpint(acc.stats().width, ==, 320);
+  g_assert_cmpint(acc.stats().height, ==, 180);
 }
 
 // Odd sizes: 4:2:0 chroma planes are (w+1)/2 x (h+1)/2, and the processing size rounds.
@@ -1050,6 +1138,7 @@ int main(int argc, char **argv) {
   g_test_add_func("/heatmap-core/formats/odd-sizes", test_odd_sizes);
   g_test_add_func("/heatmap-core/formats/downscale-matches-inter-area",
                   test_downscale_matches_inter_area);
+  g_test_add_func("/heatmap-core/formats/processing-size", test_processing_size);
   g_test_add_func("/heatmap-core/reset/size-change-and-reset", test_size_change_and_reset);
   g_test_add_func("/heatmap-core/render", test_render);
   g_test_add_func("/heatmap-core/writers", test_writers);

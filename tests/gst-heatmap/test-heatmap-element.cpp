@@ -364,8 +364,8 @@ GST_START_TEST(test_inspect_is_a_manual) {
   }
   g_free(specs);
   // + live: skip-frames, processing-deadline; + places: mask, zones, zone-*, draw-zones,
-  // 3 locations
-  fail_unless_equals_int(own, 21 + 2 + 8);
+  // 3 locations; + max-input-pixels
+  fail_unless_equals_int(own, 21 + 2 + 8 + 1);
   GstElementFactory *factory = gst_element_get_factory(f.element());
   const gchar *description =
       gst_element_factory_get_metadata(factory, GST_ELEMENT_METADATA_DESCRIPTION);
@@ -734,6 +734,38 @@ GST_START_TEST(test_model_settings_apply_at_next_stream) {
 }
 GST_END_TEST;
 
+// Above 1280x720's area the processing size is that of 720p (1080p: 320x180, not 480x270);
+// max-input-pixels=0 gives downscale of the full picture; the sidecar records the setting.
+GST_START_TEST(test_max_input_pixels) {
+  TempDir dir;
+  const GstVideoInfo info = video_info("GRAY8", 1920, 1080);
+  for (guint limit : {1280u * 720u, 0u}) {
+    Fixture f;
+    fail_unless_equals_int(
+        G_PARAM_SPEC_UINT(
+            g_object_class_find_property(G_OBJECT_GET_CLASS(f.element()), "max-input-pixels"))
+            ->default_value,
+        1280 * 720);
+    const std::string json = dir.file(("limit-" + std::to_string(limit) + ".json").c_str());
+    g_object_set(f.element(), "max-input-pixels", limit, "metadata-location", json.c_str(), NULL);
+    gst_harness_set_src_caps_str(f.h.get(), caps_string("GRAY8", 1920, 1080).c_str());
+    for (int i = 0; i < 3; ++i)
+      push_and_expect_unchanged(f.h.get(), buffer_from_grey(scene(1920, 1080, i), info));
+    fail_unless(gst_harness_push_event(f.h.get(), gst_event_new_eos()));
+    MessagePtr msg = f.pop(GST_MESSAGE_ELEMENT);
+    const GstStructure *s = heatmap_structure(msg.get());
+    fail_unless_equals_int(get_int(s, "width"), limit ? 320 : 480);
+    fail_unless_equals_int(get_int(s, "height"), limit ? 180 : 270);
+    gchar *text = NULL;
+    fail_unless(g_file_get_contents(json.c_str(), &text, NULL, NULL), "no sidecar %s",
+                json.c_str());
+    const std::string want = "\"max_input_pixels\" : " + std::to_string(limit);
+    fail_unless(strstr(text, want.c_str()) != NULL, "sidecar lacks %s: %s", want.c_str(), text);
+    g_free(text);
+  }
+}
+GST_END_TEST;
+
 // A coloured scene: four solid quadrants (constant over every chroma block, so subsampling
 // loses nothing) and a grey square moving along the middle band.
 cv::Mat colour_scene(int width, int height, int index) {
@@ -1015,6 +1047,7 @@ static Suite *heatmap_suite(void) {
   tcase_add_test(tc, test_read_only_frames_pass_unchanged);
   tcase_add_test(tc, test_properties_round_trip);
   tcase_add_test(tc, test_property_defaults);
+  tcase_add_test(tc, test_max_input_pixels);
   tcase_add_test(tc, test_inspect_is_a_manual);
   tcase_add_test(tc, test_properties_reject_out_of_range);
   tcase_add_test(tc, test_eos_writes_jpeg_and_png_matching_core);
