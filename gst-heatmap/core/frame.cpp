@@ -154,16 +154,35 @@ cv::Matx34f yuv_to_bgr_matrix(YuvMatrix matrix, bool full_range) {
 
 namespace {
 
+#ifdef HEATMAP_HAVE_FRAME_AVX2
+bool has_avx2() {
+  static const bool avx2 = __builtin_cpu_supports("avx2");
+  return avx2;
+}
+#endif
+
+#if CV_SIMD128
+// Bytes [x, x + 16) of the rows r[0..f) widened to 16 bits and added column by column (at most
+// 16 * 255 each).
+inline void column_sums16(const std::uint8_t *const *r, int f, int x, cv::v_uint16x8 &lo,
+                          cv::v_uint16x8 &hi) {
+  cv::v_uint16x8 c, d;
+  cv::v_expand(cv::v_load(r[0] + x), lo, hi);
+  for (int k = 1; k < f; ++k) {
+    cv::v_expand(cv::v_load(r[k] + x), c, d);
+    lo += c;
+    hi += d;
+  }
+}
+#endif
+
 // Box means of f x f blocks (f = 2 or 4) of the rows r[0..f), outputs [0, width).
 void box_row_2_or_4(const std::uint8_t *const r[4], int f, std::uint8_t *out, int width) {
-#ifdef HEATMAP_HAVE_FRAME_AVX2
-  static const bool avx2 = __builtin_cpu_supports("avx2");
-#endif
   const unsigned half = static_cast<unsigned>(f * f / 2);
   const int shift = f == 4 ? 4 : 2;
   int ox = 0;
 #ifdef HEATMAP_HAVE_FRAME_AVX2
-  if (avx2) {
+  if (has_avx2()) {
     ox = detail::box_downscale_row_avx2(r, f, out, width);
   }
 #endif
@@ -173,13 +192,8 @@ void box_row_2_or_4(const std::uint8_t *const r[4], int f, std::uint8_t *out, in
   // back to 16 and paired again for f = 4), rounded and shifted as the scalar tail does.
   const cv::v_int16x8 one = cv::v_setall_s16(1);
   auto column_sums = [&](int x, cv::v_int16x8 &lo, cv::v_int16x8 &hi) {
-    cv::v_uint16x8 a, b, c, d;
-    cv::v_expand(cv::v_load(r[0] + x), a, b);
-    for (int k = 1; k < f; ++k) {
-      cv::v_expand(cv::v_load(r[k] + x), c, d);
-      a += c;
-      b += d;
-    }
+    cv::v_uint16x8 a, b;
+    column_sums16(r, f, x, a, b);
     lo = cv::v_reinterpret_as_s16(a);
     hi = cv::v_reinterpret_as_s16(b);
   };
@@ -258,20 +272,14 @@ void add_neighbours(const std::uint16_t *in, int k, int n, std::uint16_t *out) {
 void add_rows(const std::uint8_t *const *r, int f, int n, std::uint16_t *s) {
   int x = 0;
 #ifdef HEATMAP_HAVE_FRAME_AVX2
-  static const bool avx2 = __builtin_cpu_supports("avx2");
-  if (avx2) {
+  if (has_avx2()) {
     x = detail::column_sums_avx2(r, f, n, s);
   }
 #endif
 #if CV_SIMD128
   for (; x + 16 <= n; x += 16) {
-    cv::v_uint16x8 lo, hi, c, d;
-    cv::v_expand(cv::v_load(r[0] + x), lo, hi);
-    for (int k = 1; k < f; ++k) {
-      cv::v_expand(cv::v_load(r[k] + x), c, d);
-      lo += c;
-      hi += d;
-    }
+    cv::v_uint16x8 lo, hi;
+    column_sums16(r, f, x, lo, hi);
     cv::v_store(s + x, lo);
     cv::v_store(s + x + 8, hi);
   }
@@ -290,8 +298,7 @@ void add_rows(const std::uint8_t *const *r, int f, int n, std::uint16_t *s) {
 void add_pair_rows(const std::uint8_t *const *r, int f, int n, std::uint16_t *s) {
   int x = 0;
 #ifdef HEATMAP_HAVE_FRAME_AVX2
-  static const bool avx2 = __builtin_cpu_supports("avx2");
-  if (avx2) {
+  if (has_avx2()) {
     x = detail::pair_sums_avx2(r, f, n, s);
   }
 #endif
@@ -300,13 +307,8 @@ void add_pair_rows(const std::uint8_t *const *r, int f, int n, std::uint16_t *s)
   // (pmaddwd: pairs into 32 bits, packed back to 16; at most 16 * 510).
   const cv::v_int16x8 one = cv::v_setall_s16(1);
   for (; x + 16 <= n; x += 16) {
-    cv::v_uint16x8 lo, hi, c, d;
-    cv::v_expand(cv::v_load(r[0] + x), lo, hi);
-    for (int k = 1; k < f; ++k) {
-      cv::v_expand(cv::v_load(r[k] + x), c, d);
-      lo += c;
-      hi += d;
-    }
+    cv::v_uint16x8 lo, hi;
+    column_sums16(r, f, x, lo, hi);
     cv::v_store(s + x / 2, cv::v_reinterpret_as_u16(
                                cv::v_pack(cv::v_dotprod(cv::v_reinterpret_as_s16(lo), one),
                                           cv::v_dotprod(cv::v_reinterpret_as_s16(hi), one))));
