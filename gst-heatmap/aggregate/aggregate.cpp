@@ -445,7 +445,8 @@ void Sum::add(const Source &source, const cv::Mat &png, std::optional<cv::Size> 
     throw InputError("mixed resolutions: " + first_name_ + " is " + std::to_string(num_.cols) +
                      "x" + std::to_string(num_.rows) + " but " + source.name + " is " +
                      std::to_string(values.cols) + "x" + std::to_string(values.rows) +
-                     " (a camera change? --resample scales every source to the newest one's size)");
+                     " (a camera change, or heatmaps from before max-input-pixels? --resample "
+                     "scales every source to the newest one's size)");
   }
   // Clips: counts weighted by the seconds one processed frame stands for, relative to the first
   // clip's (so clips alike add as integers), over the frames weighted alike; the result is

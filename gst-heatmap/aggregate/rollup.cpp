@@ -325,7 +325,8 @@ Sum load_and_sum(Io &io, const std::vector<Input> &inputs, bool expect_aggregate
                            std::to_string(first.width) + "x" + std::to_string(first.height) +
                            " but " + other.name + " is " + std::to_string(other.width) + "x" +
                            std::to_string(other.height) +
-                           " (a camera change? --resample scales every source to the newest "
+                           " (a camera change, or heatmaps from before max-input-pixels? "
+                           "--resample scales every source to the newest "
                            "one's size)");
         }
         target = cv::Size(newest.width, newest.height);
@@ -656,7 +657,8 @@ void compare(LoadedMap a, LoadedMap b, const std::string &out_stem, const Option
       throw InputError("mixed resolutions: " + a_text + " is " + std::to_string(a.occupancy.cols) +
                        "x" + std::to_string(a.occupancy.rows) + " but " + b_text + " is " +
                        std::to_string(b.occupancy.cols) + "x" + std::to_string(b.occupancy.rows) +
-                       " (a camera change? --resample scales A to B's size)");
+                       " (a camera change, or heatmaps from before max-input-pixels? --resample "
+                       "scales A to B's size)");
     }
     cv::resize(a.occupancy, a.occupancy, b.occupancy.size(), 0, 0, cv::INTER_AREA);
     c.resampled = true;
