@@ -59,7 +59,8 @@ const char kHelp[] =
     "Rollups: after its clips the worker brings the hour, day, ISO week and month heatmaps\n"
     "they touch up to date, as heatmap-batch does (the same library calls as\n"
     "heatmap-aggregate rollup; ROLLUPS, default hour,day,week,month; none or --no-rollups:\n"
-    "off), on a thread of its own once no clip runs (at the latest 60 s after a clip), one\n"
+    "off; ROLLUP_RESAMPLE=true scales sources of different sizes to the newest instead of\n"
+    "failing), on a thread of its own once no clip runs (at the latest 60 s after a clip), one\n"
     "log line per pass; a period it wrote is checked again 10 s later in case another worker\n"
     "wrote it at the same time.\n"
     "\n"
@@ -388,6 +389,7 @@ int run(int argc, char **argv) {
   } catch (const std::invalid_argument &e) {
     throw UsageError(std::string("ROLLUPS: ") + e.what());
   }
+  rollup.options.resample = parse_bool("ROLLUP_RESAMPLE", settings.str("ROLLUP_RESAMPLE", "false"));
   const std::string colormap = settings.str("COLORMAP", "jet");
   rollup.options.render.colormap = heatmap::aggregate::colormap_from_name(colormap);
   if (rollup.options.render.colormap < 0)

@@ -70,6 +70,7 @@ config_register S3_FORCE_PATH_STYLE ""
 config_register S3_VERIFY_TLS ""
 # heatmap-batch (owner: job): rollups after the clips, and the time limit of the listing/rollups.
 config_register ROLLUPS "hour,day,week,month"
+config_register ROLLUP_RESAMPLE "false"
 config_register LIST_TIMEOUT "600"
 
 # Connection variables and their AWS aliases, most specific first (the C++ side, s3::Config and
@@ -291,7 +292,7 @@ config__num_test() { awk -v x="$1" "BEGIN { exit !($2) }"; }
 
 config_validate() {
   local bad=0 name v path
-  for name in USE_BACKGROUND CLEANUP_LOCAL_FILES; do
+  for name in USE_BACKGROUND CLEANUP_LOCAL_FILES ROLLUP_RESAMPLE; do
     if ! config__bool "$name"; then
       config__err "$name must be true or false: got '${!name}'$(config__origin "$name")"
       bad=1

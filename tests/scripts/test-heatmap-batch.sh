@@ -26,7 +26,7 @@ trap 'rm -rf "$tmp"' EXIT
 export BUILD_DIR=$build_root TMPDIR=$tmp LOCK_FILE=$tmp/batch.lock
 export GST_PLUGIN_PATH=$build_root/gst-heatmap:$build_root/s3src-helper
 unset VIDEO_PREFIX MAX_VIDEOS_PER_RUN JOBS COLORMAP ALPHA DOWNSCALE USE_BACKGROUND S3_VIDEOS_PREFIX \
-  S3_HEATMAPS_PREFIX CLEANUP_LOCAL_FILES HEATMAP_OPTIONS WORK_DIR
+  S3_HEATMAPS_PREFIX CLEANUP_LOCAL_FILES HEATMAP_OPTIONS WORK_DIR ROLLUPS ROLLUP_RESAMPLE
 
 # shellcheck source-path=SCRIPTDIR source=../lib/checks.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/checks.sh"
@@ -395,6 +395,31 @@ check "crash: reported as a crash, not a timeout" \
   grep -qE "FAILED raw_videos/2025/10/24/08/clip_2025-10-24_08-00-00.mp4 .*crashed \(SIGSEGV\)" "$tmp/crash.log"
 check "crash: the next clip got the slot and its heatmap" \
   grep -q "ok raw_videos/2025/10/24/08/clip_2025-10-24_08-10-00.mp4" "$tmp/crash.log"
+
+# --- clips of two sizes in one hour (a camera change, or maps from before max-input-pixels): the
+# hour's rollup refuses them in one line, or with ROLLUP_RESAMPLE=true scales them to the newest --
+D=raw_videos/2025/10/25/08
+put s2.mp4 "$D/clip_2025-10-25_08-00-00.mp4"
+HEATMAP_OPTIONS=downscale=0.5 ROLLUPS=hour run_batch size1 --date-prefix 2025/10/25/
+check "two sizes: the first clip and its hour (160x90)" [ "$(cat "$tmp/size1.rc")" = 0 ]
+put s3.mp4 "$D/clip_2025-10-25_08-10-00.mp4"
+ROLLUPS=hour run_batch size2 --date-prefix 2025/10/25/
+check "two sizes: exit 1 (the hour's rollup failed)" [ "$(cat "$tmp/size2.rc")" = 1 ]
+check "two sizes: the clip's heatmap is still written" \
+  "$helper" head "$S3_BUCKET/heatmaps/2025/10/25/08/clip_2025-10-25_08-10-00_heatmap.jpg"
+check "two sizes: one line naming both sizes and the ways out" \
+  grep -qE "rollup .*mixed resolutions: .* is 160x90 but .* is 80x45 .*max-input-pixels.*--resample" \
+  "$tmp/size2.log"
+rc=0
+out=$(ROLLUP_RESAMPLE=maybe "$batch" 2>&1) || rc=$?
+check "ROLLUP_RESAMPLE=maybe: exit 2" [ "$rc" = 2 ]
+check "ROLLUP_RESAMPLE=maybe: one clear line" grep -q "ROLLUP_RESAMPLE must be true or false: got 'maybe'" <<<"$out"
+put s1.mp4 "$D/clip_2025-10-25_08-20-00.mp4"
+ROLLUP_RESAMPLE=yes ROLLUPS=hour run_batch size3 --date-prefix 2025/10/25/
+check "ROLLUP_RESAMPLE: exit 0" [ "$(cat "$tmp/size3.rc")" = 0 ]
+hour_json=$("$helper" get "$S3_BUCKET/heatmaps/2025/10/25/08/hour_heatmap.json" - 2>/dev/null || true)
+check "ROLLUP_RESAMPLE: the hour holds the three clips" [ "$(grep -o '"label"' <<<"$hour_json" | wc -l)" = 3 ]
+check "ROLLUP_RESAMPLE: the 160x90 one marked resampled" grep -q '"resampled" *: *true' <<<"$hour_json"
 
 if [[ $mode == s3 ]]; then
   check "the secret key appears in no log of any run" bash -c "! cat '$tmp'/*.log | grep -qF -- '$S3_SECRET_KEY'"

@@ -26,6 +26,8 @@ expect "a malformed AMQP_URL is refused without echoing it" 2 "AMQP_URL" \
   env AMQP_URL='amqp://u:hunter2@:5672/' "$worker"
 expect "an http:// AMQP_URL is refused" 2 "amqp:// or amqps://" env AMQP_URL=http://h/ "$worker"
 expect "MAX_ATTEMPTS=0 is refused" 2 "MAX_ATTEMPTS" env MAX_ATTEMPTS=0 "$worker"
+expect "ROLLUP_RESAMPLE=maybe is refused" 2 "ROLLUP_RESAMPLE must be true or false: got 'maybe'" \
+  env ROLLUP_RESAMPLE=maybe "$worker"
 expect "--jobs 0 is refused" 2 "--jobs" "$worker" --jobs 0
 expect "--enqueue --force is refused" 2 "never overwrite" "$worker" --enqueue --force
 expect "S3_BUCKET unset" 2 "S3_BUCKET" env -u S3_BUCKET "$worker"
