@@ -226,9 +226,13 @@ void check_format(JsonObject *root, const char *format, const std::string &name)
     throw InputError(name + ": not a " + format + " sidecar (format '" +
                      one_line(f.value_or("none"), 80) + "')");
   double version = number(root, "version", 0, name);
-  if (version != 1)
-    throw InputError(name + ": sidecar version " + std::to_string(static_cast<int>(version)) +
+  if (version != 1) {
+    // (%g, not a cast to int: the version is any JSON number, 1e300 included.)
+    char text[32];
+    std::snprintf(text, sizeof text, "%g", version);
+    throw InputError(name + ": sidecar version " + text +
                      " is not supported (this tool reads version 1)");
+  }
 }
 
 std::int64_t hour_start(double t) {
