@@ -1,7 +1,7 @@
-// frame-avx2.cpp: the box downscale's inner loop with 256-bit vectors (AVX2). Compiled on its own
-// with -mavx2 (gst-heatmap/core/meson.build) and called only when the CPU has AVX2 (frame.cpp).
-// Integer sums and the same rounding as the scalar code, (sum + f * f / 2) >> log2(f * f): the
-// same bytes.
+// frame-avx2.cpp: the box downscale's inner loops with 256-bit vectors (AVX2). Compiled on its
+// own with -mavx2 (gst-heatmap/core/meson.build) and called only when the CPU has AVX2 (frame.cpp).
+// Integer sums, and for 2x and 4x the same rounding as the scalar code, (sum + f * f / 2) >>
+// log2(f * f): the same bytes.
 #include "frame-avx2.h"
 
 #include <immintrin.h>
@@ -9,25 +9,36 @@
 namespace heatmap {
 namespace detail {
 
-int box_downscale_row_avx2(const std::uint8_t *const rows[4], int f, std::uint8_t *out, int width) {
+namespace {
+
+// Column-pair sums of bytes [x, x + 32) over the rows rows[0..f): maddubs adds neighbouring
+// bytes into 16 bits, in order (at most 2 * 255 each, 16 * 510 over the rows).
+inline __m256i pair_sums32(const std::uint8_t *const *rows, int f, int x) {
   const __m256i ones8 = _mm256_set1_epi8(1);
+  __m256i s = _mm256_maddubs_epi16(
+      _mm256_loadu_si256(reinterpret_cast<const __m256i *>(rows[0] + x)), ones8);
+  for (int k = 1; k < f; ++k) {
+    s = _mm256_add_epi16(
+        s, _mm256_maddubs_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i *>(rows[k] + x)),
+                                ones8));
+  }
+  return s;
+}
+
+}  // namespace
+
+int box_downscale_row_avx2(const std::uint8_t *const rows[4], int f, std::uint8_t *out, int width) {
   int ox = 0;
   if (f == 4) {
-    // 128 input columns -> 32 outputs. maddubs adds neighbouring bytes into 16 bits (pairs of
-    // columns), the four rows are added (at most 8 * 255), madd adds neighbouring pairs into
-    // 32 bits (the 4 x 4 block sums, at most 16 * 255).
+    // 128 input columns -> 32 outputs. The four rows' column pairs (pair_sums32, at most
+    // 8 * 255), then madd adds neighbouring pairs into 32 bits (the 4 x 4 block sums, at most
+    // 16 * 255).
     const __m256i ones16 = _mm256_set1_epi16(1);
     const __m256i round = _mm256_set1_epi32(8);
     auto blocks = [&](int x) {
-      __m256i s = _mm256_maddubs_epi16(
-          _mm256_loadu_si256(reinterpret_cast<const __m256i *>(rows[0] + x)), ones8);
-      for (int k = 1; k < 4; ++k) {
-        s = _mm256_add_epi16(
-            s, _mm256_maddubs_epi16(
-                   _mm256_loadu_si256(reinterpret_cast<const __m256i *>(rows[k] + x)), ones8));
-      }
       // 8 block sums (32-bit), rounded and shifted.
-      return _mm256_srli_epi32(_mm256_add_epi32(_mm256_madd_epi16(s, ones16), round), 4);
+      return _mm256_srli_epi32(
+          _mm256_add_epi32(_mm256_madd_epi16(pair_sums32(rows, 4, x), ones16), round), 4);
     };
     for (; ox + 32 <= width; ox += 32) {
       const int x = ox * 4;
@@ -41,15 +52,11 @@ int box_downscale_row_avx2(const std::uint8_t *const rows[4], int f, std::uint8_
       _mm256_storeu_si256(reinterpret_cast<__m256i *>(out + ox), ordered);
     }
   } else if (f == 2) {
-    // 64 input columns -> 32 outputs: pairs of columns by maddubs, two rows added.
+    // 64 input columns -> 32 outputs: the two rows' column pairs are the 2 x 2 block sums.
     const __m256i round = _mm256_set1_epi16(2);
     auto blocks = [&](int x) {
-      const __m256i s = _mm256_add_epi16(
-          _mm256_maddubs_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i *>(rows[0] + x)),
-                               ones8),
-          _mm256_maddubs_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i *>(rows[1] + x)),
-                               ones8));
-      return _mm256_srli_epi16(_mm256_add_epi16(s, round), 2);  // 16 block means
+      return _mm256_srli_epi16(_mm256_add_epi16(pair_sums32(rows, 2, x), round),
+                               2);  // 16 block means
     };
     for (; ox + 32 <= width; ox += 32) {
       const int x = ox * 2;
@@ -61,19 +68,9 @@ int box_downscale_row_avx2(const std::uint8_t *const rows[4], int f, std::uint8_
 }
 
 int pair_sums_avx2(const std::uint8_t *const *rows, int f, int n, std::uint16_t *out) {
-  // maddubs adds neighbouring bytes into 16 bits, in order (at most 2 * 255 each, 16 * 510
-  // over the rows).
-  const __m256i ones8 = _mm256_set1_epi8(1);
   int x = 0;
   for (; x + 32 <= n; x += 32) {
-    __m256i s = _mm256_maddubs_epi16(
-        _mm256_loadu_si256(reinterpret_cast<const __m256i *>(rows[0] + x)), ones8);
-    for (int k = 1; k < f; ++k) {
-      s = _mm256_add_epi16(
-          s, _mm256_maddubs_epi16(
-                 _mm256_loadu_si256(reinterpret_cast<const __m256i *>(rows[k] + x)), ones8));
-    }
-    _mm256_storeu_si256(reinterpret_cast<__m256i *>(out + x / 2), s);
+    _mm256_storeu_si256(reinterpret_cast<__m256i *>(out + x / 2), pair_sums32(rows, f, x));
   }
   return x;
 }

@@ -174,6 +174,16 @@ inline void column_sums16(const std::uint8_t *const *r, int f, int x, cv::v_uint
     hi += d;
   }
 }
+
+// The same sums with neighbouring columns added by a multiply-add with 1 (pmaddwd: pairs into 32
+// bits, packed back to 16; at most 16 * 510): 8 pair sums of bytes [x, x + 16).
+inline cv::v_int16x8 paired_column_sums16(const std::uint8_t *const *r, int f, int x) {
+  const cv::v_int16x8 one = cv::v_setall_s16(1);
+  cv::v_uint16x8 lo, hi;
+  column_sums16(r, f, x, lo, hi);
+  return cv::v_pack(cv::v_dotprod(cv::v_reinterpret_as_s16(lo), one),
+                    cv::v_dotprod(cv::v_reinterpret_as_s16(hi), one));
+}
 #endif
 
 // Box means of f x f blocks (f = 2 or 4) of the rows r[0..f), outputs [0, width).
@@ -187,24 +197,14 @@ void box_row_2_or_4(const std::uint8_t *const r[4], int f, std::uint8_t *out, in
   }
 #endif
 #if CV_SIMD128
-  // One pass, 16 outputs at a time: the f rows' bytes widened and added (16-bit sums), then
-  // neighbouring sums added by multiply-adds with 1 (pmaddwd: pairs into 32 bits, packed
-  // back to 16 and paired again for f = 4), rounded and shifted as the scalar tail does.
-  const cv::v_int16x8 one = cv::v_setall_s16(1);
-  auto column_sums = [&](int x, cv::v_int16x8 &lo, cv::v_int16x8 &hi) {
-    cv::v_uint16x8 a, b;
-    column_sums16(r, f, x, a, b);
-    lo = cv::v_reinterpret_as_s16(a);
-    hi = cv::v_reinterpret_as_s16(b);
-  };
+  // One pass, 16 outputs at a time: the f rows' column pairs (paired_column_sums16), paired
+  // again for f = 4, rounded and shifted as the scalar tail does.
   if (f == 4) {
     // 64 input columns -> 16 outputs; a block's sums are at most 16 * 255, which 16 bits
     // hold as signed.
+    const cv::v_int16x8 one = cv::v_setall_s16(1);
     auto quads = [&](int x) {
-      cv::v_int16x8 lo, hi;
-      column_sums(x, lo, hi);
-      const cv::v_int16x8 pairs = cv::v_pack(cv::v_dotprod(lo, one), cv::v_dotprod(hi, one));
-      return cv::v_dotprod(pairs, one);  // 4 block sums
+      return cv::v_dotprod(paired_column_sums16(r, f, x), one);  // 4 block sums
     };
     for (; ox + 16 <= width; ox += 16) {
       const int x = ox * 4;
@@ -213,15 +213,11 @@ void box_row_2_or_4(const std::uint8_t *const r[4], int f, std::uint8_t *out, in
       cv::v_store(out + ox, cv::v_rshr_pack_u<4>(s0, s1));
     }
   } else {
-    // 32 input columns -> 16 outputs.
-    auto pairs = [&](int x) {
-      cv::v_int16x8 lo, hi;
-      column_sums(x, lo, hi);
-      return cv::v_pack(cv::v_dotprod(lo, one), cv::v_dotprod(hi, one));  // 8 block sums
-    };
+    // 32 input columns -> 16 outputs (8 block sums from each 16).
     for (; ox + 16 <= width; ox += 16) {
       const int x = ox * 2;
-      cv::v_store(out + ox, cv::v_rshr_pack_u<2>(pairs(x), pairs(x + 16)));
+      cv::v_store(out + ox, cv::v_rshr_pack_u<2>(paired_column_sums16(r, f, x),
+                                                 paired_column_sums16(r, f, x + 16)));
     }
   }
 #endif
@@ -303,15 +299,8 @@ void add_pair_rows(const std::uint8_t *const *r, int f, int n, std::uint16_t *s)
   }
 #endif
 #if CV_SIMD128
-  // The rows' bytes widened and added (16 bits), then neighbours added by a multiply-add with 1
-  // (pmaddwd: pairs into 32 bits, packed back to 16; at most 16 * 510).
-  const cv::v_int16x8 one = cv::v_setall_s16(1);
   for (; x + 16 <= n; x += 16) {
-    cv::v_uint16x8 lo, hi;
-    column_sums16(r, f, x, lo, hi);
-    cv::v_store(s + x / 2, cv::v_reinterpret_as_u16(
-                               cv::v_pack(cv::v_dotprod(cv::v_reinterpret_as_s16(lo), one),
-                                          cv::v_dotprod(cv::v_reinterpret_as_s16(hi), one))));
+    cv::v_store(s + x / 2, cv::v_reinterpret_as_u16(paired_column_sums16(r, f, x)));
   }
 #endif
   for (; x + 1 < n; x += 2) {
