@@ -249,8 +249,41 @@ def check(dir_, url, state, must_keep):
         print(f"  {len(problems)} problem(s) in state '{state}' of {url}", file=sys.stderr)
         sys.exit(1)
 
+def kill_after(lines, log, cmd):
+    """Runs cmd with its output through a 4 kB pipe and SIGKILLs it once `lines` progress lines
+    (those starting with "[") have come out. Unlike polling a log file, this cannot miss the
+    moment on a loaded machine: a command that runs ahead blocks on the full pipe."""
+    import fcntl, signal, subprocess
+    r, w = os.pipe()
+    try:
+        fcntl.fcntl(w, getattr(fcntl, "F_SETPIPE_SZ", 1031), 4096)
+    except OSError:
+        pass  # the default 64 kB still holds far fewer than the items left
+    proc = subprocess.Popen(cmd, stdout=w, stderr=w)
+    os.close(w)
+    seen, rest = 0, b""
+    with open(log, "wb") as out:
+        while True:
+            chunk = os.read(r, 512)
+            if not chunk:
+                break
+            rest += chunk
+            *whole, rest = rest.split(b"\n")
+            for line in whole:
+                out.write(line + b"\n")
+                if line.startswith(b"[") and seen < lines:
+                    seen += 1
+                    if seen == lines:
+                        proc.send_signal(signal.SIGKILL)
+        out.write(rest)
+    os.close(r)
+    proc.wait()
+
 def main():
     cmd, args = sys.argv[1], sys.argv[2:]
+    if cmd == "kill-after":  # LINES LOG COMMAND...
+        kill_after(int(args[0]), args[1], args[2:])
+        return
     if cmd == "gen":
         gen(args[0], int(args[1]), int(args[2]), int(args[3]))
     elif cmd == "upload":

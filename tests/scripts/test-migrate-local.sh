@@ -8,14 +8,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 source "$here/test-migrate-lib.sh"
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/test-migrate-local.XXXXXX")
-kill_pid=""
-# shellcheck disable=SC2317  # called from the EXIT trap
-cleanup() {
-  if [[ -n $kill_pid ]]; then kill -KILL "$kill_pid" 2>/dev/null || true; fi
-  wait 2>/dev/null || true
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
+trap 'rm -rf "$tmp"' EXIT
 
 # A local bucket needs no credentials; make sure none leak in from the caller.
 unset S3_ENDPOINT S3_ACCESS_KEY S3_SECRET_KEY AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY
@@ -26,19 +19,11 @@ cp -a "$tmp/fx/tree" "$tmp/bucket"
 export S3_BUCKET=file://$tmp/bucket
 n=$(mt count "$tmp/fx" migrate)
 
-# Runs the migration with extra flags in the background and SIGKILLs it after `lines` items.
+# Runs the migration with extra flags and SIGKILLs it after `lines` items (see mt kill-after).
 kill_after() { # lines log args...
   local lines=$1 log=$2
   shift 2
-  : >"$log"
-  "$migrate_script" --env-file "$tmp/empty.env" "$@" >"$log" 2>&1 &
-  kill_pid=$!
-  while (($(grep -c '^\[' "$log" || true) < lines)) && kill -0 "$kill_pid" 2>/dev/null; do
-    sleep 0.01
-  done
-  kill -KILL "$kill_pid" 2>/dev/null || true
-  wait "$kill_pid" 2>/dev/null || true
-  kill_pid=""
+  mt kill-after "$lines" "$log" "$migrate_script" --env-file "$tmp/empty.env" "$@"
   expect_eq "SIGKILL after $lines items hit a running migration" "" "$(grep '^Summary' "$log" || true)"
 }
 

@@ -93,15 +93,7 @@ order=()
 mapfile -t order < <(mt keys "$tmp/fx" migrate)
 
 # Kill 1: at an arbitrary point of a run with cleanup.
-: >"$tmp/kill1.log"
-"$migrate_script" --env-file "$tmp/empty.env" --apply --cleanup >"$tmp/kill1.log" 2>&1 &
-kill_pid=$!
-while (($(grep -c '^\[' "$tmp/kill1.log" || true) < 300)) && kill -0 "$kill_pid" 2>/dev/null; do
-  sleep 0.02
-done
-kill -KILL "$kill_pid" 2>/dev/null || true
-wait "$kill_pid" 2>/dev/null || true
-kill_pid=""
+mt kill-after 300 "$tmp/kill1.log" "$migrate_script" --env-file "$tmp/empty.env" --apply --cleanup
 done_lines=$(grep -c '^\[' "$tmp/kill1.log" || true)
 expect_eq "kill 1 hit a running migration (no summary; $done_lines items done)" "" "$(grep '^Summary' "$tmp/kill1.log" || true)"
 expect_ok "after kill 1: nothing lost or changed" mt check "$tmp/fx" "$S3_BUCKET" safe
