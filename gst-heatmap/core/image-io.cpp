@@ -262,7 +262,7 @@ void png_take(png_structp png, png_bytep data, png_size_t length) {
 // A counts PNG (8- or 16-bit grey) into *image, samples kept.
 std::string png_decode_counts(const std::uint8_t *bytes, std::size_t length, std::size_t max_pixels,
                               cv::Mat *image, std::vector<png_bytep> *rows) {
-  if (length < 8 || png_sig_cmp(bytes, 0, 8) != 0) {
+  if (!is_png(bytes, length)) {
     return "not a PNG file";
   }
   char reason[256] = "";
@@ -317,7 +317,7 @@ std::string png_decode_counts(const std::uint8_t *bytes, std::size_t length, std
 std::string picture_chunks_only(const std::uint8_t *bytes, std::size_t length, std::string *out) {
   static const char *const kKept[] = {"IHDR", "PLTE", "tRNS", "gAMA",
                                       "cHRM", "sRGB", "IDAT", "IEND"};
-  if (length < 8 || png_sig_cmp(bytes, 0, 8) != 0) {
+  if (!is_png(bytes, length)) {
     return "not a PNG file";
   }
   out->assign(reinterpret_cast<const char *>(bytes), 8);
@@ -417,6 +417,10 @@ bool write_counts_png(const std::string &path, const cv::Mat &counts, std::strin
     return false;
   }
   return write_atomically(path, bytes.data(), bytes.size(), error);
+}
+
+bool is_png(const std::uint8_t *bytes, std::size_t length) {
+  return length >= 8 && png_sig_cmp(bytes, 0, 8) == 0;
 }
 
 bool decode_jpeg(const std::uint8_t *bytes, std::size_t length, std::size_t max_pixels,

@@ -5,8 +5,6 @@
 
 #include <opencv2/imgproc.hpp>
 
-#include <cstring>
-
 namespace heatmap {
 
 namespace {
@@ -27,8 +25,7 @@ bool Mask::from_bytes(const std::string &bytes, const std::string &label, Mask *
                       std::string *error) {
   Mask result;
   std::string problem;
-  static const unsigned char kPngSignature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
-  if (bytes.size() >= 8 && std::memcmp(bytes.data(), kPngSignature, 8) == 0) {
+  if (is_png(reinterpret_cast<const std::uint8_t *>(bytes.data()), bytes.size())) {
     if (!decode_png_grey(bytes, &result.image_, &problem)) {
       *error = label + ": " + problem;
       return false;
