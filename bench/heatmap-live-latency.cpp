@@ -161,9 +161,9 @@ struct Result {
   guint64 late_alone = 0;
   std::vector<guint64> alone_frames;  // their numbers (running time x fps), for --show-late // late
                                       // here while every other branch showed it on time
-  guint64 paired = 0;               // frames seen by both branches' sinks
-  double latency_ms = 0;            // the pipeline's latency (what the sink waits for)
-  double sink_lateness_max_ms = 0;  // worst arrival at the sink pad after running time + latency
+  guint64 paired = 0;                 // frames seen by both branches' sinks
+  double latency_ms = 0;              // the pipeline's latency (what the sink waits for)
+  double sink_lateness_max_ms = 0;    // worst arrival at the sink pad after running time + latency
   std::vector<double> added_ms;
   int snapshots = 0;
   int snapshot_drops = 0;

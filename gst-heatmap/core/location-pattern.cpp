@@ -70,9 +70,9 @@ LocationPattern LocationPattern::parse(const std::string &pattern) {
     const char conv = pattern[j];
     if (n_digits > 0) {
       if (conv != 'd')
-        throw bad_pattern(pattern, std::string("unknown conversion '%") +
-                                       pattern.substr(i + 1, j - i) +
-                                       "' (the index is written %05d; strftime fields take no width)");
+        throw bad_pattern(pattern,
+                          std::string("unknown conversion '%") + pattern.substr(i + 1, j - i) +
+                              "' (the index is written %05d; strftime fields take no width)");
       const int width = std::stoi(pattern.substr(digits_start, n_digits));
       if (width > kMaxIndexWidth)
         throw bad_pattern(pattern, "index width " + std::to_string(width) + " is over " +

@@ -52,7 +52,7 @@ class Window {
  private:
   WindowMode mode_;
   double half_life_;
-  cv::Mat totals_;     // CV_32SC1 (cumulative, reset) or CV_32FC1 (decay, D)
+  cv::Mat totals_;  // CV_32SC1 (cumulative, reset) or CV_32FC1 (decay, D)
   std::uint64_t frames_ = 0;
   double weight_ = 0;  // decay: W
   double last_t_ = 0;  // decay: time of the last add

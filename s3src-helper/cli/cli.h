@@ -46,6 +46,7 @@ void print_error(const std::string &message);
 // Verbs implemented outside the basic set (each in its own cli-<verb>.cpp); args exclude the verb.
 int run_pending(const std::vector<std::string> &args);  // work list for the batch driver
 int run_migrate(const std::vector<std::string> &args);  // flat-to-dated migration
-int run_notify_setup(const std::vector<std::string> &args);  // bucket events -> AMQP (cli-notify.cpp)
+// bucket events -> AMQP (cli-notify.cpp)
+int run_notify_setup(const std::vector<std::string> &args);
 
 }  // namespace cli

@@ -281,8 +281,8 @@ void process_flat(Bucket &bucket, const Item &item, const ApplyOptions &options,
     bool unchanged = again && again->size == source->size && again->etag == source->etag;
     if (unchanged && local) {
       std::uint64_t length = 0;
-      unchanged = sha256_of(bucket, item.key, &length) == original_digest &&
-                  length == original_length;
+      unchanged =
+          sha256_of(bucket, item.key, &length) == original_digest && length == original_length;
     }
     if (!unchanged) {
       result.status = ItemResult::Status::kFailed;

@@ -325,8 +325,10 @@ class LocalBucket : public Bucket {
   // argument, not a passing refusal: the per-clip job fails such a clip permanently.
   Error symlink_error(const std::string &key) const {
     return Error(ErrorKind::kInvalidArgument,
-                 name(key) + " is, or is inside, a symbolic link: a file:// bucket never "
-                             "follows links (they could lead out of " + url_.bucket + ")",
+                 name(key) +
+                     " is, or is inside, a symbolic link: a file:// bucket never "
+                     "follows links (they could lead out of " +
+                     url_.bucket + ")",
                  403, "AccessDenied");
   }
 
@@ -359,8 +361,8 @@ class LocalBucket : public Bucket {
       int fd = openat(root_fd_.get(), dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
       if (fd < 0 && errno == ENOENT && create) {
         if (g_mkdir_with_parents(("/" + dir).c_str(), 0755) != 0)
-          throw Error(ErrorKind::kIo, "cannot create the folder for " + name(rel) + ": " +
-                                          std::strerror(errno));
+          throw Error(ErrorKind::kIo,
+                      "cannot create the folder for " + name(rel) + ": " + std::strerror(errno));
         fd = openat(root_fd_.get(), dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
       }
       if (fd < 0 && !create && (errno == ENOENT || errno == ENOTDIR))
@@ -394,8 +396,8 @@ class LocalBucket : public Bucket {
       int fd = openat(cur.get(), component.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
       if (fd < 0 && errno == ENOENT && create) {
         if (mkdirat(cur.get(), component.c_str(), 0755) != 0 && errno != EEXIST)
-          throw Error(ErrorKind::kIo, "cannot create the folder for " + name(rel) + ": " +
-                                          std::strerror(errno));
+          throw Error(ErrorKind::kIo,
+                      "cannot create the folder for " + name(rel) + ": " + std::strerror(errno));
         fd = openat(cur.get(), component.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
       }
       if (fd < 0) {

@@ -264,10 +264,10 @@ class Context {
                                                  std::to_string(config_.connect_timeout_s) +
                                                  " s: check S3_ENDPOINT and the network"),
                   true};
-        return {Error(ErrorKind::kTimeout,
-                      "less than " + std::to_string(config_.min_rate_bps) + " bytes/s from " +
-                          server + " for " + std::to_string(config_.timeout_s) + " s during " +
-                          what + " (timeout: a stalled or trickling server)"),
+        return {Error(ErrorKind::kTimeout, "less than " + std::to_string(config_.min_rate_bps) +
+                                               " bytes/s from " + server + " for " +
+                                               std::to_string(config_.timeout_s) + " s during " +
+                                               what + " (timeout: a stalled or trickling server)"),
                 true};
       case CURLE_PEER_FAILED_VERIFICATION:
       case CURLE_SSL_CACERT_BADFILE:
@@ -484,14 +484,13 @@ class S3Bucket : public Bucket {
         };
       }
       if (op.deadline) {
-        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(*op.deadline -
-                                                                          Clock::now());
+        auto left =
+            std::chrono::duration_cast<std::chrono::milliseconds>(*op.deadline - Clock::now());
         if (left.count() <= 0)
           throw deadline_error(what);
         request.deadline_ms = static_cast<long>(left.count());
-        request.connect_timeout_s =
-            std::max(1, std::min(request.connect_timeout_s,
-                                 static_cast<int>((left.count() + 999) / 1000)));
+        request.connect_timeout_s = std::max(
+            1, std::min(request.connect_timeout_s, static_cast<int>((left.count() + 999) / 1000)));
       }
       std::uint64_t this_attempt = 0;
       if (op.sink) {
@@ -513,9 +512,9 @@ class S3Bucket : public Bucket {
       std::optional<Failure> failure;
       std::uint64_t expected = 0;
       if (!r.refused.empty()) {
-        failure = Failure{Error(ErrorKind::kServer, "S3 at " + ctx_->endpoint_name() +
-                                                        ": the reply to " + what +
-                                                        " was refused: " + r.refused,
+        failure = Failure{Error(ErrorKind::kServer,
+                                "S3 at " + ctx_->endpoint_name() + ": the reply to " + what +
+                                    " was refused: " + r.refused,
                                 static_cast<int>(r.status)),
                           r.refused_retryable && !refused_before};
         refused_before = true;
@@ -1013,9 +1012,9 @@ class S3Reader : public Reader {
 
     std::optional<Failure> failure;
     if (!r.refused.empty()) {
-      failure = Failure{Error(ErrorKind::kServer, "S3 at " + ctx_->endpoint_name() +
-                                                      ": the reply to " + what_ +
-                                                      " was refused: " + r.refused,
+      failure = Failure{Error(ErrorKind::kServer,
+                              "S3 at " + ctx_->endpoint_name() + ": the reply to " + what_ +
+                                  " was refused: " + r.refused,
                               static_cast<int>(r.status)),
                         r.refused_retryable && !refused_before_};
       refused_before_ = true;

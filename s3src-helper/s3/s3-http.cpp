@@ -97,8 +97,8 @@ void Transfer::finish(CURL *easy, CURLcode code) {
   response_.curl_error = error_buf_[0] ? error_buf_ : curl_easy_strerror(code);
   if (too_slow_ && code == CURLE_ABORTED_BY_CALLBACK) {
     response_.curl_code = CURLE_OPERATION_TIMEDOUT;
-    response_.curl_error = "less than " + std::to_string(request_.low_speed_bps) +
-                           " bytes/s for " + std::to_string(request_.timeout_s) + " s";
+    response_.curl_error = "less than " + std::to_string(request_.low_speed_bps) + " bytes/s for " +
+                           std::to_string(request_.timeout_s) + " s";
   }
   long status = 0;
   curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
@@ -113,8 +113,8 @@ size_t Transfer::on_header(char *data, size_t size, size_t n, void *self) {
   std::string_view line(data, size * n);
   t->header_bytes_ += line.size();
   if (t->header_bytes_ > kMaxHeaderBytes) {
-    t->response_.refused = "its headers are larger than " +
-                           std::to_string(kMaxHeaderBytes >> 10) + " KiB: refused";
+    t->response_.refused =
+        "its headers are larger than " + std::to_string(kMaxHeaderBytes >> 10) + " KiB: refused";
     return 0;
   }
   if (internal::starts_with(line, "HTTP/")) {

@@ -39,8 +39,8 @@ GstElement *make(const char *factory) {
 
 void on_demux_pad(GstElement *, GstPad *pad, gpointer parse) {
   GstCaps *caps = gst_pad_get_current_caps(pad);
-  const bool h264 = caps != nullptr &&
-                    gst_structure_has_name(gst_caps_get_structure(caps, 0), "video/x-h264");
+  const bool h264 =
+      caps != nullptr && gst_structure_has_name(gst_caps_get_structure(caps, 0), "video/x-h264");
   if (caps != nullptr)
     gst_caps_unref(caps);
   if (!h264)

@@ -619,7 +619,8 @@ void test_xml_refuses_dtd_and_oversize() {
     g_assert_nonnull(strstr(e2.what(), "more than 10 entries"));
   }
   std::string huge = "<ListBucketResult><IsTruncated>false</IsTruncated><Contents><Key>" +
-                     std::string(s3::xml::kMaxXmlBytes, 'k') + "</Key></Contents></ListBucketResult>";
+                     std::string(s3::xml::kMaxXmlBytes, 'k') +
+                     "</Key></Contents></ListBucketResult>";
   try {
     s3::xml::parse_list(huge);
     g_error("a listing over the size cap was accepted");

@@ -300,21 +300,21 @@ void check_symlinks_confined(bool component_walk) {
   auto b = open_local(root.path + "/bucket");
   g_assert_cmpint(g_mkdir_with_parents((outside.path + "/2025/10").c_str(), 0755), ==, 0);
   g_assert_true(g_file_set_contents((outside.path + "/secret.mp4").c_str(), "SECRET", 6, nullptr));
-  g_assert_true(g_file_set_contents((outside.path + "/2025/10/old.jpg").c_str(), "OLD", 3, nullptr));
+  g_assert_true(
+      g_file_set_contents((outside.path + "/2025/10/old.jpg").c_str(), "OLD", 3, nullptr));
   b->put_data("raw_videos/2025/real.mp4", "real");
   // A linked folder and a linked file inside the bucket, both pointing outside.
   g_assert_cmpint(symlink((outside.path).c_str(), (root.path + "/bucket/heatmaps").c_str()), ==, 0);
-  g_assert_cmpint(
-      symlink((outside.path + "/secret.mp4").c_str(),
-              (root.path + "/bucket/raw_videos/2025/linked.mp4").c_str()),
-      ==, 0);
+  g_assert_cmpint(symlink((outside.path + "/secret.mp4").c_str(),
+                          (root.path + "/bucket/raw_videos/2025/linked.mp4").c_str()),
+                  ==, 0);
 
   std::vector<s3::ObjectInfo> all;
   b->list_all("", "", &all);
   g_assert_cmpuint(all.size(), ==, 1);  // neither link is listed
   assert_str(all[0].key, "raw_videos/2025/real.mp4");
-  for (const std::string &key : {std::string("raw_videos/2025/linked.mp4"),
-                                 std::string("heatmaps/2025/10/old.jpg")}) {
+  for (const std::string &key :
+       {std::string("raw_videos/2025/linked.mp4"), std::string("heatmaps/2025/10/old.jpg")}) {
     // HEAD, GET, the reader, copy from it, PUT over it, DELETE: one clear error each, no bytes.
     std::vector<std::function<void()>> ops = {
         [&] { b->head(key); },
@@ -339,8 +339,8 @@ void check_symlinks_confined(bool component_walk) {
   g_assert_true(error_of([&] { b->put_data("heatmaps/2025/10/new.jpg", "x"); }) ==
                 s3::ErrorKind::kInvalidArgument);
   gchar *secret = nullptr;
-  g_assert_true(g_file_get_contents((outside.path + "/secret.mp4").c_str(), &secret, nullptr,
-                                    nullptr));
+  g_assert_true(
+      g_file_get_contents((outside.path + "/secret.mp4").c_str(), &secret, nullptr, nullptr));
   assert_str(secret, "SECRET");  // the outside file was neither overwritten nor deleted
   g_free(secret);
   g_assert_false(g_file_test((outside.path + "/2025/10/new.jpg").c_str(), G_FILE_TEST_EXISTS));

@@ -49,8 +49,8 @@ struct Outcome {
   std::string error;  // the ERROR message text, empty if none
   GQuark error_domain = 0;
   int error_code = 0;
-  std::vector<std::string> keys;       // from the s3sink messages
-  std::vector<std::string> heatmaps;   // start-utc of the heatmap messages
+  std::vector<std::string> keys;      // from the s3sink messages
+  std::vector<std::string> heatmaps;  // start-utc of the heatmap messages
   double seconds = 0;
 };
 
