@@ -24,11 +24,12 @@ bool encode_jpeg(const cv::Mat &bgr, int quality, std::vector<std::uint8_t> *byt
 bool write_file_atomically(const std::string &path, const std::uint8_t *bytes, std::size_t length,
                            std::string *error);
 
+// True if the bytes start with the 8-byte PNG signature.
+bool is_png(const std::uint8_t *bytes, std::size_t length);
+
 // Decoders for images read back from a bucket (rollups). An image wider or taller than
 // max_side, or of more than max_pixels, is refused from its header, before any pixel is
 // decoded. On failure they return false with *error set to a one-line reason.
-// True if the bytes start with the 8-byte PNG signature.
-bool is_png(const std::uint8_t *bytes, std::size_t length);
 // A JPEG (colour or grey) into 8-bit BGR.
 bool decode_jpeg(const std::uint8_t *bytes, std::size_t length, std::size_t max_pixels,
                  cv::Mat *bgr, std::string *error);
