@@ -70,6 +70,16 @@ queue_counts() { # QUEUE -> "READY UNACKED" (0 0 when the queue does not exist)
   printf '%s\n' "${line:-0 0}"
 }
 
+# QUEUE -> "READY UNACKED" summed over QUEUE and its retry queues QUEUE.retry.N: a message
+# waiting out a retry delay is still work to do. Fails (prints nothing) when the broker cannot
+# be asked, so that a failed query never reads as an empty queue.
+pending_counts() {
+  local listing
+  listing=$(broker__ctl list_queues name messages_ready messages_unacknowledged) || return 1
+  awk -v q="$1" '$1 == q || index($1, q ".retry.") == 1 { r += $2; u += $3 }
+    END { print r + 0, u + 0 }' <<<"$listing"
+}
+
 wait_for() { # SECONDS CMD...
   local deadline=$((SECONDS + $1))
   shift

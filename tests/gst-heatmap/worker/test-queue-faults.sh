@@ -147,9 +147,11 @@ dead_count() { "$worker" --list-dead 2>/dev/null | grep -c '^attempts=' || true;
 two_dead() { [[ $(dead_count) == 2 ]]; }
 check "all 18 good clips have a heatmap" wait_for 600 good_done
 wait_for 120 two_dead || true
-idle() { [[ $(queue_counts "$AMQP_QUEUE") == "0 0" ]]; }
+# Idle: nothing ready or unacked in the work queue nor waiting in a retry queue (a retried
+# message sits there between two deliveries, when the work queue alone looks empty).
+idle() { [[ $(pending_counts "$AMQP_QUEUE") == "0 0" ]]; }
 wait_for 120 idle || true
-check "work queue: nothing ready, nothing unacked ($(queue_counts "$AMQP_QUEUE"))" idle
+check "work and retry queues: nothing ready, nothing unacked ($(pending_counts "$AMQP_QUEUE"))" idle
 
 "$worker" --list-dead >"$tmp/dead.txt" 2>/dev/null || true
 check "2 messages in the dead-letter queue" test "$(grep -c '^attempts=' "$tmp/dead.txt")" = 2
